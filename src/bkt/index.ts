@@ -1,0 +1,4 @@
+/** bkt-engine's pure core: no I/O, no Node built-ins, no dependencies. Runs unchanged in a browser. */
+export * from './params.js';
+export * from './update.js';
+export * from './trace.js';

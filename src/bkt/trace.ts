@@ -1,0 +1,69 @@
+/**
+ * Whole sequences at once over flat typed arrays: the same arithmetic as `updateMastery`, row by row, with no
+ * allocation per row. Rows of sequence i are `responses[offsets[i] .. offsets[i+1])`; offsets are absolute
+ * indices into `responses`, so a concept's sequences can be a subarray view of a larger data set's offsets.
+ */
+import { type BktParams, checkParams, DEFAULT_THRESHOLD } from './params.js';
+
+/** Responses (1 = correct, 0 = wrong) grouped into per-student sequences, in time order within each. */
+export interface SequenceSet {
+  readonly responses: Uint8Array;
+  /** Length = number of sequences + 1; non-decreasing. */
+  readonly offsets: Uint32Array;
+}
+
+/**
+ * Output columns, indexed like `responses` (per-row) or like sequences (`final*`). Every column is optional:
+ * pass only what you need. The caller allocates them, once.
+ */
+export interface TraceColumns {
+  pCorrect?: Float64Array;
+  masteryBefore?: Float64Array;
+  posterior?: Float64Array;
+  masteryAfter?: Float64Array;
+  /** 1 where masteryAfter >= threshold. */
+  mastered?: Uint8Array;
+  /** Per sequence: the exact state after its last row (the prior for an empty sequence). */
+  finalKnown?: Float64Array;
+  finalUnknown?: Float64Array;
+}
+
+export function sequenceCount(seqs: SequenceSet): number {
+  return seqs.offsets.length - 1;
+}
+
+/** Runs every sequence from the prior under one parameter set, writing the requested columns. */
+export function traceMastery(
+  params: BktParams,
+  seqs: SequenceSet,
+  out: TraceColumns,
+  threshold: number = DEFAULT_THRESHOLD,
+): void {
+  checkParams(params);
+  const { responses, offsets } = seqs;
+  const { learn, guess, slip, forget, prior } = params;
+  const { pCorrect, masteryBefore, posterior, masteryAfter, mastered, finalKnown, finalUnknown } = out;
+  const nSeq = offsets.length - 1;
+  for (let s = 0; s < nSeq; s++) {
+    let known = prior;
+    let unknown = 1 - prior;
+    const end = offsets[s + 1];
+    for (let t = offsets[s]; t < end; t++) {
+      const correct = responses[t] !== 0;
+      if (pCorrect) pCorrect[t] = known * (1 - slip) + unknown * guess;
+      if (masteryBefore) masteryBefore[t] = known;
+      const jointKnown = correct ? known * (1 - slip) : known * slip;
+      const jointUnknown = correct ? unknown * guess : unknown * (1 - guess);
+      const evidence = jointKnown + jointUnknown;
+      const postKnown = jointKnown / evidence;
+      const postUnknown = jointUnknown / evidence;
+      known = postKnown * (1 - forget) + postUnknown * learn;
+      unknown = postKnown * forget + postUnknown * (1 - learn);
+      if (posterior) posterior[t] = postKnown;
+      if (masteryAfter) masteryAfter[t] = known;
+      if (mastered) mastered[t] = known >= threshold ? 1 : 0;
+    }
+    if (finalKnown) finalKnown[s] = known;
+    if (finalUnknown) finalUnknown[s] = unknown;
+  }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+/** The `bkt` command: one subcommand per file in this folder, registered here. */
+import { Command } from 'commander';
+
+const program = new Command('bkt')
+  .description('Bayesian Knowledge Tracing: fit, predict, evaluate and cross-validate response logs; run the mastery service')
+  .showHelpAfterError();
+
+await program.parseAsync(process.argv);
