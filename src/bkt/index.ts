@@ -2,3 +2,4 @@
 export * from './params.js';
 export * from './update.js';
 export * from './trace.js';
+export * from './dataset.js';
