@@ -3,3 +3,5 @@ export * from './params.js';
 export * from './update.js';
 export * from './trace.js';
 export * from './dataset.js';
+export * from './build.js';
+export * from './evaluate.js';

@@ -1,0 +1,200 @@
+/**
+ * Builds the grouped `ResponseData` from a response log in input order: rows grouped by concept (in order of first
+ * appearance), then by student (in order of first appearance), each (student, concept) sequence in time order.
+ *
+ * Time order within a student is the input order, or, given an order key, the key's order (stable: equal keys keep
+ * input order). Without a key, a student whose rows are not contiguous is reported (the first offending row): such
+ * a file is usually several logs concatenated or sorted by something else, and input order would then not be time.
+ */
+import type { ResponseData } from './dataset.js';
+
+/** A response log in input order, with ids interned: row i is (studentIds[student[i]], conceptIds[concept[i]]). */
+export interface ResponseRows {
+  readonly studentIds: readonly string[];
+  readonly conceptIds: readonly string[];
+  readonly student: Uint32Array;
+  readonly concept: Uint32Array;
+  /** 1 = correct, 0 = wrong. */
+  readonly correct: Uint8Array;
+  /** Optional time key per row; sorts rows within each student. */
+  readonly order?: Float64Array | null;
+}
+
+/** A student's rows resumed after other students' rows (input row numbers are 0-based data rows). */
+export interface NonContiguousStudent {
+  readonly studentId: string;
+  /** The row where the student reappears. */
+  readonly row: number;
+  /** The last row of the student's earlier block. */
+  readonly previousRow: number;
+}
+
+export interface BuiltData {
+  readonly data: ResponseData;
+  /** Set when no order key was given and some student's rows are not contiguous; null otherwise. */
+  readonly nonContiguous: NonContiguousStudent | null;
+}
+
+/** Interns parallel arrays of string ids (ids in order of first appearance) into `ResponseRows`. */
+export function internRows(
+  studentIds: readonly string[],
+  conceptIds: readonly string[],
+  correct: ArrayLike<number | boolean>,
+  order?: ArrayLike<number> | null,
+): ResponseRows {
+  const n = studentIds.length;
+  if (conceptIds.length !== n || correct.length !== n || (order && order.length !== n)) {
+    throw new RangeError('studentIds, conceptIds, correct (and order) must have the same length');
+  }
+  const intern = (ids: readonly string[]) => {
+    const index = new Map<string, number>();
+    const table: string[] = [];
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      let k = index.get(ids[i]);
+      if (k === undefined) {
+        k = table.length;
+        index.set(ids[i], k);
+        table.push(ids[i]);
+      }
+      out[i] = k;
+    }
+    return { table, out };
+  };
+  const s = intern(studentIds);
+  const c = intern(conceptIds);
+  return {
+    studentIds: s.table,
+    conceptIds: c.table,
+    student: s.out,
+    concept: c.out,
+    correct: Uint8Array.from(correct as ArrayLike<number>, (v) => (v ? 1 : 0)),
+    order: order ? Float64Array.from(order) : null,
+  };
+}
+
+/** Groups a response log into `ResponseData` (see the file comment). Linear time without an order key. */
+export function buildResponseData(rows: ResponseRows): BuiltData {
+  const { student, concept, correct, studentIds, conceptIds } = rows;
+  const n = student.length;
+  if (concept.length !== n || correct.length !== n || (rows.order && rows.order.length !== n)) {
+    throw new RangeError('student, concept, correct (and order) must have the same length');
+  }
+  const nStudents = studentIds.length;
+  const nConcepts = conceptIds.length;
+  for (let i = 0; i < n; i++) {
+    if (student[i] >= nStudents) throw new RangeError(`row ${i}: student index ${student[i]} out of range`);
+    if (concept[i] >= nConcepts) throw new RangeError(`row ${i}: concept index ${concept[i]} out of range`);
+  }
+
+  const time = rows.order ? sortByStudentThenKey(student, rows.order) : null;
+  const nonContiguous = time ? null : findNonContiguous(student, studentIds);
+
+  // Concepts and students in order of first appearance (in time order).
+  const conceptRank = firstAppearanceRanks(concept, nConcepts, time);
+  const studentRank = firstAppearanceRanks(student, nStudents, time);
+  const conceptByRank = invert(conceptRank);
+  const studentByRank = invert(studentRank);
+
+  // One sequence per (concept, student) pair present; sequence ids sorted by (concept rank, student rank).
+  const seqKeyOf = new Map<number, number>();
+  const rowSeq = new Uint32Array(n);
+  const seqConcept: number[] = [];
+  const seqStudentList: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = conceptRank[concept[i]] * nStudents + studentRank[student[i]];
+    let s = seqKeyOf.get(key);
+    if (s === undefined) {
+      s = seqConcept.length;
+      seqKeyOf.set(key, s);
+      seqConcept.push(conceptRank[concept[i]]);
+      seqStudentList.push(studentRank[student[i]]);
+    }
+    rowSeq[i] = s;
+  }
+  const nSeq = seqConcept.length;
+  const seqOrder = Uint32Array.from({ length: nSeq }, (_, s) => s).sort(
+    (a, b) => seqConcept[a] - seqConcept[b] || seqStudentList[a] - seqStudentList[b],
+  );
+  const seqPosition = new Uint32Array(nSeq);
+  for (let p = 0; p < nSeq; p++) seqPosition[seqOrder[p]] = p;
+
+  // Offsets by counting, then rows placed in time order.
+  const offsets = new Uint32Array(nSeq + 1);
+  for (let i = 0; i < n; i++) offsets[seqPosition[rowSeq[i]] + 1]++;
+  for (let p = 0; p < nSeq; p++) offsets[p + 1] += offsets[p];
+  const fill = offsets.slice(0, nSeq);
+  const responses = new Uint8Array(n);
+  const rowOf = new Uint32Array(n);
+  for (let t = 0; t < n; t++) {
+    const i = time ? time[t] : t;
+    const at = fill[seqPosition[rowSeq[i]]]++;
+    responses[at] = correct[i] !== 0 ? 1 : 0;
+    rowOf[at] = i;
+  }
+
+  const conceptSeqs = new Uint32Array(nConcepts + 1);
+  const seqStudent = new Uint32Array(nSeq);
+  for (let p = 0; p < nSeq; p++) {
+    const s = seqOrder[p];
+    conceptSeqs[seqConcept[s] + 1]++;
+    seqStudent[p] = seqStudentList[s];
+  }
+  for (let c = 0; c < nConcepts; c++) conceptSeqs[c + 1] += conceptSeqs[c];
+
+  const data: ResponseData = {
+    responses,
+    offsets,
+    conceptSeqs,
+    conceptIds: Array.from(conceptByRank, (k) => conceptIds[k]),
+    seqStudent,
+    studentIds: Array.from(studentByRank, (k) => studentIds[k]),
+    rowOf,
+  };
+  return { data, nonContiguous };
+}
+
+/** Row indices sorted by student (first appearance), then order key, then input row. Non-finite keys sort last. */
+function sortByStudentThenKey(student: Uint32Array, order: Float64Array): Uint32Array {
+  const n = student.length;
+  const rank = firstAppearanceRanks(student, student.reduce((m, s) => Math.max(m, s + 1), 0), null);
+  const key = (i: number) => (Number.isNaN(order[i]) ? Infinity : order[i]);
+  return Uint32Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => rank[student[a]] - rank[student[b]] || compareNumbers(key(a), key(b)) || a - b,
+  );
+}
+
+function compareNumbers(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** For each id, its rank by first appearance (rows visited in `visit` order, or input order). */
+function firstAppearanceRanks(ids: Uint32Array, count: number, visit: Uint32Array | null): Uint32Array {
+  const rank = new Uint32Array(count).fill(0xffffffff);
+  let next = 0;
+  for (let t = 0; t < ids.length; t++) {
+    const id = ids[visit ? visit[t] : t];
+    if (rank[id] === 0xffffffff) rank[id] = next++;
+  }
+  // Ids never used go last, in index order, so every id keeps a slot.
+  for (let id = 0; id < count; id++) if (rank[id] === 0xffffffff) rank[id] = next++;
+  return rank;
+}
+
+function invert(rank: Uint32Array): Uint32Array {
+  const out = new Uint32Array(rank.length);
+  for (let id = 0; id < rank.length; id++) out[rank[id]] = id;
+  return out;
+}
+
+function findNonContiguous(student: Uint32Array, studentIds: readonly string[]): NonContiguousStudent | null {
+  const lastRow = new Int32Array(studentIds.length).fill(-1);
+  for (let i = 0; i < student.length; i++) {
+    const s = student[i];
+    if (i > 0 && student[i - 1] !== s && lastRow[s] >= 0) {
+      return { studentId: studentIds[s], row: i, previousRow: lastRow[s] };
+    }
+    lastRow[s] = i;
+  }
+  return null;
+}
