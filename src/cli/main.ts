@@ -1,9 +1,23 @@
 #!/usr/bin/env node
 /** The `bkt` command: one subcommand per file in this folder, registered here. */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { EXIT_USAGE, reportError } from './errors.js';
+import { registerPredict } from './predict.js';
 
 const program = new Command('bkt')
   .description('Bayesian Knowledge Tracing: fit, predict, evaluate and cross-validate response logs; run the mastery service')
-  .showHelpAfterError();
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
 
-await program.parseAsync(process.argv);
+registerPredict(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message (help, version, or a usage error).
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else {
+    process.exitCode = reportError(err);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Reading response logs: CSV streamed through uDSV (the fastest of the parsers we measured, see docs/cli.md),
+ * gzip read in place when the name ends in `.gz`, and every problem reported as `file:line: problem`.
+ *
+ * Line numbers count the header as line 1 and one line per record; they are the file's line numbers unless a
+ * quoted field holds a line break.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { StringDecoder } from 'node:string_decoder';
+import { inferSchema, initParser, type Parser } from 'udsv';
+import type { ResponseRows } from '../bkt/index.js';
+import { InputError } from './errors.js';
+
+export interface ColumnNames {
+  readonly student: string;
+  readonly concept: string;
+  readonly correct: string;
+  /** Optional time column: sorts rows within each student. */
+  readonly order: string | null;
+}
+
+export const DEFAULT_COLUMNS: ColumnNames = Object.freeze({
+  student: 'student_id',
+  concept: 'concept_id',
+  correct: 'correct',
+  order: null,
+});
+
+/** Called with bytes read so far and the file size (compressed bytes for .gz). */
+export type ProgressFn = (bytesRead: number, totalBytes: number) => void;
+
+export interface CsvVisitor {
+  /** The header's column names; may throw an InputError (line 1). */
+  onHeader(names: readonly string[]): void;
+  /** One record: its fields and its line number. Blank lines are skipped. */
+  onRecord(fields: readonly string[], line: number): void;
+}
+
+/** Streams a CSV file through a visitor; returns the sha256 of the file's bytes (as stored, gzip included). */
+export async function streamCsv(file: string, visitor: CsvVisitor, progress?: ProgressFn): Promise<string> {
+  const total = statSync(file).size;
+  const hash = createHash('sha256');
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  let bytes = 0;
+  raw.on('data', (chunk) => {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+    progress?.(bytes, total);
+  });
+  const source = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (err) => source.destroy(err));
+  const decoder = new StringDecoder('utf8');
+
+  let parser: Parser | null = null;
+  let head = ''; // text before the header's line break is known
+  let line = 1;
+  const onRow = (fields: string[]) => {
+    line++;
+    if (fields.length === 1 && fields[0] === '') return; // blank line
+    visitor.onRecord(fields, line);
+  };
+  const start = (text: string) => {
+    const schema = inferSchema(text, { col: ',', encl: '"' });
+    const names = schema.cols.map((c) => c.name);
+    visitor.onHeader(names);
+    parser = initParser(schema);
+    parser.chunk(text, parser.stringArrs, onRow);
+  };
+
+  try {
+    for await (const chunk of source) {
+      let text = decoder.write(chunk as Buffer);
+      if (parser === null) {
+        head += text;
+        if (head.length === 0) continue;
+        if (head.charCodeAt(0) === 0xfeff) head = head.slice(1); // byte order mark
+        if (!/[\r\n]/.test(head)) continue;
+        text = head;
+        head = '';
+        start(text);
+      } else {
+        (parser as Parser).chunk(text, (parser as Parser).stringArrs, onRow);
+      }
+    }
+    const rest = decoder.end();
+    if (parser === null) {
+      head += rest;
+      if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
+      if (head.trim() === '') throw new InputError(file, 1, 'empty file: expected a header row');
+      start(`${head}\n`);
+    } else if (rest) {
+      (parser as Parser).chunk(rest, (parser as Parser).stringArrs, onRow);
+    }
+    (parser as unknown as Parser).end();
+  } finally {
+    raw.destroy();
+  }
+  return hash.digest('hex');
+}
+
+/** A response log read into interned columns, in input order. */
+export interface ResponseLog {
+  readonly rows: ResponseRows;
+  readonly header: readonly string[];
+  /** Data rows read (blank lines excluded). */
+  readonly count: number;
+  /** Line number of each data row (for messages about rows). */
+  readonly lineOf: Uint32Array;
+  readonly sha256: string;
+}
+
+/** 1 or 0 for the accepted spellings of `correct`, -1 for anything else. */
+function parseCorrect(text: string): number {
+  switch (text) {
+    case '1':
+    case 'true':
+      return 1;
+    case '0':
+    case 'false':
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+/** Growable typed column. */
+class Column<T extends Uint32Array | Uint8Array | Float64Array> {
+  length = 0;
+  constructor(public data: T) {}
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new (this.data.constructor as new (n: number) => T)(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+  done(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+}
+
+class Interner {
+  readonly ids: string[] = [];
+  private readonly index = new Map<string, number>();
+  private lastId: string | null = null;
+  private lastIndex = 0;
+  get(id: string): number {
+    // Consecutive rows usually repeat the student (and often the concept): skip the map for them.
+    if (id === this.lastId) return this.lastIndex;
+    let k = this.index.get(id);
+    if (k === undefined) {
+      k = this.ids.length;
+      this.index.set(id, k);
+      this.ids.push(id);
+    }
+    this.lastId = id;
+    this.lastIndex = k;
+    return k;
+  }
+}
+
+/** Reads a response log, checking the columns and every row. Throws InputError naming file and line. */
+export async function readResponseLog(file: string, columns: ColumnNames, progress?: ProgressFn): Promise<ResponseLog> {
+  const students = new Interner();
+  const concepts = new Interner();
+  const size = 1 << 16;
+  const student = new Column(new Uint32Array(size));
+  const concept = new Column(new Uint32Array(size));
+  const correct = new Column(new Uint8Array(size));
+  const order = columns.order === null ? null : new Column(new Float64Array(size));
+  const lineOf = new Column(new Uint32Array(size));
+  let header: readonly string[] = [];
+  let iStudent = -1;
+  let iConcept = -1;
+  let iCorrect = -1;
+  let iOrder = -1;
+  let width = 0;
+
+  const sha256 = await streamCsv(
+    file,
+    {
+      onHeader(names) {
+        header = names;
+        width = names.length;
+        const find = (name: string, option: string) => {
+          const i = names.indexOf(name);
+          if (i < 0) {
+            throw new InputError(
+              file,
+              1,
+              `missing column "${name}" (the header has: ${names.join(', ')}); name another column with ${option}`,
+            );
+          }
+          return i;
+        };
+        iStudent = find(columns.student, '--student-col');
+        iConcept = find(columns.concept, '--concept-col');
+        iCorrect = find(columns.correct, '--correct-col');
+        if (columns.order !== null) iOrder = find(columns.order, '--order-col');
+      },
+      onRecord(fields, line) {
+        if (fields.length !== width) {
+          throw new InputError(file, line, `expected ${width} fields as in the header, found ${fields.length}`);
+        }
+        const s = fields[iStudent];
+        const c = fields[iConcept];
+        if (s === '') throw new InputError(file, line, `empty ${columns.student}`);
+        if (c === '') throw new InputError(file, line, `empty ${columns.concept}`);
+        const v = parseCorrect(fields[iCorrect]);
+        if (v < 0) {
+          throw new InputError(
+            file,
+            line,
+            `${columns.correct} must be 0, 1, true or false, found ${JSON.stringify(fields[iCorrect])}`,
+          );
+        }
+        if (order !== null) {
+          const text = fields[iOrder];
+          const t = text.trim() === '' ? NaN : Number(text);
+          if (!Number.isFinite(t)) {
+            throw new InputError(file, line, `${columns.order} must be a number, found ${JSON.stringify(text)}`);
+          }
+          order.push(t);
+        }
+        student.push(students.get(s));
+        concept.push(concepts.get(c));
+        correct.push(v);
+        lineOf.push(line);
+      },
+    },
+    progress,
+  );
+  if (correct.length === 0) throw new InputError(file, 2, 'no data rows after the header');
+  return {
+    rows: {
+      studentIds: students.ids,
+      conceptIds: concepts.ids,
+      student: student.done(),
+      concept: concept.done(),
+      correct: correct.done(),
+      order: order?.done() ?? null,
+    },
+    header,
+    count: correct.length,
+    lineOf: lineOf.done(),
+    sha256,
+  };
+}

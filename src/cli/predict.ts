@@ -1,0 +1,213 @@
+/**
+ * `bkt predict`: per-row predictions for a response log, in input order, with the input's columns; or, with
+ * --final-states, one row per (student, concept) with the exact state after its last answer.
+ */
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { ResponseData, TraceColumns } from '../bkt/index.js';
+import { streamCsv } from './csv-input.js';
+import { InputError, UsageError } from './errors.js';
+import { loadResponseData } from './load.js';
+import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, thresholdOption } from './options.js';
+import { AtomicOutput, csvField } from './output.js';
+import { DEFAULTS_SOURCE, readParamsFile } from './params-file.js';
+import { makeProgress } from './progress.js';
+import { traceDataset, type TraceUsage } from './apply-params.js';
+
+export const PREDICTION_COLUMNS = ['p_correct', 'p_mastery_before', 'p_posterior', 'p_mastery_after', 'mastered'] as const;
+export const FINAL_STATE_COLUMNS = ['known', 'unknown', 'level', 'mastered', 'responses'] as const;
+
+interface PredictOptions extends ColumnOptions {
+  output: string;
+  params?: string;
+  finalStates: boolean;
+  threshold?: number;
+  json: boolean;
+}
+
+export function registerPredict(program: Command): void {
+  const cmd = program
+    .command('predict')
+    .summary('predict every row of a response log (or final states) from fitted or default parameters')
+    .description(
+      'One output row per input row, in input order: the input columns plus p_correct (before the answer), ' +
+        'p_mastery_before, p_posterior, p_mastery_after (= posterior*(1-forget) + (1-posterior)*learn) and ' +
+        'mastered (p_mastery_after >= threshold, 1 or 0). With --final-states, one row per (student, concept): ' +
+        'known = level = P(L) after the last answer, unknown = P(not L) kept exactly, mastered, responses.',
+    )
+    .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
+    .requiredOption('-o, --output <file>', 'output CSV, written atomically ("-" for stdout)')
+    .option('--params <file>', 'params file from `bkt fit` (default: none, the story defaults for every concept)')
+    .option('--final-states', 'write the state after the last answer per (student, concept) instead of per-row predictions', false)
+    .addOption(thresholdOption("the params file's, else 0.95"));
+  addJsonOption(addColumnOptions(cmd)).action(async (file: string, o: PredictOptions) => runPredict(file, o));
+}
+
+async function runPredict(file: string, o: PredictOptions): Promise<void> {
+  if (o.json && o.output === '-') throw new UsageError('--json prints the summary on stdout: give -o a file name');
+  const started = performance.now();
+  const source = o.params === undefined ? DEFAULTS_SOURCE : readParamsFile(o.params);
+  const threshold = o.threshold ?? source.threshold;
+  const progress = makeProgress();
+  const columns = columnNames(o);
+  const { log, data } = await loadResponseData(file, columns, progress);
+  const n = data.responses.length;
+  const nSeq = data.offsets.length - 1;
+
+  const out: TraceColumns = o.finalStates
+    ? { finalKnown: new Float64Array(nSeq), finalUnknown: new Float64Array(nSeq) }
+    : {
+        pCorrect: new Float64Array(n),
+        masteryBefore: new Float64Array(n),
+        posterior: new Float64Array(n),
+        masteryAfter: new Float64Array(n),
+        mastered: new Uint8Array(n),
+      };
+  const usage = traceDataset(data, source, threshold, out);
+
+  const output = new AtomicOutput(o.output);
+  try {
+    if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
+    else await writePredictions(output, file, data, out, progress);
+    output.commit();
+  } finally {
+    output.abort();
+    progress.stop();
+  }
+
+  const mastered = o.finalStates ? countMastered(out.finalKnown!, threshold) : sum(out.mastered!);
+  const summary = {
+    command: 'predict',
+    input: { file: basename(file), sha256: log.sha256, rows: n, students: data.studentIds.length, concepts: data.conceptIds.length },
+    output: o.output,
+    kind: o.finalStates ? 'final_states' : 'predictions',
+    rows_written: o.finalStates ? nSeq : n,
+    params: source.file === null ? 'defaults' : basename(source.file),
+    threshold,
+    ...usageJson(usage),
+    mastered,
+    seconds: round((performance.now() - started) / 1000, 3),
+  };
+  const say = o.output === '-' ? process.stderr : process.stdout;
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    say.write(
+      `${o.finalStates ? `wrote ${count(nSeq)} final states` : `predicted ${count(n)} rows`} ` +
+        `(${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts) ` +
+        `with ${summary.params} to ${o.output}\n${usageText(usage)}`,
+    );
+  }
+}
+
+export function usageJson(u: TraceUsage) {
+  return {
+    absent_concepts: u.absentConcepts,
+    absent_rows: u.absentRows,
+    fallback_concepts: u.fallbackConcepts,
+    fallback_rows: u.fallbackRows,
+  };
+}
+
+export function usageText(u: TraceUsage): string {
+  let text = '';
+  if (u.absentConcepts > 0) {
+    text += `${count(u.absentConcepts)} concepts absent from the params file used the fallback: ${count(u.absentRows)} rows\n`;
+  }
+  if (u.fallbackConcepts > 0) {
+    text += `${count(u.fallbackConcepts)} concepts marked use: fallback in the params file: ${count(u.fallbackRows)} rows\n`;
+  }
+  return text;
+}
+
+/** Second pass over the input: each record re-emitted (quoted where needed) with its predictions. */
+async function writePredictions(
+  output: AtomicOutput,
+  file: string,
+  data: ResponseData,
+  cols: TraceColumns,
+  progress: ReturnType<typeof makeProgress>,
+): Promise<void> {
+  const n = data.responses.length;
+  const grouped = new Uint32Array(n); // input row -> grouped index
+  for (let t = 0; t < n; t++) grouped[data.rowOf[t]] = t;
+  const { pCorrect, masteryBefore, posterior, masteryAfter, mastered } = cols as Required<TraceColumns>;
+  let row = 0;
+  let text = '';
+  let started = false;
+  await streamCsv(
+    file,
+    {
+      onHeader(names) {
+        for (const name of PREDICTION_COLUMNS) {
+          if (names.includes(name)) {
+            throw new InputError(file, 1, `the input already has a column "${name}", which predict writes; drop or rename it`);
+          }
+        }
+        text = `${[...names, ...PREDICTION_COLUMNS].map(csvField).join(',')}\n`;
+      },
+      onRecord(fields) {
+        const t = grouped[row++];
+        let line = '';
+        for (let k = 0; k < fields.length; k++) line += `${csvField(fields[k])},`;
+        text += `${line}${pCorrect[t]},${masteryBefore[t]},${posterior[t]},${masteryAfter[t]},${mastered[t]}\n`;
+        if (text.length > 1 << 16) {
+          output.write(text);
+          text = '';
+        }
+      },
+    },
+    (done, total) => {
+      if (!started) progress.phase('write', total);
+      started = true;
+      progress.update(done);
+    },
+  );
+  output.write(text);
+}
+
+function writeFinalStates(
+  output: AtomicOutput,
+  data: ResponseData,
+  cols: TraceColumns,
+  threshold: number,
+  o: PredictOptions,
+): void {
+  const { finalKnown, finalUnknown } = cols as Required<TraceColumns>;
+  const nSeq = data.offsets.length - 1;
+  // Sequences are grouped by concept; write them student by student (first appearance), concepts in data order.
+  const seqConcept = new Uint32Array(nSeq);
+  for (let c = 0; c < data.conceptIds.length; c++) seqConcept.fill(c, data.conceptSeqs[c], data.conceptSeqs[c + 1]);
+  const order = Uint32Array.from({ length: nSeq }, (_, s) => s).sort(
+    (a, b) => data.seqStudent[a] - data.seqStudent[b] || seqConcept[a] - seqConcept[b],
+  );
+  let text = `${[o.studentCol, o.conceptCol, ...FINAL_STATE_COLUMNS].map(csvField).join(',')}\n`;
+  for (const s of order) {
+    const known = finalKnown[s];
+    text +=
+      `${csvField(data.studentIds[data.seqStudent[s]])},${csvField(data.conceptIds[seqConcept[s]])},` +
+      `${known},${finalUnknown[s]},${known},${known >= threshold ? 1 : 0},${data.offsets[s + 1] - data.offsets[s]}\n`;
+    if (text.length > 1 << 16) {
+      output.write(text);
+      text = '';
+    }
+  }
+  output.write(text);
+}
+
+function sum(a: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
+
+function countMastered(known: Float64Array, threshold: number): number {
+  let s = 0;
+  for (let i = 0; i < known.length; i++) if (known[i] >= threshold) s++;
+  return s;
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
