@@ -3,3 +3,8 @@ export * from './params.js';
 export * from './update.js';
 export * from './trace.js';
 export * from './dataset.js';
+export * from './options.js';
+export * from './em.js';
+export * from './restarts.js';
+export * from './quality.js';
+export * from './fit.js';
