@@ -4,6 +4,7 @@
  * indices into `responses`, so a concept's sequences can be a subarray view of a larger data set's offsets.
  */
 import { type BktParams, checkParams, DEFAULT_THRESHOLD } from './params.js';
+import { atMostOne } from './update.js';
 
 /** Responses (1 = correct, 0 = wrong) grouped into per-student sequences, in time order within each. */
 export interface SequenceSet {
@@ -50,15 +51,15 @@ export function traceMastery(
     const end = offsets[s + 1];
     for (let t = offsets[s]; t < end; t++) {
       const correct = responses[t] !== 0;
-      if (pCorrect) pCorrect[t] = known * (1 - slip) + unknown * guess;
+      if (pCorrect) pCorrect[t] = atMostOne(known * (1 - slip) + unknown * guess);
       if (masteryBefore) masteryBefore[t] = known;
       const jointKnown = correct ? known * (1 - slip) : known * slip;
       const jointUnknown = correct ? unknown * guess : unknown * (1 - guess);
       const evidence = jointKnown + jointUnknown;
       const postKnown = jointKnown / evidence;
       const postUnknown = jointUnknown / evidence;
-      known = postKnown * (1 - forget) + postUnknown * learn;
-      unknown = postKnown * forget + postUnknown * (1 - learn);
+      known = atMostOne(postKnown * (1 - forget) + postUnknown * learn);
+      unknown = atMostOne(postKnown * forget + postUnknown * (1 - learn));
       if (posterior) posterior[t] = postKnown;
       if (masteryAfter) masteryAfter[t] = known;
       if (mastered) mastered[t] = known >= threshold ? 1 : 0;

@@ -48,7 +48,15 @@ export function stateFromLevel(level: number): MasteryState {
 
 /** P(correct) on the next answer from this state. */
 export function predictCorrect(state: MasteryState, params: BktParams): number {
-  return state.known * (1 - params.slip) + state.unknown * params.guess;
+  return atMostOne(state.known * (1 - params.slip) + state.unknown * params.guess);
+}
+
+/**
+ * Sums of probabilities can round one ulp above 1 (0.7 * 1 + 0.3 * 1 need not be 1 in float64); the outputs
+ * are probabilities, so they are held to [0, 1]. Both `updateMastery` and `traceMastery` use this.
+ */
+export function atMostOne(x: number): number {
+  return x > 1 ? 1 : x;
 }
 
 function checkProbability(name: string, v: number): void {
@@ -84,7 +92,7 @@ export function updateMastery(
   checkUpdateInputs(state, params);
   const { known, unknown } = state;
   const { learn, guess, slip, forget } = params;
-  const pCorrect = known * (1 - slip) + unknown * guess;
+  const pCorrect = atMostOne(known * (1 - slip) + unknown * guess);
   // Joint probabilities of (state, this answer), then normalised: the posterior over the two states.
   const jointKnown = correct ? known * (1 - slip) : known * slip;
   const jointUnknown = correct ? unknown * guess : unknown * (1 - guess);
@@ -92,8 +100,8 @@ export function updateMastery(
   const postKnown = jointKnown / evidence;
   const postUnknown = jointUnknown / evidence;
   // The learning (and forgetting) transition after the answer.
-  const nextKnown = postKnown * (1 - forget) + postUnknown * learn;
-  const nextUnknown = postKnown * forget + postUnknown * (1 - learn);
+  const nextKnown = atMostOne(postKnown * (1 - forget) + postUnknown * learn);
+  const nextUnknown = atMostOne(postKnown * forget + postUnknown * (1 - learn));
   return {
     pCorrect,
     masteryBefore: known,

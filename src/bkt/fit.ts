@@ -1,0 +1,202 @@
+/**
+ * Fitting a whole data set: every concept's restarts, the choice of the best, the flags, and the fallback for
+ * concepts that cannot be trusted. The unit of work is one (concept, restart) pair, so a worker pool can run
+ * them in any order and on any thread and `assembleFit` still gives the same answer.
+ */
+import { type BktParams, DEFAULT_PARAMS, PARAM_NAMES } from './params.js';
+import { type FitOptions, makeFitOptions } from './options.js';
+import { type EmResult, maxSequenceLength, runEm, countRows, logLikelihood } from './em.js';
+import { restartStart } from './restarts.js';
+import { opportunitiesToMastery, type QualityFlags, qualityFlags } from './quality.js';
+import { conceptSequences, type ResponseData } from './dataset.js';
+import type { SequenceSet } from './trace.js';
+
+/** Index of the pooled fit (all rows of all concepts as one concept) in a plan. */
+export const POOLED = -1;
+/** Key the pooled fit's restarts are seeded with. */
+export const POOLED_KEY = '\u0000pooled';
+
+export interface FitUnit {
+  /** Concept index, or POOLED. */
+  readonly concept: number;
+  readonly restart: number;
+  /** Rows to process per iteration: larger units are scheduled first. */
+  readonly rows: number;
+}
+
+export interface RestartOutcome extends EmResult {
+  readonly restart: number;
+  readonly degenerate: boolean;
+}
+
+export interface ConceptFit {
+  readonly conceptId: string;
+  readonly params: BktParams;
+  readonly logLik: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+  readonly restarts: number;
+  /** Index of the restart chosen. */
+  readonly bestRestart: number;
+  readonly responses: number;
+  readonly students: number;
+  /** Best minus second-best restart: log-likelihood, and the largest absolute parameter difference. */
+  readonly gap: { logLik: number; params: number } | null;
+  readonly opportunitiesToMastery: number | null;
+  readonly flags: QualityFlags;
+  /** `fallback`: this concept's own fit is degenerate or has too little data, and the fallback is used instead. */
+  readonly use: 'fitted' | 'fallback';
+}
+
+export interface FallbackFit {
+  /** Where the fallback parameters come from. */
+  readonly source: 'pooled' | 'defaults' | 'none';
+  readonly params: BktParams;
+  /** The pooled fit itself, when one was made. */
+  readonly pooled: ConceptFit | null;
+}
+
+export interface DatasetFit {
+  readonly options: FitOptions;
+  readonly concepts: ConceptFit[];
+  readonly fallback: FallbackFit;
+  readonly responses: number;
+  /** Sum of each concept's log-likelihood under the parameters it uses. */
+  readonly logLik: number;
+  /** Row-iterations of EM actually run (rows times E-steps, summed over units). */
+  readonly rowIterations: number;
+}
+
+/** The sequences a unit works on. */
+export function unitSequences(data: ResponseData, concept: number): SequenceSet {
+  return concept === POOLED ? data : conceptSequences(data, concept);
+}
+
+export function unitKey(data: ResponseData, concept: number): string {
+  return concept === POOLED ? POOLED_KEY : data.conceptIds[concept];
+}
+
+/** Every (concept, restart) unit, largest first (ties in concept then restart order, so the plan is stable). */
+export function planFit(data: ResponseData, o: FitOptions): FitUnit[] {
+  const units: FitUnit[] = [];
+  const concepts = data.conceptIds.map((_, c) => c);
+  if (o.fallback === 'pooled') concepts.push(POOLED);
+  for (const c of concepts) {
+    const rows = countRows(unitSequences(data, c));
+    if (rows === 0) continue;
+    for (let r = 0; r < o.restarts; r++) units.push({ concept: c, restart: r, rows });
+  }
+  return units.sort((a, b) => b.rows - a.rows || a.concept - b.concept || a.restart - b.restart);
+}
+
+/** Runs one unit. Pure: the same unit gives the same result on any thread. */
+export function runUnit(data: ResponseData, unit: FitUnit, o: FitOptions, alpha?: Float64Array): RestartOutcome {
+  const seqs = unitSequences(data, unit.concept);
+  const em = runEm(seqs, restartStart(o, unitKey(data, unit.concept), unit.restart), o, alpha ? { alpha } : undefined);
+  const degenerate = qualityFlags(em.params, o, { responses: 1e9, students: 1e9, longSequences: 1e9 }).degenerate;
+  return { ...em, restart: unit.restart, degenerate };
+}
+
+function dataSize(data: ResponseData, seqs: SequenceSet) {
+  const { offsets } = seqs;
+  let longSequences = 0;
+  let students = 0;
+  for (let s = 0; s + 1 < offsets.length; s++) {
+    const len = offsets[s + 1] - offsets[s];
+    if (len > 0) students++;
+    if (len >= 2) longSequences++;
+  }
+  // The pooled set holds one sequence per (student, concept): count its distinct students.
+  if (seqs === data) students = new Set(data.seqStudent).size;
+  return { responses: countRows(seqs), students, longSequences };
+}
+
+/** Picks the best restart (among non-degenerate ones unless raw) and reports the concept. */
+export function summarizeConcept(
+  data: ResponseData,
+  concept: number,
+  outcomes: readonly RestartOutcome[],
+  o: FitOptions,
+): ConceptFit {
+  const conceptId = concept === POOLED ? 'pooled' : data.conceptIds[concept];
+  const seqs = unitSequences(data, concept);
+  const size = dataSize(data, seqs);
+  const byLogLik = [...outcomes].sort((a, b) => b.logLik - a.logLik || a.restart - b.restart);
+  const eligible = o.fallback === 'none' ? byLogLik : byLogLik.filter((x) => !x.degenerate);
+  const ranked = eligible.length > 0 ? eligible : byLogLik;
+  const best = ranked[0];
+  const second = ranked[1];
+  const flags = qualityFlags(best.params, o, size);
+  const gap = second
+    ? {
+        logLik: best.logLik - second.logLik,
+        params: Math.max(...PARAM_NAMES.map((n) => Math.abs(best.params[n] - second.params[n]))),
+      }
+    : null;
+  const untrusted = flags.degenerate || flags.few_data;
+  return {
+    conceptId,
+    params: best.params,
+    logLik: best.logLik,
+    iterations: best.iterations,
+    converged: best.converged,
+    restarts: outcomes.length,
+    bestRestart: best.restart,
+    responses: size.responses,
+    students: size.students,
+    gap,
+    opportunitiesToMastery: opportunitiesToMastery(best.params),
+    flags,
+    use: untrusted && o.fallback !== 'none' ? 'fallback' : 'fitted',
+  };
+}
+
+/** Builds the data set's result from every unit's outcome (in any order). */
+export function assembleFit(data: ResponseData, o: FitOptions, results: ReadonlyArray<{ unit: FitUnit; outcome: RestartOutcome }>): DatasetFit {
+  const byConcept = new Map<number, RestartOutcome[]>();
+  let rowIterations = 0;
+  for (const { unit, outcome } of results) {
+    let list = byConcept.get(unit.concept);
+    if (!list) byConcept.set(unit.concept, (list = []));
+    list.push(outcome);
+    rowIterations += unit.rows * (outcome.iterations + 1);
+  }
+  const summarize = (c: number) => summarizeConcept(data, c, byConcept.get(c)!, o);
+  const pooled = byConcept.has(POOLED) ? summarize(POOLED) : null;
+  let fallback: FallbackFit;
+  if (o.fallback === 'pooled' && pooled && !pooled.flags.degenerate) {
+    fallback = { source: 'pooled', params: pooled.params, pooled };
+  } else if (o.fallback === 'none') {
+    fallback = { source: 'none', params: DEFAULT_PARAMS, pooled: null };
+  } else {
+    fallback = { source: 'defaults', params: DEFAULT_PARAMS, pooled };
+  }
+  const concepts: ConceptFit[] = [];
+  let logLik = 0;
+  let responses = 0;
+  for (let c = 0; c < data.conceptIds.length; c++) {
+    const seqs = conceptSequences(data, c);
+    const rows = countRows(seqs);
+    responses += rows;
+    if (!byConcept.has(c)) continue; // a concept with no rows has nothing to fit
+    const fit = summarize(c);
+    concepts.push(fit);
+    logLik += fit.use === 'fitted' ? fit.logLik : logLikelihood(seqs, fallback.params);
+  }
+  return { options: o, concepts, fallback, responses, logLik, rowIterations };
+}
+
+/** Fits every concept on this thread. `src/fitting` runs the same units on worker threads. */
+export function fitDataset(data: ResponseData, options: Partial<FitOptions> = {}): DatasetFit {
+  const o = makeFitOptions(options);
+  const alpha = new Float64Array(2 * maxSequenceLength(data));
+  const results = planFit(data, o).map((unit) => ({ unit, outcome: runUnit(data, unit, o, alpha) }));
+  return assembleFit(data, o, results);
+}
+
+/** The parameters a concept should be predicted with: its own fit when used, otherwise the fallback. */
+export function paramsFor(fit: DatasetFit, conceptId: string): { params: BktParams; source: 'fitted' | 'fallback' } {
+  const c = fit.concepts.find((x) => x.conceptId === conceptId);
+  if (c && c.use === 'fitted') return { params: c.params, source: 'fitted' };
+  return { params: fit.fallback.params, source: 'fallback' };
+}

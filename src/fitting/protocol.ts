@@ -1,0 +1,13 @@
+/** Messages between `parallel.ts` and its fit workers. */
+import type { FitOptions, FitUnit, ResponseData, RestartOutcome } from '../bkt/index.js';
+
+export interface WorkerInput {
+  readonly data: ResponseData;
+  /** All units, largest first; workers take the next index from `next`. */
+  readonly units: readonly FitUnit[];
+  readonly options: FitOptions;
+  /** Shared counter: the index of the next unit to take. */
+  readonly next: Int32Array;
+}
+
+export type WorkerMessage = { kind: 'unit'; index: number; outcome: RestartOutcome } | { kind: 'done' };
