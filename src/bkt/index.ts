@@ -10,3 +10,4 @@ export * from './quality.js';
 export * from './fit.js';
 export * from './build.js';
 export * from './evaluate.js';
+export * from './cv.js';

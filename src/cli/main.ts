@@ -2,14 +2,22 @@
 /** The `bkt` command: one subcommand per file in this folder, registered here. */
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, reportError } from './errors.js';
+import { registerCv } from './cv.js';
+import { registerEvaluate } from './evaluate.js';
+import { registerFit } from './fit.js';
 import { registerPredict } from './predict.js';
+import { VERSION } from './version.js';
 
 const program = new Command('bkt')
   .description('Bayesian Knowledge Tracing: fit, predict, evaluate and cross-validate response logs; run the mastery service')
   .showHelpAfterError('(run with --help for usage)')
+  .version(VERSION)
   .exitOverride();
 
+registerFit(program);
 registerPredict(program);
+registerEvaluate(program);
+registerCv(program);
 
 try {
   await program.parseAsync(process.argv);

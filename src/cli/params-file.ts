@@ -22,7 +22,7 @@ export interface ParamsFile {
   readonly generator: string;
   readonly input: { readonly file: string; readonly sha256: string; readonly [k: string]: unknown };
   readonly options: { readonly threshold: number; readonly [k: string]: unknown };
-  readonly fallback: { readonly source: string; readonly params: BktParams };
+  readonly fallback: { readonly source: string; readonly params: BktParams; readonly [k: string]: unknown };
   readonly totals: Readonly<Record<string, unknown>>;
   readonly concepts: readonly ParamsFileConcept[];
 }

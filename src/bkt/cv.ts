@@ -1,0 +1,226 @@
+/**
+ * Cross-validation by student: students are shuffled with a seeded PRNG and dealt into k folds; each fold's
+ * students are held out while the model is fitted on the others, and every held-out row is predicted from the
+ * same student's earlier rows on that concept (its trace from the prior). Concepts absent from the training fold,
+ * or marked few_data or degenerate there, are predicted with the fallback, and the report counts them.
+ *
+ * This differs from pyBKT's `crossvalidate`, which folds rows within one concept at a time: here a student's
+ * whole history is unseen at training, which is the situation of a new student in production.
+ */
+import { conceptSequences, type ResponseData } from './dataset.js';
+import { type ConceptMetrics, evaluateDataset, meanConceptAuc, type Metrics, scorePredictions } from './evaluate.js';
+import { type DatasetFit, fitDataset } from './fit.js';
+import type { FitOptions } from './options.js';
+import { makeRandom } from './restarts.js';
+import { traceMastery } from './trace.js';
+
+export interface CvOptions {
+  /** Number of folds, at least 2. Default 5. */
+  readonly folds: number;
+  /** Seeds the student shuffle (and, through the fit options, the restarts). Default: the fit options' seed, or 0. */
+  readonly seed: number;
+}
+
+/** Fits a training set: `fitDataset` by default; the CLI passes its worker-thread version. */
+export type FitFunction = (data: ResponseData, options: Partial<FitOptions>) => DatasetFit | Promise<DatasetFit>;
+
+/** Why test rows were predicted with the fallback rather than their concept's own training fit. */
+export interface FallbackUse {
+  /** (fold, concept) pairs, and the test rows they hold. */
+  readonly concepts: number;
+  readonly rows: number;
+}
+
+export interface CvFallback {
+  /** The concept had no rows in the training folds. */
+  readonly absent: FallbackUse;
+  /** Its training fit was degenerate (it may also have had few data). */
+  readonly degenerate: FallbackUse;
+  /** Its training fit had too few data (and was not degenerate). */
+  readonly fewData: FallbackUse;
+  /** Test rows predicted with the fallback, as a share of all test rows. */
+  readonly rowShare: number;
+}
+
+export interface CvFold extends Metrics {
+  readonly fold: number;
+  readonly trainStudents: number;
+  readonly testStudents: number;
+  readonly trainLogLik: number;
+  readonly fallback: CvFallback;
+}
+
+export interface CvResult {
+  readonly folds: number;
+  readonly seed: number;
+  /** Every row is a test row once: metrics over all of them together. */
+  readonly pooled: Metrics;
+  /** Mean and sample standard deviation of the per-fold AUCs (folds with an AUC). */
+  readonly foldAuc: { readonly mean: number | null; readonly sd: number | null };
+  /** Per-concept AUC over the pooled test rows, averaged weighted by rows and unweighted. */
+  readonly conceptAuc: { readonly rowWeighted: number | null; readonly macro: number | null };
+  readonly concepts: readonly ConceptMetrics[];
+  readonly fallback: CvFallback;
+  readonly perFold: readonly CvFold[];
+  /** P(correct) of every row when held out, indexed like `data.responses`. */
+  readonly pCorrect: Float64Array;
+}
+
+/** The fold (0..k-1) of every student index: a seeded Fisher-Yates shuffle, then dealt round-robin. */
+export function assignFolds(data: ResponseData, folds: number, seed: number): Uint32Array {
+  checkFolds(folds, data.studentIds.length);
+  const n = data.studentIds.length;
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  const rand = makeRandom(seed, 'cross-validation', folds);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const fold = new Uint32Array(n);
+  for (let i = 0; i < n; i++) fold[order[i]] = i % folds;
+  return fold;
+}
+
+function checkFolds(folds: number, students: number): void {
+  if (!Number.isInteger(folds) || folds < 2) throw new RangeError(`folds must be an integer >= 2, got ${folds}`);
+  if (folds > students) throw new RangeError(`folds (${folds}) must not exceed the number of students (${students})`);
+}
+
+/** The rows of the students for whom `keep[student]` is true, with the same concept and student tables. */
+export interface StudentSubset {
+  readonly data: ResponseData;
+  /** Grouped row of the subset -> grouped row of the full data. */
+  readonly fullRow: Uint32Array;
+}
+
+export function selectStudents(data: ResponseData, keep: (student: number) => boolean): StudentSubset {
+  const nSeq = data.offsets.length - 1;
+  let nRows = 0;
+  let kept = 0;
+  for (let s = 0; s < nSeq; s++) {
+    if (keep(data.seqStudent[s])) {
+      nRows += data.offsets[s + 1] - data.offsets[s];
+      kept++;
+    }
+  }
+  const responses = new Uint8Array(nRows);
+  const rowOf = new Uint32Array(nRows);
+  const fullRow = new Uint32Array(nRows);
+  const offsets = new Uint32Array(kept + 1);
+  const seqStudent = new Uint32Array(kept);
+  const conceptSeqs = new Uint32Array(data.conceptIds.length + 1);
+  let row = 0;
+  let seq = 0;
+  for (let c = 0; c < data.conceptIds.length; c++) {
+    for (let s = data.conceptSeqs[c]; s < data.conceptSeqs[c + 1]; s++) {
+      if (!keep(data.seqStudent[s])) continue;
+      for (let t = data.offsets[s]; t < data.offsets[s + 1]; t++) {
+        responses[row] = data.responses[t];
+        rowOf[row] = data.rowOf[t];
+        fullRow[row] = t;
+        row++;
+      }
+      seqStudent[seq] = data.seqStudent[s];
+      offsets[++seq] = row;
+    }
+    conceptSeqs[c + 1] = seq;
+  }
+  return {
+    data: { ...data, responses, offsets, conceptSeqs, seqStudent, rowOf },
+    fullRow,
+  };
+}
+
+function emptyUse(): { concepts: number; rows: number } {
+  return { concepts: 0, rows: 0 };
+}
+
+/** Runs k-fold student-level cross-validation (see the file comment). */
+export async function crossValidate(
+  data: ResponseData,
+  options: Partial<CvOptions> & Partial<FitOptions> = {},
+  fit: FitFunction = fitDataset,
+  onFold?: (done: number, folds: number) => void,
+): Promise<CvResult> {
+  const { folds = 5, ...fitOptions } = options;
+  const seed = options.seed ?? 0;
+  const foldOf = assignFolds(data, folds, seed);
+  const pCorrect = new Float64Array(data.responses.length);
+  const perFold: CvFold[] = [];
+  const total = { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
+
+  for (let f = 0; f < folds; f++) {
+    const train = selectStudents(data, (s) => foldOf[s] !== f);
+    const test = selectStudents(data, (s) => foldOf[s] === f);
+    const model = await fit(train.data, fitOptions);
+    const byId = new Map(model.concepts.map((c) => [c.conceptId, c]));
+    const use = { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
+    const local = new Float64Array(test.data.responses.length);
+    for (let c = 0; c < data.conceptIds.length; c++) {
+      const seqs = conceptSequences(test.data, c);
+      const rows = seqs.offsets[seqs.offsets.length - 1] - seqs.offsets[0];
+      if (rows === 0) continue;
+      const own = byId.get(data.conceptIds[c]);
+      const reason = own === undefined ? 'absent' : own.use === 'fitted' ? null : own.flags.degenerate ? 'degenerate' : 'fewData';
+      if (reason !== null) {
+        use[reason].concepts++;
+        use[reason].rows += rows;
+      }
+      const params = own !== undefined && own.use === 'fitted' ? own.params : model.fallback.params;
+      traceMastery(params, seqs, { pCorrect: local }, model.options.threshold);
+    }
+    for (let t = 0; t < local.length; t++) pCorrect[test.fullRow[t]] = local[t];
+    for (const k of ['absent', 'degenerate', 'fewData'] as const) {
+      total[k].concepts += use[k].concepts;
+      total[k].rows += use[k].rows;
+    }
+    const metrics = scorePredictions(test.data.responses, local);
+    perFold.push({
+      fold: f,
+      ...metrics,
+      trainStudents: countStudents(train.data),
+      testStudents: countStudents(test.data),
+      trainLogLik: model.logLik,
+      fallback: withShare(use, metrics.responses),
+    });
+    onFold?.(f + 1, folds);
+  }
+
+  const { overall, concepts } = evaluateDataset(data, pCorrect);
+  const aucs = perFold.map((f) => f.auc).filter((a): a is number => a !== null);
+  return {
+    folds,
+    seed,
+    pooled: overall,
+    foldAuc: { mean: mean(aucs), sd: sampleSd(aucs) },
+    conceptAuc: meanConceptAuc(concepts),
+    concepts,
+    fallback: withShare(total, overall.responses),
+    perFold,
+    pCorrect,
+  };
+}
+
+function withShare(
+  use: { absent: FallbackUse; degenerate: FallbackUse; fewData: FallbackUse },
+  rows: number,
+): CvFallback {
+  const fallbackRows = use.absent.rows + use.degenerate.rows + use.fewData.rows;
+  return { ...use, rowShare: rows === 0 ? 0 : fallbackRows / rows };
+}
+
+function countStudents(data: ResponseData): number {
+  return new Set(data.seqStudent).size;
+}
+
+function mean(xs: readonly number[]): number | null {
+  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function sampleSd(xs: readonly number[]): number | null {
+  if (xs.length < 2) return null;
+  const m = mean(xs)!;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) * (x - m), 0) / (xs.length - 1));
+}

@@ -1,0 +1,160 @@
+/** `bkt fit`: fits every concept of a response log with EM and writes the params file. */
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { ConceptFit, DatasetFit, FitOptions } from '../bkt/index.js';
+import { fitDatasetParallel } from '../fitting/parallel.js';
+import { UsageError } from './errors.js';
+import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options.js';
+import { loadResponseData } from './load.js';
+import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count } from './options.js';
+import { writeFileAtomic } from './output.js';
+import { formatParamsFile, PARAMS_SCHEMA_VERSION, type ParamsFile, type ParamsFileConcept } from './params-file.js';
+import { makeProgress } from './progress.js';
+import { round } from './predict.js';
+import { VERSION } from './version.js';
+
+interface FitCommandOptions extends ColumnOptions, FitCliOptions {
+  output: string;
+  json: boolean;
+}
+
+export function registerFit(program: Command): void {
+  const cmd = program
+    .command('fit')
+    .summary('fit BKT parameters per concept with EM and write a params file')
+    .description(
+      'Fits every concept with Baum-Welch EM (restart 0 at the story defaults, the others seeded by seed, concept ' +
+        'and restart), flags degenerate, unreachable, at-bound and few-data fits, and writes a JSON params file with ' +
+        'the options, the sha256 of the input, per-concept parameters, statistics and flags, and the fallback.',
+    )
+    .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
+    .requiredOption('-o, --output <file>', 'params file (JSON) to write, atomically ("-" for stdout)');
+  addJsonOption(addColumnOptions(addFitOptions(cmd))).action(async (file: string, o: FitCommandOptions) => runFit(file, o));
+}
+
+async function runFit(file: string, o: FitCommandOptions): Promise<void> {
+  if (o.json && o.output === '-') throw new UsageError('--json prints the summary on stdout: give -o a file name');
+  const t0 = performance.now();
+  const progress = makeProgress();
+  const { log, data } = await loadResponseData(file, columnNames(o), progress);
+  const t1 = performance.now();
+  const options = fitOptionsFrom(o);
+  let fit: DatasetFit;
+  try {
+    let started = false;
+    fit = await fitDatasetParallel(data, {
+      ...options,
+      threads: o.threads,
+      onProgress: (p) => {
+        if (!started) progress.phase('fit', p.totalRows);
+        started = true;
+        progress.update(p.rows);
+      },
+    });
+  } finally {
+    progress.stop();
+  }
+  const t2 = performance.now();
+  const paramsFile: ParamsFile = {
+    schema_version: PARAMS_SCHEMA_VERSION,
+    generator: `bkt-engine ${VERSION}`,
+    input: {
+      file: basename(file),
+      sha256: log.sha256,
+      rows: data.responses.length,
+      students: data.studentIds.length,
+      concepts: data.conceptIds.length,
+      columns: columnNames(o),
+    },
+    options: optionsJson(fit.options),
+    fallback: {
+      source: fit.fallback.source,
+      params: fit.fallback.params,
+      pooled: fit.fallback.pooled === null ? null : conceptJson(fit.fallback.pooled),
+    },
+    totals: totalsJson(fit),
+    concepts: fit.concepts.map(conceptJson),
+  };
+  writeFileAtomic(o.output, formatParamsFile(paramsFile));
+  const t3 = performance.now();
+
+  const summary = {
+    command: 'fit',
+    input: paramsFile.input,
+    output: o.output,
+    threads: o.threads,
+    ...paramsFile.totals,
+    fallback: { source: fit.fallback.source, params: fit.fallback.params },
+    seconds: { read: round((t1 - t0) / 1000, 3), fit: round((t2 - t1) / 1000, 3), write: round((t3 - t2) / 1000, 3) },
+  };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return;
+  }
+  const t = totalsJson(fit);
+  const say = o.output === '-' ? process.stderr : process.stdout;
+  say.write(
+    `fitted ${count(t.concepts)} concepts on ${count(fit.responses)} rows (${count(data.studentIds.length)} students) ` +
+      `in ${summary.seconds.fit} s with ${o.threads} thread${o.threads === 1 ? '' : 's'} -> ${o.output}\n` +
+      `  log-likelihood ${fit.logLik.toFixed(3)} (parameters as used, fallback included)\n` +
+      `  ${count(t.fitted)} use their own fit, ${count(t.fallback)} the ${fit.fallback.source} fallback ` +
+      `(${count(t.flags.degenerate)} degenerate, ${count(t.flags.few_data)} few data); ` +
+      `${count(t.converged)} converged, ${count(t.flags.at_bound)} at a bound, ` +
+      `${count(t.flags.mastery_unreachable)} with mastery unreachable\n`,
+  );
+}
+
+function optionsJson(o: FitOptions) {
+  return {
+    restarts: o.restarts,
+    seed: o.seed,
+    max_iterations: o.maxIterations,
+    tol: o.tol,
+    bounds: { guess: o.bounds.guess, slip: o.bounds.slip },
+    fixed: o.fixed,
+    fit_forget: o.fitForget,
+    fallback: o.fallback,
+    threshold: o.threshold,
+  };
+}
+
+function conceptJson(c: ConceptFit): ParamsFileConcept {
+  const { reasons, ...flags } = c.flags;
+  return {
+    concept_id: c.conceptId,
+    use: c.use,
+    params: c.params,
+    log_lik: c.logLik,
+    iterations: c.iterations,
+    converged: c.converged,
+    restarts: c.restarts,
+    best_restart: c.bestRestart,
+    responses: c.responses,
+    students: c.students,
+    gap: c.gap === null ? null : { log_lik: c.gap.logLik, params: c.gap.params },
+    opportunities_to_mastery: c.opportunitiesToMastery,
+    flags,
+    reasons,
+  };
+}
+
+function totalsJson(fit: DatasetFit) {
+  const flags = { degenerate: 0, mastery_unreachable: 0, at_bound: 0, few_data: 0 };
+  let fitted = 0;
+  let converged = 0;
+  for (const c of fit.concepts) {
+    if (c.use === 'fitted') fitted++;
+    if (c.converged) converged++;
+    for (const k of Object.keys(flags) as (keyof typeof flags)[]) if (c.flags[k]) flags[k]++;
+  }
+  return {
+    responses: fit.responses,
+    log_lik: fit.logLik,
+    concepts: fit.concepts.length,
+    fitted,
+    fallback: fit.concepts.length - fitted,
+    converged,
+    flags,
+    row_iterations: fit.rowIterations,
+  };
+}
