@@ -46,7 +46,8 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
   return EXIT_INTERNAL;
 }
 
-function systemMessage(e: NodeJS.ErrnoException): string {
+/** A file system error in a few words (ENOENT -> no such file or directory). */
+export function systemMessage(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'ENOENT':
       return 'no such file or directory';

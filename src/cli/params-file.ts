@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type BktParams, checkParams, checkThreshold, DEFAULT_PARAMS, DEFAULT_THRESHOLD } from '../bkt/index.js';
-import { InputError } from './errors.js';
+import { InputError, systemMessage } from './errors.js';
 
 export const PARAMS_SCHEMA_VERSION = 1;
 
@@ -63,14 +63,19 @@ export function formatParamsFile(file: ParamsFile): string {
 
 /** Reads and checks a params file; every problem is an InputError naming the file (and line where it has one). */
 export function readParamsFile(path: string): ParamsSource {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(path, null, systemMessage(err as NodeJS.ErrnoException));
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
     const pos = /position (\d+)/.exec(message);
-    const line = pos ? lineAt(text, Number(pos[1])) : null;
+    const line = pos ? lineAt(text, Number(pos[1])) : /end of JSON input/.test(message) ? lineAt(text, text.trimEnd().length) : null;
     throw new InputError(path, line, `not valid JSON (${message.replace(/ in JSON at position \d+.*$/, '')})`);
   }
   const fail = (where: string, problem: string): never => {

@@ -4,8 +4,7 @@ import fc from 'fast-check';
 import { auc, evaluateDataset, meanConceptAuc, scorePredictions } from '../../src/bkt/evaluate.js';
 import { buildResponseData, internRows } from '../../src/bkt/build.js';
 
-const SEED = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-console.log(`evaluate property tests: FC_SEED=${SEED}`);
+import { TEST_SEED as SEED } from '../support/seed.js';
 
 /** O(n^2) AUC: pairs (correct, wrong) ranked right, ties half. */
 function pairwiseAuc(y: number[], p: number[]): number | null {

@@ -1,0 +1,116 @@
+/**
+ * `bkt predict` through the real bin on the real data: without --params it must reproduce pyBKT's golden files
+ * row by row (all four probability columns within 1e-9), in input order; --final-states from a gzipped file
+ * must give each pair's last p_mastery_after; --order-col must restore time order from a shuffled file.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bkt, bktJson, parseCsv, tempDir } from '../support/bin.js';
+import { dataPath, readCsv } from '../support/data.js';
+
+const TOL = 1e-9;
+const PROBABILITIES = ['p_correct', 'p_mastery_before', 'p_posterior', 'p_mastery_after'] as const;
+const CASES = [
+  { data: 'ct_pybkt.csv', golden: 'golden/ct_pybkt_fixed.csv' },
+  { data: 'assist2009_pybkt_subset.csv', golden: 'golden/assist2009_pybkt_subset_fixed.csv' },
+  { data: 'statics2011.csv', golden: 'golden/statics2011_fixed.csv.gz' },
+  { data: 'assist2009.csv', golden: 'golden/assist2009_fixed.csv.gz' },
+];
+
+const tmp = tempDir();
+afterAll(tmp.cleanup);
+
+describe.each(CASES)('bkt predict $data', ({ data, golden }) => {
+  it(`reproduces ${golden} on every row`, () => {
+    const out = join(tmp.dir, `${data}.predictions.csv`);
+    const summary = bktJson<{ input: { rows: number }; params: string }>(['predict', dataPath(data), '-o', out]);
+    expect(summary.params).toBe('defaults');
+    const got = parseCsv(readFileSync(out, 'utf8'));
+    const want = readCsv(golden);
+    expect(got.header).toEqual(['student_id', 'concept_id', 'correct', ...PROBABILITIES, 'mastered']);
+    expect(got.rows.length).toBe(want.rows.length);
+    expect(summary.input.rows).toBe(want.rows.length);
+    const g = (name: string) => got.header.indexOf(name);
+    const w = (name: string) => want.header.indexOf(name);
+    let worst = 0;
+    let inputMismatch = 0;
+    let masteredMismatch = 0;
+    for (let i = 0; i < want.rows.length; i++) {
+      const a = got.rows[i];
+      const b = want.rows[i];
+      for (const col of ['student_id', 'concept_id', 'correct']) if (a[g(col)] !== b[w(col)]) inputMismatch++;
+      for (const col of PROBABILITIES) worst = Math.max(worst, Math.abs(Number(a[g(col)]) - Number(b[w(col)])));
+      if (a[g('mastered')] !== (Number(b[w('p_mastery_after')]) >= 0.95 ? '1' : '0')) masteredMismatch++;
+    }
+    expect(inputMismatch).toBe(0);
+    expect(worst).toBeLessThanOrEqual(TOL);
+    expect(masteredMismatch).toBe(0);
+  });
+});
+
+describe('bkt predict --final-states', () => {
+  it('reads a gzipped file in place and gives each (student, concept) its last state', () => {
+    const golden = 'golden/statics2011_fixed.csv.gz';
+    const out = join(tmp.dir, 'final.csv');
+    const r = bkt(['predict', dataPath(golden), '--final-states', '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const want = readCsv(golden);
+    const [iS, iC, iA] = ['student_id', 'concept_id', 'p_mastery_after'].map((c) => want.header.indexOf(c));
+    const last = new Map<string, { after: number; n: number }>();
+    for (const row of want.rows) {
+      const key = `${row[iS]}\u0000${row[iC]}`;
+      last.set(key, { after: Number(row[iA]), n: (last.get(key)?.n ?? 0) + 1 });
+    }
+    const got = parseCsv(readFileSync(out, 'utf8'));
+    expect(got.header).toEqual(['student_id', 'concept_id', 'known', 'unknown', 'level', 'mastered', 'responses']);
+    expect(got.rows.length).toBe(last.size);
+    let worst = 0;
+    for (const [student, concept, known, unknown, level, mastered, responses] of got.rows) {
+      const w = last.get(`${student}\u0000${concept}`);
+      expect(w, `${student}/${concept}`).toBeDefined();
+      worst = Math.max(worst, Math.abs(Number(known) - w!.after), Math.abs(Number(unknown) - (1 - w!.after)));
+      expect(level).toBe(known);
+      expect(mastered).toBe(Number(known) >= 0.95 ? '1' : '0');
+      expect(Number(responses)).toBe(w!.n);
+    }
+    expect(worst).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('bkt predict --order-col', () => {
+  it('restores time order within students from a shuffled file with renamed columns', () => {
+    const want = readCsv('golden/ct_pybkt_fixed.csv');
+    const [iS, iC, iY, iP] = ['student_id', 'concept_id', 'correct', 'p_correct'].map((c) => want.header.indexOf(c));
+    // A deterministic shuffle (LCG), with time = input row, and correct spelled true/false.
+    const order = want.rows.map((_, i) => i);
+    let x = 12345;
+    for (let i = order.length - 1; i > 0; i--) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const j = x % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const lines = ['when,learner,skill,answer'];
+    for (const i of order) {
+      const r = want.rows[i];
+      lines.push(`${i},${r[iS]},${r[iC]},${r[iY] === '1' ? 'true' : 'false'}`);
+    }
+    const input = join(tmp.dir, 'shuffled.csv');
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const out = join(tmp.dir, 'shuffled.predictions.csv');
+    const args = ['predict', input, '-o', out, '--student-col', 'learner', '--concept-col', 'skill', '--correct-col', 'answer'];
+    const refused = bkt(args);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/shuffled\.csv:\d+: rows of student ".*" are not contiguous/);
+    const r = bkt([...args, '--order-col', 'when']);
+    expect(r.status, r.stderr).toBe(0);
+    const got = parseCsv(readFileSync(out, 'utf8'));
+    expect(got.header.slice(0, 4)).toEqual(['when', 'learner', 'skill', 'answer']);
+    let worst = 0;
+    got.rows.forEach((row, k) => {
+      expect(Number(row[0])).toBe(order[k]); // output stays in input order
+      worst = Math.max(worst, Math.abs(Number(row[got.header.indexOf('p_correct')]) - Number(want.rows[order[k]][iP])));
+    });
+    expect(worst).toBeLessThanOrEqual(TOL);
+  });
+});
