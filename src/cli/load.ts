@@ -7,9 +7,12 @@ import type { Progress } from './progress.js';
 export interface LoadedData {
   readonly log: ResponseLog;
   readonly data: ResponseData;
+  /** Seconds spent reading and parsing the CSV, and grouping its rows. */
+  readonly seconds: { readonly parse: number; readonly group: number };
 }
 
 export async function loadResponseData(file: string, columns: ColumnNames, progress: Progress): Promise<LoadedData> {
+  const t0 = performance.now();
   let started = false;
   const log = await readResponseLog(file, columns, (done, total) => {
     if (!started) progress.phase('read', total);
@@ -17,7 +20,9 @@ export async function loadResponseData(file: string, columns: ColumnNames, progr
     progress.update(done);
   });
   progress.stop();
+  const t1 = performance.now();
   const { data, nonContiguous } = buildResponseData(log.rows);
+  const t2 = performance.now();
   if (nonContiguous) {
     throw new InputError(
       file,
@@ -27,5 +32,5 @@ export async function loadResponseData(file: string, columns: ColumnNames, progr
         'and in time order; sort the file by student or name a time column with --order-col',
     );
   }
-  return { log, data };
+  return { log, data, seconds: { parse: (t1 - t0) / 1000, group: (t2 - t1) / 1000 } };
 }
