@@ -27,13 +27,15 @@ function shared<T extends Uint8Array | Uint32Array>(a: T): T {
   return a.length === 0 ? (out.subarray(0, 0) as T) : out;
 }
 
-/** The worker script: compiled JS normally; the TypeScript source through tsx when running from sources. */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return {
-    url: new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url),
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-  };
+/**
+ * Starts one fit worker: the compiled JS normally; when this module runs from its TypeScript source (tests,
+ * `tsx`), a small bootstrap registers tsx inside the worker first, since loaders do not carry into workers.
+ */
+function startWorker(workerData: WorkerInput): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
+  const source = new URL('./worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 export function defaultThreads(): number {
@@ -79,8 +81,7 @@ export async function fitDatasetParallel(
     options: o,
     next: new Int32Array(new SharedArrayBuffer(4)),
   };
-  const { url, execArgv } = workerEntry();
-  const pool = Array.from({ length: workers }, () => new Worker(url, { workerData: input, execArgv }));
+  const pool = Array.from({ length: workers }, () => startWorker(input));
   try {
     await Promise.all(
       pool.map(
