@@ -66,7 +66,7 @@ describe('EM on real data', () => {
     const options = { restarts: 3, seed: 3, fitForget: true };
     const serial = fitDataset(data, options);
     let progressCalls = 0;
-    const parallel = await fitDatasetParallel(data, { ...options, threads: 2, onProgress: () => progressCalls++ });
+    const parallel = await fitDatasetParallel(data, { ...options, threads: 2, minRowsPerThread: 0, callerWorks: false, onProgress: () => progressCalls++ });
     expect(parallel).toEqual(serial);
     expect(progressCalls).toBe(data.conceptIds.length * 3 + 3); // every unit, pooled fallback included
   });
