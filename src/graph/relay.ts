@@ -226,8 +226,10 @@ export class OutboxRelay implements GraphProjection {
       stage = 'outbox';
       await this.#outbox.deleteIfUnchanged(sentKeys(rows));
       this.#recovered();
-      await this.#refreshStats(false);
-      return rows.length === this.#batchSize ? 'more' : 'drained';
+      const more = rows.length === this.#batchSize;
+      // While draining a backlog the figures are read at most once per poll interval; at the end, always.
+      await this.#refreshStats(!more);
+      return more ? 'more' : 'drained';
     } catch (error) {
       await this.#failed(stage, error);
       return 'failed';
