@@ -302,13 +302,15 @@ export class OutboxRelay implements GraphProjection {
     this.#failures += 1;
     this.#consecutiveFailures += 1;
     const message = describeError(error);
-    if (this.#failingSince === null) {
+    const first = this.#failingSince === null;
+    try {
+      // The backlog keeps growing during an outage: /metrics must show it, not the figure from before.
+      await this.#refreshStats(first);
+    } catch {
+      // The outbox may be what failed; keep the last known figures.
+    }
+    if (first) {
       this.#failingSince = this.#timers.now();
-      try {
-        await this.#refreshStats(true);
-      } catch {
-        // The outbox may be what failed; report the last known figures.
-      }
       this.#logger.warn(
         { stage, error: message, pending: this.#pending },
         `graph relay: ${stage === 'graph' ? 'Neo4j' : 'the outbox'} is failing (${message}); ${this.#pending} rows pending; ` +

@@ -128,7 +128,7 @@ describe('OutboxRelay', () => {
   });
 
   it('proves one warning per outage, with a count, and an info line on recovery; a second outage warns again', async () => {
-    const { outbox, writer, logger, relay } = setup();
+    const { clock, outbox, writer, logger, relay } = setup();
     await relay.runOnce(); // constraints ensured, lease taken
     writer.setDown(new Error('Neo4j away'));
     for (let i = 0; i < 5; i++) outbox.enqueueMastery(update('s1', `c${i}`, i + 1));
@@ -137,16 +137,23 @@ describe('OutboxRelay', () => {
     expect(logger.warnings[0].fields).toMatchObject({ stage: 'graph', pending: 5 });
     expect(logger.warnings[0].message).toMatch(/5 rows pending/);
     expect(relay.metrics()).toMatchObject({ failing: true, failures: 20, pending: 5 });
+    // The backlog keeps growing during the outage, and the figures follow it (read at most once per poll interval).
+    outbox.enqueueMastery(update('s2', 'c0', 6));
+    clock.advance(POLL);
+    expect(await relay.runOnce()).toBe('failed');
+    expect(relay.metrics()).toMatchObject({ failures: 21, pending: 6 });
+    expect(relay.metrics().oldestPendingSeconds).toBe(POLL / 1000);
+    expect(logger.warnings).toHaveLength(1);
     writer.setDown(null);
     expect(await relay.runOnce()).toBe('drained');
     const recovered = logger.matching(/recovered/);
     expect(recovered).toHaveLength(1);
-    expect(recovered[0].fields).toMatchObject({ failedAttempts: 20 });
+    expect(recovered[0].fields).toMatchObject({ failedAttempts: 21 });
     writer.setDown(new Error('Neo4j away again'));
     outbox.enqueueMastery(update('s1', 'c0', 9));
     for (let i = 0; i < 3; i++) await relay.runOnce();
     expect(logger.warnings).toHaveLength(2);
-    expect(relay.metrics().failures).toBe(23);
+    expect(relay.metrics().failures).toBe(24);
   });
 
   it('proves notify() and the loop never throw while the graph is down, and stop() ends a loop that is backing off', async () => {
