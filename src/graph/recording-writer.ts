@@ -71,6 +71,10 @@ export class RecordingGraphWriter implements GraphWriter {
     return this.#students.has(studentId);
   }
 
+  hasConcept(conceptId: string): boolean {
+    return this.#concepts.has(conceptId);
+  }
+
   /** Every relationship as `student|concept -> relationship`, for comparing with the source of truth. */
   snapshot(): Map<string, RecordedMastery> {
     const out = new Map<string, RecordedMastery>();

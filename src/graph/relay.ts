@@ -140,7 +140,7 @@ export class OutboxRelay implements GraphProjection {
   #failingSince: number | null = null;
 
   #pending = 0;
-  #oldestEnqueuedAt: Date | null = null;
+  #oldestAgeSeconds = 0;
   #statsAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RelayOptions) {
@@ -191,10 +191,11 @@ export class OutboxRelay implements GraphProjection {
   }
 
   metrics(): GraphRelayMetrics {
-    const oldest = this.#oldestEnqueuedAt;
+    // The age read from the store, plus the time since it was read: it keeps growing between reads during an outage.
+    const oldestPendingSeconds = this.#pending === 0 ? 0 : this.#oldestAgeSeconds + Math.max(0, this.#timers.now() - this.#statsAt) / 1000;
     return {
       pending: this.#pending,
-      oldestPendingSeconds: oldest === null ? 0 : Math.max(0, (this.#timers.now() - oldest.getTime()) / 1000),
+      oldestPendingSeconds,
       failures: this.#failures,
       failing: this.#failingSince !== null,
       holdsLease: this.#holdsLease,
@@ -237,6 +238,15 @@ export class OutboxRelay implements GraphProjection {
   }
 
   async #run(): Promise<void> {
+    try {
+      await this.#cycleUntilStopped();
+    } catch (error) {
+      // runOnce() never throws; this guards against a broken timer so the loop cannot reject unobserved.
+      this.#logger.warn({ error: describeError(error) }, 'graph relay: loop stopped by an unexpected error');
+    }
+  }
+
+  async #cycleUntilStopped(): Promise<void> {
     while (!this.#stopping) {
       // Cleared before the cycle reads, so a commit notified during the cycle gets another cycle straight away.
       this.#notified = false;
@@ -283,7 +293,7 @@ export class OutboxRelay implements GraphProjection {
     if (!force && now - this.#statsAt < this.#pollIntervalMs) return;
     const stats = await this.#outbox.stats();
     this.#pending = stats.pending;
-    this.#oldestEnqueuedAt = stats.oldestEnqueuedAt;
+    this.#oldestAgeSeconds = stats.oldestAgeSeconds;
     this.#statsAt = now;
   }
 

@@ -41,6 +41,8 @@ export interface OutboxStats {
   readonly pending: number;
   /** When the oldest pending row was first queued (kept when the row is later updated), or null when none. */
   readonly oldestEnqueuedAt: Date | null;
+  /** Its age in seconds by the store's clock when read (0 when none), so app and database clocks need not agree. */
+  readonly oldestAgeSeconds: number;
   readonly lastError: { readonly message: string; readonly at: Date } | null;
 }
 

@@ -143,6 +143,8 @@ describe('OutboxRelay', () => {
     expect(await relay.runOnce()).toBe('failed');
     expect(relay.metrics()).toMatchObject({ failures: 21, pending: 6 });
     expect(relay.metrics().oldestPendingSeconds).toBe(POLL / 1000);
+    clock.advance(5_000); // no cycle in between: the age still grows
+    expect(relay.metrics().oldestPendingSeconds).toBe(POLL / 1000 + 5);
     expect(logger.warnings).toHaveLength(1);
     writer.setDown(null);
     expect(await relay.runOnce()).toBe('drained');
@@ -280,6 +282,7 @@ describe('OutboxRelay', () => {
     expect(outbox.size).toBe(1);
     await relay.runOnce();
     expect(writer.hasStudent('s1')).toBe(false);
+    expect(writer.hasConcept('c2')).toBe(true);
     expect(writer.get('s2', 'c1')?.version).toBe(3);
     // The same id used again after the erasure: its new relationship survives a replay of the old removal.
     outbox.enqueueMastery(update('s1', 'c3', 6));

@@ -124,7 +124,8 @@ export class MemoryOutbox implements OutboxPort {
     this.#check();
     let oldest: Date | null = null;
     for (const row of this.#rows.values()) if (oldest === null || row.enqueued_at < oldest) oldest = row.enqueued_at;
-    return { pending: this.#rows.size, oldestEnqueuedAt: oldest, lastError: this.#lastError };
+    const oldestAgeSeconds = oldest === null ? 0 : (this.now() - oldest.getTime()) / 1000;
+    return { pending: this.#rows.size, oldestEnqueuedAt: oldest, oldestAgeSeconds, lastError: this.#lastError };
   }
 
   async recordError(message: string): Promise<void> {
