@@ -192,7 +192,8 @@ export class OutboxRelay implements GraphProjection {
 
   metrics(): GraphRelayMetrics {
     // The age read from the store, plus the time since it was read: it keeps growing between reads during an outage.
-    const oldestPendingSeconds = this.#pending === 0 ? 0 : this.#oldestAgeSeconds + Math.max(0, this.#timers.now() - this.#statsAt) / 1000;
+    const sinceRead = Math.max(0, this.#timers.now() - this.#statsAt) / 1000;
+    const oldestPendingSeconds = this.#pending === 0 ? 0 : this.#oldestAgeSeconds + sinceRead;
     return {
       pending: this.#pending,
       oldestPendingSeconds,
