@@ -15,6 +15,13 @@ import type { WorkerInput, WorkerMessage } from './protocol.js';
 export interface ParallelOptions {
   /** Worker threads; 1 runs on the calling thread. Default: the machine's available parallelism. */
   threads?: number;
+  /**
+   * Work (rows summed over units) below which one more thread costs more to start than it saves. Default
+   * 500,000: a small data set is fitted on this thread alone. Tests set 0 to force workers.
+   */
+  minRowsPerThread?: number;
+  /** Whether the calling thread takes units too (default true). Tests turn it off to make workers do all. */
+  callerWorks?: boolean;
   /** Called after each finished unit. */
   onProgress?: (progress: { units: number; totalUnits: number; rows: number; totalRows: number }) => void;
 }
@@ -27,13 +34,16 @@ function shared<T extends Uint8Array | Uint32Array>(a: T): T {
   return a.length === 0 ? (out.subarray(0, 0) as T) : out;
 }
 
-/** The worker script: compiled JS normally; the TypeScript source through tsx when running from sources. */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return {
-    url: new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url),
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-  };
+/**
+ * Starts one fit worker: the compiled JS normally; when this module runs from its TypeScript source (tests,
+ * `tsx`), a small bootstrap registers tsx inside the worker first, since loaders do not carry into workers.
+ */
+function startWorker(workerData: WorkerInput): Worker {
+  // execArgv: [] so a worker does not inherit the parent's loaders (tsx, test runners): it is plain JS.
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, execArgv: [] });
+  const source = new URL('./worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
 }
 
 export function defaultThreads(): number {
@@ -44,7 +54,7 @@ export async function fitDatasetParallel(
   data: ResponseData,
   options: Partial<FitOptions> & ParallelOptions = {},
 ): Promise<DatasetFit> {
-  const { threads = defaultThreads(), onProgress, ...fitOptions } = options;
+  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, ...fitOptions } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
   const o = makeFitOptions(fitOptions);
   const units = planFit(data, o);
@@ -57,9 +67,10 @@ export async function fitDatasetParallel(
     onProgress?.({ units: results.length, totalUnits: units.length, rows: rowsDone, totalRows });
   };
 
-  const workers = Math.min(threads, units.length);
-  if (workers <= 1) {
-    const alpha = new Float64Array(2 * maxSequenceLength(data));
+  const alpha = new Float64Array(2 * maxSequenceLength(data));
+  const worthwhile = minRowsPerThread > 0 ? Math.floor(totalRows / minRowsPerThread) : units.length;
+  const helpers = Math.min(threads, units.length, Math.max(1, worthwhile)) - (callerWorks ? 1 : 0);
+  if (helpers <= 0) {
     for (const unit of units) record(unit, runUnit(data, unit, o, alpha));
     return assembleFit(data, o, results);
   }
@@ -79,22 +90,25 @@ export async function fitDatasetParallel(
     options: o,
     next: new Int32Array(new SharedArrayBuffer(4)),
   };
-  const { url, execArgv } = workerEntry();
-  const pool = Array.from({ length: workers }, () => new Worker(url, { workerData: input, execArgv }));
+  // threads - 1 workers, and this thread takes units from the same counter meanwhile: no thread waits for a
+  // worker to start, and the work is the same whoever does it.
+  const pool = Array.from({ length: helpers }, () => startWorker(input));
+  const finished = pool.map(
+    (w) =>
+      new Promise<void>((resolve, reject) => {
+        w.on('message', (m: WorkerMessage) => {
+          if (m.kind === 'done') resolve();
+          else record(units[m.index], m.outcome);
+        });
+        w.on('error', reject);
+        w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fit worker exited with code ${code}`))));
+      }),
+  );
   try {
-    await Promise.all(
-      pool.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            w.on('message', (m: WorkerMessage) => {
-              if (m.kind === 'done') resolve();
-              else record(units[m.index], m.outcome);
-            });
-            w.on('error', reject);
-            w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fit worker exited with code ${code}`))));
-          }),
-      ),
-    );
+    for (let i = callerWorks ? Atomics.add(input.next, 0, 1) : units.length; i < units.length; i = Atomics.add(input.next, 0, 1)) {
+      record(units[i], runUnit(input.data, units[i], o, alpha));
+    }
+    await Promise.all(finished);
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
