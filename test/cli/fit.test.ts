@@ -20,7 +20,8 @@ interface FitSummary {
   input: { sha256: string; rows: number };
 }
 
-// statics2011 has concepts marked use: fallback, so the round trip also covers the fallback's substitution.
+// statics2011 has concepts marked use: fallback, so the round trip also covers the fallback's substitution; it is
+// also large enough for fitDatasetParallel to start a worker with --threads 2 (small sets stay on one thread).
 const DATA = ['ct_pybkt.csv', 'assist2009_pybkt_subset.csv', 'statics2011.csv'];
 
 describe.each(DATA)('bkt fit %s', (name) => {
@@ -99,4 +100,15 @@ it('fits forget when asked, and fixes parameters with --fix', () => {
   expect(file.options.fit_forget).toBe(true);
   for (const c of file.concepts) expect(c.params.prior).toBe(0.2);
   expect(file.concepts.some((c: { params: { forget: number } }) => c.params.forget > 0)).toBe(true);
+});
+
+it('runs the raw mode (--fallback none, --bounds none): every concept keeps its own fit, flags still reported', () => {
+  const params = join(tmp.dir, 'raw.json');
+  bktJson(['fit', dataPath('statics2011.csv'), '-o', params, '--fallback', 'none', '--bounds', 'none', '--restarts', '2']);
+  const file = JSON.parse(readFileSync(params, 'utf8'));
+  expect(file.options.bounds).toEqual({ guess: null, slip: null });
+  expect(file.options.fallback).toBe('none');
+  expect(file.fallback.source).toBe('none');
+  expect(file.concepts.every((c: { use: string }) => c.use === 'fitted')).toBe(true);
+  expect(file.concepts.some((c: { flags: { few_data: boolean } }) => c.flags.few_data)).toBe(true);
 });
