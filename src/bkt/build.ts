@@ -87,7 +87,7 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
     if (concept[i] >= nConcepts) throw new RangeError(`row ${i}: concept index ${concept[i]} out of range`);
   }
 
-  const time = rows.order ? sortByStudentThenKey(student, rows.order) : null;
+  const time = rows.order ? sortByStudentThenKey(student, rows.order, nStudents) : null;
   const nonContiguous = time ? null : findNonContiguous(student, studentIds);
 
   // Concepts and students in order of first appearance (in time order).
@@ -96,39 +96,48 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
   const conceptByRank = invert(conceptRank);
   const studentByRank = invert(studentRank);
 
-  // One sequence per (concept, student) pair present; sequence ids sorted by (concept rank, student rank).
-  const seqKeyOf = new Map<number, number>();
+  // Rows in time order, grouped by student (a stable counting sort: already so for contiguous input).
+  const byStudent = countingSort(n, nStudents, (t) => studentRank[student[time ? time[t] : t]], time);
+
+  // Within each student's block, one sequence per concept, numbered in order of discovery: so sequences come
+  // out sorted by student rank, and a stable counting sort by concept rank then orders them (concept, student).
   const rowSeq = new Uint32Array(n);
-  const seqConcept: number[] = [];
-  const seqStudentList: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const key = conceptRank[concept[i]] * nStudents + studentRank[student[i]];
-    let s = seqKeyOf.get(key);
-    if (s === undefined) {
-      s = seqConcept.length;
-      seqKeyOf.set(key, s);
-      seqConcept.push(conceptRank[concept[i]]);
-      seqStudentList.push(studentRank[student[i]]);
+  const seqConcept = new Uint32Array(n);
+  const seqStudentRank = new Uint32Array(n);
+  const seqLength = new Uint32Array(n);
+  const openSeq = new Int32Array(nConcepts).fill(-1); // per concept rank: its sequence for the current student
+  let nSeq = 0;
+  let blockStart = 0;
+  for (let k = 0; k <= n; k++) {
+    const sr = k < n ? studentRank[student[byStudent[k]]] : -1;
+    if (k > 0 && (k === n || sr !== studentRank[student[byStudent[k - 1]]])) {
+      for (let j = blockStart; j < k; j++) openSeq[conceptRank[concept[byStudent[j]]]] = -1; // close the block
+      blockStart = k;
     }
-    rowSeq[i] = s;
+    if (k === n) break;
+    const cr = conceptRank[concept[byStudent[k]]];
+    let q = openSeq[cr];
+    if (q < 0) {
+      q = openSeq[cr] = nSeq++;
+      seqConcept[q] = cr;
+      seqStudentRank[q] = sr;
+    }
+    seqLength[q]++;
+    rowSeq[k] = q;
   }
-  const nSeq = seqConcept.length;
-  const seqOrder = Uint32Array.from({ length: nSeq }, (_, s) => s).sort(
-    (a, b) => seqConcept[a] - seqConcept[b] || seqStudentList[a] - seqStudentList[b],
-  );
+  const seqOrder = countingSort(nSeq, nConcepts, (q) => seqConcept[q], null);
   const seqPosition = new Uint32Array(nSeq);
   for (let p = 0; p < nSeq; p++) seqPosition[seqOrder[p]] = p;
 
-  // Offsets by counting, then rows placed in time order.
+  // Offsets from the lengths, then rows placed in time order.
   const offsets = new Uint32Array(nSeq + 1);
-  for (let i = 0; i < n; i++) offsets[seqPosition[rowSeq[i]] + 1]++;
-  for (let p = 0; p < nSeq; p++) offsets[p + 1] += offsets[p];
+  for (let p = 0; p < nSeq; p++) offsets[p + 1] = offsets[p] + seqLength[seqOrder[p]];
   const fill = offsets.slice(0, nSeq);
   const responses = new Uint8Array(n);
   const rowOf = new Uint32Array(n);
-  for (let t = 0; t < n; t++) {
-    const i = time ? time[t] : t;
-    const at = fill[seqPosition[rowSeq[i]]]++;
+  for (let k = 0; k < n; k++) {
+    const i = byStudent[k];
+    const at = fill[seqPosition[rowSeq[k]]]++;
     responses[at] = correct[i] !== 0 ? 1 : 0;
     rowOf[at] = i;
   }
@@ -136,9 +145,9 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
   const conceptSeqs = new Uint32Array(nConcepts + 1);
   const seqStudent = new Uint32Array(nSeq);
   for (let p = 0; p < nSeq; p++) {
-    const s = seqOrder[p];
-    conceptSeqs[seqConcept[s] + 1]++;
-    seqStudent[p] = seqStudentList[s];
+    const q = seqOrder[p];
+    conceptSeqs[seqConcept[q] + 1]++;
+    seqStudent[p] = seqStudentRank[q];
   }
   for (let c = 0; c < nConcepts; c++) conceptSeqs[c + 1] += conceptSeqs[c];
 
@@ -154,14 +163,37 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
   return { data, nonContiguous };
 }
 
-/** Row indices sorted by student (first appearance), then order key, then input row. Non-finite keys sort last. */
-function sortByStudentThenKey(student: Uint32Array, order: Float64Array): Uint32Array {
+/**
+ * Stable counting sort of `count` items by an integer key in [0, keys): returns the items in key order. Items are
+ * 0..count-1, or `items[0..count-1]` when given (the key function then receives the position in `items`).
+ */
+function countingSort(count: number, keys: number, key: (k: number) => number, items: Uint32Array | null): Uint32Array {
+  const start = new Uint32Array(keys + 1);
+  for (let k = 0; k < count; k++) start[key(k) + 1]++;
+  for (let v = 0; v < keys; v++) start[v + 1] += start[v];
+  const out = new Uint32Array(count);
+  for (let k = 0; k < count; k++) out[start[key(k)]++] = items ? items[k] : k;
+  return out;
+}
+
+/**
+ * Row indices grouped by student (in order of first appearance), each student's rows sorted by the order key,
+ * stably (equal keys keep input order; NaN sorts last). Linear when each student's keys are already in order.
+ */
+function sortByStudentThenKey(student: Uint32Array, order: Float64Array, nStudents: number): Uint32Array {
   const n = student.length;
-  const rank = firstAppearanceRanks(student, student.reduce((m, s) => Math.max(m, s + 1), 0), null);
+  const rank = firstAppearanceRanks(student, nStudents, null);
+  const rows = countingSort(n, nStudents, (i) => rank[student[i]], null);
   const key = (i: number) => (Number.isNaN(order[i]) ? Infinity : order[i]);
-  return Uint32Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => rank[student[a]] - rank[student[b]] || compareNumbers(key(a), key(b)) || a - b,
-  );
+  let start = 0;
+  for (let k = 1; k <= n; k++) {
+    if (k < n && student[rows[k]] === student[rows[start]]) continue;
+    let sorted = true;
+    for (let j = start + 1; j < k && sorted; j++) sorted = key(rows[j - 1]) <= key(rows[j]);
+    if (!sorted) rows.subarray(start, k).sort((a, b) => compareNumbers(key(a), key(b)) || a - b);
+    start = k;
+  }
+  return rows;
 }
 
 function compareNumbers(a: number, b: number): number {

@@ -1,5 +1,7 @@
 /** Grouping a response log into ResponseData: order, contiguity, order keys, and the golden files through it. */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { TEST_SEED } from '../support/seed.js';
 import { buildResponseData, internRows } from '../../src/bkt/build.js';
 import { DEFAULT_PARAMS, traceMastery, type ResponseData } from '../../src/bkt/index.js';
 import { GOLDEN_FILES, readCsv } from '../support/data.js';
@@ -44,6 +46,44 @@ describe('buildResponseData', () => {
     expect(nonContiguous).toBeNull();
     // u: keys 5(row0) 1(row2) 5(row3) 3(row5) -> rows 2, 5, 0, 3 ; v: 2(row1) 1(row4) -> rows 4, 1
     expect(describeData(data)).toEqual(['a/u: 0011 (2,5,0,3)', 'a/v: 10 (4,1)']);
+  });
+
+  it('equals a naive grouping on random logs, with and without an order key', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.integer({ min: 0, max: 4 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.boolean(),
+        (log, withOrder) => {
+          const students = log.map(([s]) => `s${s}`);
+          const concepts = log.map(([, c]) => `c${c}`);
+          const order = withOrder ? log.map(([, , , t]) => t) : null;
+          const { data, nonContiguous } = buildResponseData(internRows(students, concepts, log.map(([, , y]) => y), order));
+          // Naive: rows by student first appearance, then (stably) by key; concepts by first appearance in time order
+          // (input order without a key, the sorted order with one).
+          const firstOf = (ids: string[], rows: number[]) => [...new Set(rows.map((i) => ids[i]))];
+          const studentOrder = firstOf(students, log.map((_, i) => i));
+          const rows = log.map((_, i) => i).sort(
+            (a, b) => studentOrder.indexOf(students[a]) - studentOrder.indexOf(students[b]) || (order ? order[a] - order[b] : 0) || a - b,
+          );
+          const conceptOrder = firstOf(concepts, withOrder ? rows : log.map((_, i) => i));
+          const expected: string[] = [];
+          for (const c of conceptOrder) {
+            for (const s of studentOrder) {
+              const seq = rows.filter((i) => concepts[i] === c && students[i] === s);
+              if (seq.length === 0) continue;
+              expected.push(`${c}/${s}: ${seq.map((i) => (log[i][2] ? 1 : 0)).join('')} (${seq.join(',')})`);
+            }
+          }
+          expect(describeData(data)).toEqual(expected);
+          const contiguous = students.every((s, i) => i === 0 || s === students[i - 1] || !students.slice(0, i).includes(s));
+          expect(nonContiguous === null).toBe(withOrder || contiguous);
+        },
+      ),
+      { seed: TEST_SEED, numRuns: 300 },
+    );
   });
 
   it('rejects arrays of different lengths and out-of-range indices', () => {
