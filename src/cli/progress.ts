@@ -2,7 +2,8 @@
  * A progress bar on stderr, shown only when stderr is a terminal (never in pipes, files or CI logs), so stdout
  * stays clean for `--json` and for output written to `-`.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 
 export interface Progress {
   /** Starts (or restarts) a phase with `total` units. */
@@ -15,6 +16,8 @@ const SILENT: Progress = { phase() {}, update() {}, stop() {} };
 
 export function makeProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!stream.isTTY) return SILENT;
+  // Loaded only for a terminal: start-up matters for short runs in scripts, and pipes never show a bar.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     { stream, format: '{phase} [{bar}] {percentage}% | {eta_formatted}', hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,

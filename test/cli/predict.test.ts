@@ -114,3 +114,25 @@ describe('bkt predict --order-col', () => {
     expect(worst).toBeLessThanOrEqual(TOL);
   });
 });
+
+describe('bkt predict on quoted CSV', () => {
+  it('keeps extra columns (re-quoted where needed), skips blank lines, and counts quoted line breaks in line numbers', () => {
+    const input = join(tmp.dir, 'quoted.csv');
+    writeFileSync(
+      input,
+      '\ufeffstudent_id,concept_id,correct,note\r\n"u,1",a,1,"said ""hi""\r\nthen left"\r\n\r\n"u,1",a,0,plain\r\n',
+    );
+    const out = join(tmp.dir, 'quoted.predictions.csv');
+    const r = bkt(['predict', input, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text.startsWith('student_id,concept_id,correct,note,p_correct,')).toBe(true);
+    expect(text).toContain('"u,1",a,1,"said ""hi""\r\nthen left",0.315,0.1,');
+    expect(text).toContain('"u,1",a,0,plain,');
+
+    writeFileSync(input, 'student_id,concept_id,correct,note\n"u1",a,1,"two\nlines"\n\nu1,a,maybe,x\n');
+    const bad = bkt(['predict', input, '-o', out]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/quoted\.csv:5: correct must be 0, 1, true or false, found "maybe"/);
+  });
+});
