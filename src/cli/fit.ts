@@ -7,7 +7,7 @@ import { UsageError } from './errors.js';
 import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options.js';
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count } from './options.js';
-import { writeFileAtomic } from './output.js';
+import { AtomicOutput } from './output.js';
 import { formatParamsFile, PARAMS_SCHEMA_VERSION, type ParamsFile, type ParamsFileConcept } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { round } from './predict.js';
@@ -34,6 +34,16 @@ export function registerFit(program: Command): void {
 
 async function runFit(file: string, o: FitCommandOptions): Promise<void> {
   if (o.json && o.output === '-') throw new UsageError('--json prints the summary on stdout: give -o a file name');
+  // Opened first, so an unwritable output fails before the fit rather than after it.
+  const output = new AtomicOutput(o.output);
+  try {
+    await fitAndWrite(file, o, output);
+  } finally {
+    output.abort();
+  }
+}
+
+async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOutput): Promise<void> {
   const progress = makeProgress();
   const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), progress);
   const t1 = performance.now();
@@ -74,7 +84,8 @@ async function runFit(file: string, o: FitCommandOptions): Promise<void> {
     totals: totalsJson(fit),
     concepts: fit.concepts.map(conceptJson),
   };
-  writeFileAtomic(o.output, formatParamsFile(paramsFile));
+  output.write(formatParamsFile(paramsFile));
+  output.commit();
   const t3 = performance.now();
 
   const summary = {

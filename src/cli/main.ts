@@ -19,6 +19,12 @@ registerPredict(program);
 registerEvaluate(program);
 registerCv(program);
 
+// A closed pipe (`bkt evaluate ... | head`) is the reader's choice, not an error worth a message.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

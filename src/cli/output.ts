@@ -5,6 +5,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { InputError, systemMessage } from './errors.js';
 
 const pending = new Set<string>();
 let signalsHooked = false;
@@ -37,7 +38,12 @@ export class AtomicOutput {
     } else {
       hookSignals();
       this.tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-      this.fd = openSync(this.tmp, 'wx');
+      try {
+        this.fd = openSync(this.tmp, 'wx');
+      } catch (err) {
+        // Name the output the user gave, not the temporary file beside it.
+        throw new InputError(target, null, `cannot write here: ${systemMessage(err as NodeJS.ErrnoException)}`);
+      }
       pending.add(this.tmp);
     }
   }
@@ -72,17 +78,6 @@ export class AtomicOutput {
     closeSync(this.fd);
     rmSync(this.tmp, { force: true });
     pending.delete(this.tmp);
-  }
-}
-
-/** Writes a whole text file atomically. */
-export function writeFileAtomic(target: string, text: string): void {
-  const out = new AtomicOutput(target);
-  try {
-    out.write(text);
-    out.commit();
-  } finally {
-    out.abort();
   }
 }
 

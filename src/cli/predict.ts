@@ -10,7 +10,7 @@ import { InputError, UsageError } from './errors.js';
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, thresholdOption } from './options.js';
 import { AtomicOutput, csvField } from './output.js';
-import { DEFAULTS_SOURCE, readParamsFile } from './params-file.js';
+import { DEFAULTS_SOURCE, type ParamsSource, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { traceDataset, type TraceUsage } from './apply-params.js';
 
@@ -45,8 +45,18 @@ export function registerPredict(program: Command): void {
 
 async function runPredict(file: string, o: PredictOptions): Promise<void> {
   if (o.json && o.output === '-') throw new UsageError('--json prints the summary on stdout: give -o a file name');
-  const started = performance.now();
   const source = o.params === undefined ? DEFAULTS_SOURCE : readParamsFile(o.params);
+  // Opened first, so an unwritable output fails before any work.
+  const output = new AtomicOutput(o.output);
+  try {
+    await predictAndWrite(file, o, source, output);
+  } finally {
+    output.abort();
+  }
+}
+
+async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSource, output: AtomicOutput): Promise<void> {
+  const started = performance.now();
   const threshold = o.threshold ?? source.threshold;
   const progress = makeProgress();
   const columns = columnNames(o);
@@ -65,13 +75,11 @@ async function runPredict(file: string, o: PredictOptions): Promise<void> {
       };
   const usage = traceDataset(data, source, threshold, out);
 
-  const output = new AtomicOutput(o.output);
   try {
     if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
     else await writePredictions(output, file, data, out, progress);
     output.commit();
   } finally {
-    output.abort();
     progress.stop();
   }
 

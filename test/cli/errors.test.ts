@@ -85,6 +85,13 @@ describe.each(cases)('$name', ({ args, status, message }) => {
   });
 });
 
+it.each(['fit', 'predict'])('bkt %s names an output it cannot write, before doing any work', (command) => {
+  const target = at('no-such-dir/out.json');
+  const r = bkt([command, dataPath('assist2015.csv'), '-o', target]);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toBe(`bkt: ${target}: cannot write here: no such file or directory\n`);
+});
+
 it('keeps an existing output file unchanged when a later run fails', () => {
   const target = at('kept.csv');
   writeFileSync(target, 'old content\n');
