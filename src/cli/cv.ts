@@ -8,7 +8,7 @@ import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger } from './options.js';
 import { makeProgress } from './progress.js';
-import { round } from './predict.js';
+import { round } from './summary.js';
 
 interface CvCommandOptions extends ColumnOptions, FitCliOptions {
   folds: number;

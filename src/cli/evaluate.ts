@@ -7,7 +7,7 @@ import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count } from './options.js';
 import { readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
-import { usageJson, usageText } from './predict.js';
+import { usageJson, usageText } from './summary.js';
 
 interface EvaluateOptions extends ColumnOptions {
   params: string;

@@ -10,7 +10,7 @@ import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count
 import { AtomicOutput } from './output.js';
 import { formatParamsFile, PARAMS_SCHEMA_VERSION, type ParamsFile, type ParamsFileConcept } from './params-file.js';
 import { makeProgress } from './progress.js';
-import { round } from './predict.js';
+import { round } from './summary.js';
 import { VERSION } from './version.js';
 
 interface FitCommandOptions extends ColumnOptions, FitCliOptions {

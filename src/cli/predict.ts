@@ -12,7 +12,8 @@ import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count
 import { AtomicOutput, csvField } from './output.js';
 import { DEFAULTS_SOURCE, type ParamsSource, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
-import { traceDataset, type TraceUsage } from './apply-params.js';
+import { traceDataset } from './apply-params.js';
+import { round, usageJson, usageText } from './summary.js';
 
 export const PREDICTION_COLUMNS = ['p_correct', 'p_mastery_before', 'p_posterior', 'p_mastery_after', 'mastered'] as const;
 export const FINAL_STATE_COLUMNS = ['known', 'unknown', 'level', 'mastered', 'responses'] as const;
@@ -61,6 +62,10 @@ async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSo
   const progress = makeProgress();
   const columns = columnNames(o);
   const { log, data } = await loadResponseData(file, columns, progress);
+  const taken = o.finalStates ? undefined : PREDICTION_COLUMNS.find((name) => log.header.includes(name));
+  if (taken !== undefined) {
+    throw new InputError(file, 1, `the input already has a column "${taken}", which predict writes; drop or rename it`);
+  }
   const n = data.responses.length;
   const nSeq = data.offsets.length - 1;
 
@@ -106,26 +111,6 @@ async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSo
         `with ${summary.params} to ${o.output}\n${usageText(usage)}`,
     );
   }
-}
-
-export function usageJson(u: TraceUsage) {
-  return {
-    absent_concepts: u.absentConcepts,
-    absent_rows: u.absentRows,
-    fallback_concepts: u.fallbackConcepts,
-    fallback_rows: u.fallbackRows,
-  };
-}
-
-export function usageText(u: TraceUsage): string {
-  let text = '';
-  if (u.absentConcepts > 0) {
-    text += `${count(u.absentConcepts)} concepts absent from the params file used the fallback: ${count(u.absentRows)} rows\n`;
-  }
-  if (u.fallbackConcepts > 0) {
-    text += `${count(u.fallbackConcepts)} concepts marked use: fallback in the params file: ${count(u.fallbackRows)} rows\n`;
-  }
-  return text;
 }
 
 /** Second pass over the input: each record re-emitted (quoted where needed) with its predictions. */
@@ -213,9 +198,4 @@ function countMastered(known: Float64Array, threshold: number): number {
   let s = 0;
   for (let i = 0; i < known.length; i++) if (known[i] >= threshold) s++;
   return s;
-}
-
-export function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
