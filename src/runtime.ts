@@ -24,6 +24,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** A database opened by the caller (tests); it is left open on close. */
   readonly db?: SqlDatabase;
+  /** Where log lines go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -40,7 +42,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     );
     await parameters.start();
     const service = new MasteryService({ store, parameters, threshold: config.masteryThreshold });
-    app = await buildApp({ config, service, readiness: () => store.readiness(), poolStats: () => db.poolStats() });
+    app = await buildApp({ config, service, readiness: () => store.readiness(), poolStats: () => db.poolStats(), ...(options.logStream && { logStream: options.logStream }) });
     const built = app;
     return {
       app: built,

@@ -21,6 +21,8 @@ export interface AppDeps {
   /** Throws when the database is unreachable; lists migrations not applied. */
   readonly readiness: () => Promise<{ pendingMigrations: string[] }>;
   readonly poolStats: () => PoolFigures;
+  /** Where log lines go (default stdout); tests capture them here. */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -30,6 +32,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       level: config.logLevel,
       // Tokens must never reach a log line, whatever serialiser is configured later.
       redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+      ...(deps.logStream && { stream: deps.logStream }),
     },
     bodyLimit: BODY_LIMIT,
     requestTimeout: config.requestTimeoutMs,

@@ -19,6 +19,7 @@ export class ParametersCache {
   private epoch: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private failing = false;
 
   constructor(
     private readonly source: ParameterSource,
@@ -30,7 +31,16 @@ export class ParametersCache {
   async start(): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => {
-      this.refresh().catch(this.onError);
+      this.refresh().then(
+        () => {
+          this.failing = false;
+        },
+        (err: unknown) => {
+          // Once per outage, not every poll: the cached parameters stay in use meanwhile.
+          if (!this.failing) this.onError(err);
+          this.failing = true;
+        },
+      );
     }, this.refreshMs);
     // The poll alone must not keep the process alive.
     this.timer.unref();
