@@ -46,6 +46,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON only: a text/plain body would otherwise reach validation as a string and read as a confusing 400.
+  app.removeContentTypeParser('text/plain');
   const metrics = createMetrics(deps.poolStats);
   instrument(app, metrics.registry);
   app.addHook('onRequest', async (request, reply) => {
