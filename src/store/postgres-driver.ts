@@ -48,6 +48,11 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A connection lost between two statements emits 'error' on the client; unheard, it would crash the process.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query(begin);
         const result = await fn(executor(client));
@@ -62,6 +67,7 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
         }
         throw e;
       } finally {
+        client.off('error', onError);
         client.release(broken ?? false);
       }
     },

@@ -123,12 +123,10 @@ describe('auth', () => {
       },
     });
     const digest = createHash('sha256').update(ROTATED).digest('hex');
-    svc = await startService(
-      'pglite',
-      { BKT_SERVICE_TOKENS: `${SERVICE_TOKEN}, sha256:${digest}`, BKT_ADMIN_TOKENS: ADMIN_TOKEN, LOG_LEVEL: 'trace' },
-      undefined,
-      sink,
-    );
+    svc = await startService('pglite', {
+      env: { BKT_SERVICE_TOKENS: `${SERVICE_TOKEN}, sha256:${digest}`, BKT_ADMIN_TOKENS: ADMIN_TOKEN, LOG_LEVEL: 'trace' },
+      logStream: sink,
+    });
   });
   afterAll(async () => {
     await svc?.stop();

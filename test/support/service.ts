@@ -21,12 +21,18 @@ export interface TestService extends Runtime {
   stop(): Promise<void>;
 }
 
-export async function startService(
-  driver: Driver,
-  env: Record<string, string> = {},
-  openDb?: (url: string, config: Config) => SqlDatabase,
-  logStream?: NodeJS.WritableStream,
-): Promise<TestService> {
+export interface StartOptions {
+  /** Settings on top of the test defaults (silent logs, memory PGlite, fast parameter polling). */
+  readonly env?: Record<string, string>;
+  /** Opens the server database another way (for example through a proxy). */
+  readonly openDb?: (url: string, config: Config) => SqlDatabase;
+  readonly logStream?: NodeJS.WritableStream;
+  /** Runs on the fresh scratch database before it is migrated (postgres only). */
+  readonly prepare?: (url: string) => Promise<void>;
+}
+
+export async function startService(driver: Driver, options: StartOptions = {}): Promise<TestService> {
+  const { env = {}, openDb, logStream, prepare } = options;
   const config = loadConfig({ LOG_LEVEL: 'silent', BKT_PARAMS_REFRESH_MS: '50', BKT_DATA_DIR: MEMORY, ...env });
   let scratch: ScratchDatabase | undefined;
   let db: SqlDatabase;
@@ -34,6 +40,7 @@ export async function startService(
     db = await openPglite(MEMORY, config);
   } else {
     scratch = await createScratchDatabase('svc');
+    await prepare?.(scratch.url);
     db = openDb
       ? openDb(scratch.url, config)
       : openPostgres({ ...config, connectionString: scratch.url });
