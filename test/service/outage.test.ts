@@ -31,7 +31,7 @@ async function start(env: Record<string, string>, proxy?: TcpProxy): Promise<Tes
 /** Resolves once some session waits on a lock (the request under test is then holding its connection). */
 async function waitForLockWaiter(client: pg.Client): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const r = await client.query('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())');
+    const r = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
     if (r.rows[0].n > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
