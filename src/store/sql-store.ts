@@ -91,11 +91,15 @@ WITH s AS (
   FROM jsonb_to_recordset($2::jsonb) AS y(student_id uuid, concept_id uuid, seq int, mastery_before float8,
     mastery_after float8, p_unknown_after float8, p_correct float8, response_correct boolean, response_id uuid,
     session_id uuid, params_version int, answered_at timestamptz)
+  ON CONFLICT (response_id) DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM s)::int AS pairs, (SELECT count(*) FROM h)::int AS rows`;
 
 const MAX_ATTEMPTS = 5;
+
+/** A response id of this transaction was already recorded: roll back and run again, reading recorded ids first. */
+class SeenResponseId extends Error {}
 
 export class SqlStore implements MasteryStore, ParameterSource {
   private readonly hooks: PairsWrittenHook[] = [];
@@ -113,26 +117,34 @@ export class SqlStore implements MasteryStore, ParameterSource {
   ): Promise<R> {
     // Sorted once: every transaction inserts and locks pairs in the same order, which keeps deadlocks rare.
     const priors = [...input.priors].sort(byPair);
+    // Optimistic idempotency: repeats are rare, so the first attempt does not look response ids up; the history
+    // insert skips ids already recorded (ON CONFLICT DO NOTHING), and a shortfall means a repeat: roll back, look up.
+    let lookUp = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction(async (tx) => {
           await insertPriors(tx, priors);
           const pairs = await lockPairs(tx, priors);
-          const responses = await readResponses(tx, input.responseIds);
+          const responses = lookUp ? await readResponses(tx, input.responseIds) : new Map<string, RecordedResponse>();
           const decided = plan({ pairs, responses });
           if (decided.pairs.length > 0) {
             const written = await tx.query<{ pairs: number; rows: number }>(WRITE_SQL, [
               JSON.stringify(decided.pairs.map(pairJson)),
               JSON.stringify(decided.history.map(historyJson)),
             ]);
-            if (written[0].pairs !== decided.pairs.length || written[0].rows !== decided.history.length) {
-              throw new Error(`update wrote ${written[0].pairs}/${decided.pairs.length} pairs, ${written[0].rows}/${decided.history.length} rows`);
+            if (written[0].rows !== decided.history.length) throw new SeenResponseId();
+            if (written[0].pairs !== decided.pairs.length) {
+              throw new Error(`update wrote ${written[0].pairs} of ${decided.pairs.length} locked pairs`);
             }
             for (const hook of this.hooks) await hook(tx, decided.pairs);
           }
           return decided.result;
         });
       } catch (e) {
+        if (e instanceof SeenResponseId && attempt < MAX_ATTEMPTS) {
+          lookUp = true;
+          continue;
+        }
         if (attempt < MAX_ATTEMPTS && isRetryable(e)) {
           // Jittered so that two transactions that deadlocked do not meet again at once.
           await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
