@@ -213,9 +213,9 @@ async function serverBench(): Promise<void> {
     await direct.ready;
     serve = await startServe({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false' });
     const http = httpSender(serve.url);
-    // Warm-up and calibration: the direct maximum sets the open-loop rates.
-    await closedLoop(direct.send, pick, POOL * 2, 1);
-    await closedLoop(http.send, pick, POOL * 4, 1);
+    // Warm-up (JIT, caches, connections) and calibration: the direct maximum sets the open-loop rates.
+    await closedLoop(direct.send, pick, POOL * 2, 3);
+    await closedLoop(http.send, pick, POOL * 8, 3);
     const calibration = await closedLoop(direct.send, pick, POOL * 2, SECONDS);
     const max = calibration.rate;
     console.log(`direct maximum (calibration): ${fmt(calibration)}`);

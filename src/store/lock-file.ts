@@ -49,7 +49,8 @@ export function acquireLockFile(lockPath: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      // Our own pid counts as a holder too: two opens of one data directory in one process corrupt it just the same.
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
         throw new DataDirLockedError(lockPath, holder);
       }
       // Stale (the holder died without cleaning up) or unreadable: remove and try once more.

@@ -2,7 +2,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { resolve } from 'node:path';
 import { acquireLockFile } from './lock-file.js';
-import { beginScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
+import { setLocalScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
 
 export const MEMORY = 'memory://';
 
@@ -32,7 +32,7 @@ export async function openPglite(dataDir: string, timeouts: TimeoutSettings): Pr
   }
   const base = executor(db);
   // PGlite's own transaction() issues BEGIN; the timeouts are set locally as its first statement.
-  const setLocal = beginScript(timeouts).replace(/^BEGIN; /, '');
+  const setLocal = setLocalScript(timeouts);
   return {
     kind: 'pglite',
     query: base.query,

@@ -6,6 +6,7 @@ import { makeParams, type BktParams } from '../bkt/index.js';
 import {
   pairKey,
   type ConceptParameters,
+  type HistoryWrite,
   type LockedSnapshot,
   type MasteryStore,
   type PairKey,
@@ -17,7 +18,7 @@ import {
   type WritePlan,
 } from '../service/ports.js';
 import { isRetryable, translateDbError } from './db-errors.js';
-import { pendingMigrations } from './migrate.js';
+import { pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 
 /**
@@ -103,6 +104,7 @@ class SeenResponseId extends Error {}
 
 export class SqlStore implements MasteryStore, ParameterSource {
   private readonly hooks: PairsWrittenHook[] = [];
+  private migrationFiles: MigrationFile[] | undefined;
 
   constructor(readonly db: SqlDatabase) {}
 
@@ -220,7 +222,9 @@ export class SqlStore implements MasteryStore, ParameterSource {
   /** For /ready: the database answers and every migration on disk is applied. */
   async readiness(): Promise<{ pendingMigrations: string[] }> {
     try {
-      return { pendingMigrations: await pendingMigrations(this.db) };
+      // The files on disk do not change while the process runs: read them once.
+      this.migrationFiles ??= readMigrations();
+      return { pendingMigrations: await pendingMigrations(this.db, this.migrationFiles) };
     } catch (e) {
       throw translateDbError(e);
     }
@@ -332,7 +336,7 @@ function pairJson(p: PairWrite) {
   };
 }
 
-function historyJson(h: WritePlan<unknown>['history'][number]) {
+function historyJson(h: HistoryWrite) {
   return {
     student_id: h.studentId,
     concept_id: h.conceptId,

@@ -37,10 +37,15 @@ export interface TimeoutSettings {
   readonly lockTimeoutMs: number;
 }
 
-/** The statements that start a transaction: one round trip, nothing left on the connection afterwards. */
-export function beginScript(t: TimeoutSettings): string {
+/** The statements that set a transaction's timeouts: SET LOCAL, so nothing is left on the connection afterwards. */
+export function setLocalScript(t: TimeoutSettings): string {
   // Integers from validated settings, so interpolation is safe; SET LOCAL takes no parameters.
   const st = Math.trunc(t.statementTimeoutMs);
   const lt = Math.trunc(t.lockTimeoutMs);
-  return `BEGIN; SET LOCAL statement_timeout = ${st}; SET LOCAL lock_timeout = ${lt};`;
+  return `SET LOCAL statement_timeout = ${st}; SET LOCAL lock_timeout = ${lt};`;
+}
+
+/** BEGIN and the timeouts in one round trip. */
+export function beginScript(t: TimeoutSettings): string {
+  return `BEGIN; ${setLocalScript(t)}`;
 }

@@ -18,6 +18,10 @@ describe('errors', () => {
   let svc: TestService;
   beforeAll(async () => {
     svc = await startService('pglite');
+    // A route that fails the way a bug would, registered before the app is first used.
+    svc.app.get('/boom', async () => {
+      throw new Error('relation "student_mastery" broke at /srv/app/src/store/sql-store.ts:42');
+    });
   });
   afterAll(async () => {
     await svc?.stop();
@@ -86,6 +90,12 @@ describe('errors', () => {
   it('never returns a stack trace or internals', async () => {
     const r = await post('/api/bkt/update', '{"student_id": ');
     expect(r.body).not.toMatch(/at .*\.(js|ts):\d+|node_modules|mastery_history|student_mastery/);
+    const bug = await svc.app.inject({ method: 'GET', url: '/boom' });
+    expect(bug.statusCode).toBe(500);
+    expect(bug.json().error.code).toBe('internal');
+    expect(bug.body).not.toMatch(/student_mastery|sql-store|\/srv\//);
+    expect(bug.json().error.message).toContain('x-request-id');
+    expect(bug.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('health, ready, metrics by route pattern without ids, and the OpenAPI 3.1 docs', async () => {
