@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 export interface Config {
   readonly port: number;
@@ -24,6 +25,11 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly paramsRefreshMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Worker threads of a fit job. */
+  readonly fitThreads: number;
+  /** How often a running fit job writes its heartbeat, and after how long without one it counts as dead. */
+  readonly fitHeartbeatMs: number;
+  readonly fitStaleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +66,9 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'BKT_REQUEST_TIMEOUT_MS', default: '10000', description: 'HTTP request timeout' },
   { name: 'BKT_PARAMS_REFRESH_MS', default: '500', description: 'how often parameter changes are polled' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'BKT_FIT_THREADS', default: 'CPUs - 1 (at least 1)', description: 'worker threads of a fit job' },
+  { name: 'BKT_FIT_HEARTBEAT_MS', default: '2000', description: 'how often a running fit job records its heartbeat' },
+  { name: 'BKT_FIT_STALE_MS', default: '30000', description: 'a fit job without a heartbeat this long is marked interrupted' },
 ];
 
 /** Text for `--help`: one line per setting. */
@@ -149,7 +158,13 @@ export function loadConfig(env: Env): Config {
     requestTimeoutMs: integer(env, 'BKT_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
     paramsRefreshMs: integer(env, 'BKT_PARAMS_REFRESH_MS', 500, 10, 60_000),
     logLevel: logLevel as Config['logLevel'],
+    fitThreads: integer(env, 'BKT_FIT_THREADS', Math.max(1, availableParallelism() - 1), 1, 1024),
+    fitHeartbeatMs: integer(env, 'BKT_FIT_HEARTBEAT_MS', 2000, 10, 600_000),
+    fitStaleMs: integer(env, 'BKT_FIT_STALE_MS', 30_000, 50, 3_600_000),
   };
+  if (config.fitStaleMs <= config.fitHeartbeatMs) {
+    throw new ConfigError('BKT_FIT_STALE_MS', `must be longer than BKT_FIT_HEARTBEAT_MS (${config.fitHeartbeatMs}), got ${config.fitStaleMs}`);
+  }
   if (!isLoopback(host) && !config.allowUnsafeBind) {
     if (config.serviceTokenDigests.length + config.adminTokenDigests.length === 0) {
       throw new ConfigError('HOST', `binding to ${host} without BKT_SERVICE_TOKENS or BKT_ADMIN_TOKENS would open the API to the network; set tokens, or BKT_ALLOW_UNSAFE_BIND=true`);

@@ -5,7 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
-import { MasteryService, ParametersCache } from './service/index.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { fitDatasetParallel } from './fitting/parallel.js';
+import { AdminService, FitJobService, MasteryService, ParametersCache, type Fitter } from './service/index.js';
+import { SqlAdminStore } from './store/admin-store.js';
+import { SqlFitJobStore } from './store/fit-store.js';
 import { migrate } from './store/migrate.js';
 import { openDatabase } from './store/open.js';
 import { SqlStore } from './store/sql-store.js';
@@ -17,6 +22,7 @@ export interface Runtime {
   readonly store: SqlStore;
   readonly service: MasteryService;
   readonly parameters: ParametersCache;
+  readonly fitJobs: FitJobService;
   /** Stops the app, the parameter poll and (if opened here) the database. */
   close(): Promise<void>;
 }
@@ -26,6 +32,20 @@ export interface RuntimeOptions {
   readonly db?: SqlDatabase;
   /** Where log lines go (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
+  /** Runs a fit job's EM (default: the core on BKT_FIT_THREADS worker threads). */
+  readonly fitter?: Fitter;
+}
+
+/** EM on worker threads only: the calling thread stays free for updates while a job runs. */
+function workerFitter(threads: number): Fitter {
+  return (data, options, onProgress) =>
+    fitDatasetParallel(data, {
+      ...options,
+      threads,
+      minRowsPerThread: 0,
+      callerWorks: false,
+      onProgress: (p) => onProgress({ units: p.units, totalUnits: p.totalUnits }),
+    });
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -42,15 +62,32 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     );
     await parameters.start();
     const service = new MasteryService({ store, parameters, threshold: config.masteryThreshold });
-    app = await buildApp({ config, service, readiness: () => store.readiness(), poolStats: () => db.poolStats(), ...(options.logStream && { logStream: options.logStream }) });
+    const fitJobs = new FitJobService({
+      store: new SqlFitJobStore(db),
+      fitter: options.fitter ?? workerFitter(config.fitThreads),
+      owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      heartbeatMs: config.fitHeartbeatMs,
+      staleMs: config.fitStaleMs,
+      threshold: config.masteryThreshold,
+      onParametersApplied: () => parameters.refresh(),
+      onJobError: (jobId, err) => app?.log.error({ err, jobId }, 'fit job failed'),
+    });
+    // Embedded PGlite has one process (the lock file): any job it finds queued or running was left by a dead one.
+    const interrupted = await fitJobs.recover(db.kind === 'pglite' ? 'all' : 'stale');
+    const adminStore = new SqlAdminStore(db);
+    const admin = new AdminService(adminStore, adminStore, () => parameters.refresh());
+    app = await buildApp({ config, service, fitting: { fitJobs, admin }, readiness: () => store.readiness(), poolStats: () => db.poolStats(), ...(options.logStream && { logStream: options.logStream }) });
     const built = app;
+    if (interrupted.length > 0) built.log.warn({ jobs: interrupted }, 'fit jobs left running by a stopped process are marked interrupted');
     return {
       app: built,
       db,
       store,
       service,
       parameters,
+      fitJobs,
       async close() {
+        await fitJobs.close();
         parameters.stop();
         await built.close();
         if (ownsDb) await db.close();

@@ -7,6 +7,7 @@ import { registerEvaluate } from './evaluate.js';
 import { registerFit } from './fit.js';
 import { registerPredict } from './predict.js';
 import { registerMigrate } from './migrate.js';
+import { registerImport } from './import.js';
 import { registerServe } from './serve.js';
 import { VERSION } from './version.js';
 
@@ -22,6 +23,7 @@ registerEvaluate(program);
 registerCv(program);
 registerServe(program);
 registerMigrate(program);
+registerImport(program);
 
 // A closed pipe (`bkt evaluate ... | head`) is the reader's choice, not an error worth a message.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

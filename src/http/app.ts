@@ -7,11 +7,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
-import type { MasteryService } from '../service/index.js';
+import type { AdminService, FitJobService, MasteryService } from '../service/index.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
 import { createMetrics, instrument, type PoolFigures } from './metrics.js';
 import { masteryRoutes } from './routes.js';
+import { fitRoutes } from './fit-routes.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -21,6 +22,8 @@ export interface AppDeps {
   /** Throws when the database is unreachable; lists migrations not applied. */
   readonly readiness: () => Promise<{ pendingMigrations: string[] }>;
   readonly poolStats: () => PoolFigures;
+  /** Fit jobs, parameters and history routes (absent: not registered). */
+  readonly fitting?: { readonly fitJobs: FitJobService; readonly admin: AdminService };
   /** Where log lines go (default stdout); tests capture them here. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -68,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(masteryRoutes(deps.service, metrics));
+  if (deps.fitting) await app.register(fitRoutes(deps.fitting.fitJobs, deps.fitting.admin));
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {

@@ -6,6 +6,8 @@ export type ServiceErrorCode =
   | 'not_found'
   /** A response_id was reused with a different body. */
   | 'idempotency_conflict'
+  /** A fit job is already queued or running (one at a time). */
+  | 'fit_in_progress'
   /** The database cannot be reached, or a lock or connection wait timed out: retry later. */
   | 'unavailable';
 

@@ -1,0 +1,169 @@
+/**
+ * `bkt import`: loads a past response log into the service's history and mastery, replaying it through the core in
+ * bulk. Same CSV format and column options as `bkt fit`; the database is the service's (DATABASE_URL, else PGlite).
+ */
+import { basename } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError, loadConfig } from '../config.js';
+import {
+  BKT_IMPORT_NAMESPACE, ImportRefusedError, importLog, mapIds, ParametersCache, ServiceError,
+} from '../service/index.js';
+import { SqlImportStore } from '../store/import-store.js';
+import { DataDirLockedError } from '../store/lock-file.js';
+import { migrate, MigrationError } from '../store/migrate.js';
+import { openDatabase } from '../store/open.js';
+import { SqlStore } from '../store/sql-store.js';
+import type { SqlDatabase } from '../store/sql.js';
+import { InputError, UsageError } from './errors.js';
+import { loadResponseData } from './load.js';
+import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger } from './options.js';
+import { AtomicOutput, csvField } from './output.js';
+import { makeProgress } from './progress.js';
+import { round } from './summary.js';
+
+interface ImportOptions extends ColumnOptions {
+  append: boolean;
+  namespace: string;
+  mapping?: string;
+  batchRows: number;
+  json: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function registerImport(program: Command): void {
+  const cmd = program
+    .command('import')
+    .summary("load a past response log into the service's history and mastery")
+    .description(
+      'Replays every (student, concept) sequence of the log through the core from the prior, under the parameters ' +
+        'stored for each concept (else the defaults), and writes the history rows and final states in bulk. Ids that ' +
+        'are not UUIDs become UUIDv5 of "student:<id>" / "concept:<id>" under --namespace. Each row\'s response_id ' +
+        'derives from the file\'s sha256 and the line, so importing the same file again changes nothing. A pair that ' +
+        'already has state is refused unless --append. Uses DATABASE_URL, else the PGlite data in BKT_DATA_DIR, which ' +
+        'must not be open in `bkt serve` at the same time.',
+    )
+    .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
+    .option('--append', 'continue pairs that already have state from that state (their answers go after the stored ones)', false)
+    .option(
+      '--namespace <uuid>',
+      'UUIDv5 namespace for ids that are not UUIDs and for response ids',
+      (text: string) => {
+        if (!UUID.test(text)) throw new InvalidArgumentError('expected a UUID.');
+        return text.toLowerCase();
+      },
+      BKT_IMPORT_NAMESPACE,
+    )
+    .option('--mapping <file>', 'write the id mapping as CSV (kind,id,uuid) to this file ("-" for stdout)')
+    .option('--batch-rows <n>', 'rows per transaction (whole pairs)', parseInteger(1, 10_000_000), 20_000);
+  addJsonOption(addColumnOptions(cmd)).action(async (file: string, o: ImportOptions) => runImport(file, o));
+}
+
+/** Errors of the database side that the user can act on, as one line. */
+function known(e: unknown): Error | undefined {
+  if (e instanceof ConfigError || e instanceof MigrationError || e instanceof ImportRefusedError) return e;
+  if (e instanceof ServiceError && e.code !== 'unavailable') return e;
+  if (e instanceof ServiceError) return new Error(`the database is unavailable: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+  return undefined;
+}
+
+async function runImport(file: string, o: ImportOptions): Promise<void> {
+  if (o.json && o.mapping === '-') throw new UsageError('--json prints the summary on stdout: give --mapping a file name');
+  const started = performance.now();
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const mappingOut = o.mapping === undefined ? undefined : new AtomicOutput(o.mapping);
+  let db: SqlDatabase | undefined;
+  try {
+    try {
+      db = await openDatabase(config);
+    } catch (e) {
+      if (e instanceof DataDirLockedError) {
+        throw new InputError(
+          file,
+          null,
+          `cannot import into ${config.dataDir}: process ${e.holderPid} holds it (lock file ${e.lockPath}), most likely ` +
+            '`bkt serve`. Embedded PGlite is one process\'s database: stop the service, import, then start it again; ' +
+            'or run the service on a PostgreSQL server (DATABASE_URL), where import runs beside it',
+        );
+      }
+      throw e;
+    }
+    if (config.migrateOnStart) await migrate(db);
+    const progress = makeProgress();
+    const { log, data } = await loadResponseData(file, columnNames(o), progress);
+    const mapping = mapIds(data, o.namespace);
+    if (mappingOut) {
+      let text = 'kind,id,uuid\n';
+      for (const [id, u] of mapping.students) text += `student,${csvField(id)},${u}\n`;
+      for (const [id, u] of mapping.concepts) text += `concept,${csvField(id)},${u}\n`;
+      mappingOut.write(text);
+    }
+    const parameters = new ParametersCache(new SqlStore(db), 60_000);
+    await parameters.refresh();
+    const t0 = performance.now();
+    let phase = false;
+    const summary = await importLog(
+      new SqlImportStore(db),
+      {
+        data,
+        lineOf: log.lineOf,
+        sha256: log.sha256,
+        namespace: o.namespace,
+        append: o.append,
+        batchRows: o.batchRows,
+        threshold: config.masteryThreshold,
+        parameters: (c) => parameters.get(c),
+        onProgress: (done, total) => {
+          if (!phase) progress.phase('import', total);
+          phase = true;
+          progress.update(done);
+        },
+      },
+      mapping,
+    );
+    progress.stop();
+    mappingOut?.commit();
+    const seconds = (performance.now() - t0) / 1000;
+    const result = {
+      command: 'import',
+      input: { file: basename(file), sha256: log.sha256, rows: summary.rows, students: summary.students, concepts: summary.concepts },
+      database: config.databaseUrl ? 'postgres' : 'pglite',
+      pairs: summary.pairs,
+      rows_imported: summary.rowsImported,
+      pairs_imported: summary.pairsImported,
+      rows_already_imported: summary.rowsAlreadyImported,
+      pairs_already_imported: summary.pairsAlreadyImported,
+      pairs_appended: summary.pairsAppended,
+      namespace: o.namespace,
+      mapping: o.mapping ?? null,
+      seconds: { import: round(seconds, 3), total: round((performance.now() - started) / 1000, 3) },
+      rows_per_second: summary.rowsImported === 0 ? null : Math.round(summary.rowsImported / seconds),
+    };
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    const say = o.mapping === '-' ? process.stderr : process.stdout;
+    say.write(
+      summary.rowsImported === 0
+        ? `nothing to import: all ${count(summary.rows)} rows of ${basename(file)} are already imported\n`
+        : `imported ${count(summary.rowsImported)} rows (${count(summary.pairsImported)} student-concept pairs) in ` +
+            `${round(seconds, 2)} s, ${count(result.rows_per_second ?? 0)} rows/s` +
+            (summary.rowsAlreadyImported > 0 ? `; ${count(summary.rowsAlreadyImported)} rows were already imported` : '') +
+            (summary.pairsAppended > 0 ? `; ${count(summary.pairsAppended)} pairs continued from their state` : '') +
+            '\n',
+    );
+  } catch (e) {
+    const k = known(e);
+    if (k) throw new InputError(file, null, k.message);
+    throw e;
+  } finally {
+    mappingOut?.abort();
+    await db?.close();
+  }
+}

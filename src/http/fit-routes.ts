@@ -1,0 +1,215 @@
+/** Fit jobs, parameters and history: handlers translate names; the services do the work. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AdminService, ConceptParametersView, FitJobRecord, FitJobService } from '../service/index.js';
+import { ErrorBody } from './schemas.js';
+import {
+  ConceptParameters, ConceptParams, FitAccepted, FitBody, FitJob, HistoryPage, HistoryParams, HistoryQuery, JobParams,
+  ParametersBody, ParametersPage, ParametersQuery,
+} from './fit-schemas.js';
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody };
+
+function parameters(p: ConceptParametersView) {
+  return {
+    concept_id: p.conceptId,
+    ...p.params,
+    version: p.version,
+    source: p.source,
+    fitted_at: p.fittedAt,
+    sample_size: p.sampleSize,
+    updated_at: p.updatedAt,
+  };
+}
+
+function job(j: FitJobRecord) {
+  const o = j.options;
+  const p = j.progress;
+  return {
+    job_id: j.id,
+    status: j.status,
+    options: {
+      concept_ids: o.conceptIds === null ? null : [...o.conceptIds],
+      restarts: o.restarts,
+      seed: o.seed,
+      max_iterations: o.maxIterations,
+      tol: o.tol,
+      bounds: o.bounds,
+      fix: o.fix as Record<string, number>,
+      forget: o.forget,
+      min_responses: o.minResponses,
+      apply_degenerate: o.applyDegenerate,
+      replay: o.replay,
+    },
+    progress: {
+      phase: p.phase,
+      rows_read: p.rowsRead,
+      units_done: p.unitsDone,
+      units_total: p.unitsTotal,
+      pairs_replayed: p.pairsReplayed,
+      pairs_total: p.pairsTotal,
+    },
+    results:
+      j.results === null
+        ? null
+        : {
+            responses: j.results.responses,
+            log_lik: j.results.logLik,
+            seconds: j.results.seconds,
+            concepts: j.results.concepts.map((c) => ({
+              concept_id: c.conceptId,
+              outcome: c.outcome,
+              applied: c.applied,
+              responses: c.responses,
+              students: c.students,
+              params: c.params,
+              log_lik: c.logLik,
+              iterations: c.iterations,
+              converged: c.converged,
+              flags: c.flags,
+              reasons: [...c.reasons],
+              previous_version: c.previousVersion,
+              new_version: c.newVersion,
+              pairs_replayed: c.pairsReplayed,
+            })),
+          },
+    error: j.error,
+    created_at: j.createdAt,
+    started_at: j.startedAt,
+    finished_at: j.finishedAt,
+    heartbeat_at: j.heartbeatAt,
+  };
+}
+
+const limitOf = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+
+export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/api/bkt/fit',
+      {
+        config: { access: 'admin' },
+        schema: {
+          summary: 'Start a fit job over the stored history (one at a time)',
+          tags: ['admin'],
+          body: FitBody,
+          response: { 202: FitAccepted, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const b = request.body;
+        const id = await fitJobs.start({
+          ...(b.concept_ids !== undefined && { conceptIds: b.concept_ids }),
+          ...(b.restarts !== undefined && { restarts: b.restarts }),
+          ...(b.seed !== undefined && { seed: b.seed }),
+          ...(b.max_iterations !== undefined && { maxIterations: b.max_iterations }),
+          ...(b.tol !== undefined && { tol: b.tol }),
+          ...(b.bounds !== undefined && { bounds: b.bounds }),
+          ...(b.fix !== undefined && { fix: b.fix }),
+          ...(b.forget !== undefined && { forget: b.forget }),
+          ...(b.min_responses !== undefined && { minResponses: b.min_responses }),
+          ...(b.apply_degenerate !== undefined && { applyDegenerate: b.apply_degenerate }),
+          ...(b.replay !== undefined && { replay: b.replay }),
+        });
+        reply.code(202).header('location', `/api/bkt/fit/${id}`);
+        return { job_id: id };
+      },
+    );
+
+    app.get(
+      '/api/bkt/fit/:job_id',
+      {
+        config: { access: 'admin' },
+        schema: { summary: "A fit job's status, progress and per-concept results", tags: ['admin'], params: JobParams, response: { 200: FitJob, ...errors } },
+      },
+      async (request) => job(await fitJobs.get(request.params.job_id)),
+    );
+
+    app.get(
+      '/api/bkt/parameters',
+      {
+        config: { access: 'service' },
+        schema: {
+          summary: 'Stored per-concept parameters in concept-id order, 500 per page',
+          tags: ['parameters'],
+          querystring: ParametersQuery,
+          response: { 200: ParametersPage, ...errors },
+        },
+      },
+      async (request) => {
+        const page = await admin.listParameters(request.query.after, limitOf(request.query.limit));
+        return { concepts: page.concepts.map(parameters), ...(page.nextAfter !== undefined && { next_after: page.nextAfter }) };
+      },
+    );
+
+    app.get(
+      '/api/bkt/parameters/:concept_id',
+      {
+        config: { access: 'service' },
+        schema: {
+          summary: "A concept's parameters (the defaults, version 0, when none are stored)",
+          tags: ['parameters'],
+          params: ConceptParams,
+          response: { 200: ConceptParameters, ...errors },
+        },
+      },
+      async (request) => parameters(await admin.getParameters(request.params.concept_id)),
+    );
+
+    app.put(
+      '/api/bkt/parameters/:concept_id',
+      {
+        config: { access: 'admin' },
+        schema: {
+          summary: "Set a concept's parameters (a new version; states continue under them)",
+          tags: ['admin'],
+          params: ConceptParams,
+          body: ParametersBody,
+          response: { 200: ConceptParameters, ...errors },
+        },
+      },
+      async (request) => parameters(await admin.putParameters(request.params.concept_id, request.body)),
+    );
+
+    app.get(
+      '/api/bkt/history/:student_id',
+      {
+        config: { access: 'service' },
+        schema: {
+          summary: "A student's answers in time order with mastery before and after (for trend charts)",
+          tags: ['mastery'],
+          params: HistoryParams,
+          querystring: HistoryQuery,
+          response: { 200: HistoryPage, ...errors },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const page = await admin.readHistory({
+          studentId: request.params.student_id,
+          ...(q.concept_id !== undefined && { conceptId: q.concept_id }),
+          ...(q.from !== undefined && { from: q.from }),
+          ...(q.to !== undefined && { to: q.to }),
+          ...(q.after !== undefined && { after: q.after }),
+          ...(q.limit !== undefined && { limit: Number(q.limit) }),
+        });
+        return {
+          student_id: request.params.student_id.toLowerCase(),
+          rows: page.rows.map((r) => ({
+            concept_id: r.conceptId,
+            seq: r.seq,
+            correct: r.correct,
+            mastery_before: r.masteryBefore,
+            mastery_after: r.masteryAfter,
+            p_correct: r.pCorrect,
+            params_version: r.paramsVersion,
+            response_id: r.responseId,
+            session_id: r.sessionId,
+            answered_at: r.answeredAt,
+            recorded_at: r.recordedAt,
+          })),
+          ...(page.nextAfter !== undefined && { next_after: page.nextAfter }),
+        };
+      },
+    );
+  };
+}

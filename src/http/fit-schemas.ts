@@ -1,0 +1,208 @@
+/** Schemas of fit jobs, parameters and history (one per shape, as in schemas.ts). */
+import { Type, type Static } from 'typebox';
+
+const Uuid = (description: string) => Type.String({ format: 'uuid', description });
+const Probability = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
+const Bound = (name: string) =>
+  Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1 }), Type.Null()], { description: `upper bound on ${name}, null for none` }));
+
+export const FitBody = Type.Object(
+  {
+    concept_ids: Type.Optional(Type.Array(Uuid('a concept'), { minItems: 1, maxItems: 10000, description: 'concepts to fit (default: every concept with history)' })),
+    restarts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'EM starts per concept (default 5)' })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'seed of the random restarts (default 0)' })),
+    max_iterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'EM iterations per start (default 100)' })),
+    tol: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'convergence tolerance per response (default 1e-6)' })),
+    bounds: Type.Optional(
+      Type.Union([Type.Object({ guess: Bound('guess'), slip: Bound('slip') }, { additionalProperties: false }), Type.Null()], {
+        description: 'upper bounds on guess and slip (default 0.3 each); null for none',
+      }),
+    ),
+    fix: Type.Optional(
+      Type.Object(
+        {
+          prior: Type.Optional(Probability('prior held at this value')),
+          learn: Type.Optional(Probability('learn held at this value')),
+          guess: Type.Optional(Probability('guess held at this value')),
+          slip: Type.Optional(Probability('slip held at this value')),
+          forget: Type.Optional(Probability('forget held at this value')),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    forget: Type.Optional(Type.Boolean({ description: 'fit forget too (default false: standard BKT)' })),
+    min_responses: Type.Optional(Type.Integer({ minimum: 1, description: 'concepts with fewer responses are not fitted (default 1)' })),
+    apply_degenerate: Type.Optional(Type.Boolean({ description: 'apply fits flagged degenerate or few_data too (default false)' })),
+    replay: Type.Optional(Type.Boolean({ description: "recompute every pair's state from its history under the new parameters (default false)" })),
+  },
+  { additionalProperties: false },
+);
+export type FitBody = Static<typeof FitBody>;
+
+export const FitAccepted = Type.Object({ job_id: Type.String() });
+
+export const JobParams = Type.Object({ job_id: Uuid('the fit job') });
+export type JobParams = Static<typeof JobParams>;
+
+const Params = Type.Object({
+  prior: Probability('P(L0)'),
+  learn: Probability('P(T)'),
+  guess: Probability('P(G)'),
+  slip: Probability('P(S)'),
+  forget: Probability('P(F)'),
+});
+
+const Flags = Type.Object({
+  degenerate: Type.Boolean(),
+  mastery_unreachable: Type.Boolean(),
+  at_bound: Type.Boolean(),
+  few_data: Type.Boolean(),
+});
+
+const ConceptResult = Type.Object({
+  concept_id: Type.String(),
+  outcome: Type.Union([
+    Type.Literal('applied'),
+    Type.Literal('not_applied_flagged'),
+    Type.Literal('skipped_changed'),
+    Type.Literal('skipped_few_responses'),
+  ]),
+  applied: Type.Boolean(),
+  responses: Type.Integer(),
+  students: Type.Integer(),
+  params: Type.Union([Params, Type.Null()]),
+  log_lik: Type.Union([Type.Number(), Type.Null()]),
+  iterations: Type.Union([Type.Integer(), Type.Null()]),
+  converged: Type.Union([Type.Boolean(), Type.Null()]),
+  flags: Type.Union([Flags, Type.Null()]),
+  reasons: Type.Array(Type.String()),
+  previous_version: Type.Integer(),
+  new_version: Type.Union([Type.Integer(), Type.Null()]),
+  pairs_replayed: Type.Integer(),
+});
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const FitJob = Type.Object({
+  job_id: Type.String(),
+  status: Type.Union([
+    Type.Literal('queued'),
+    Type.Literal('running'),
+    Type.Literal('done'),
+    Type.Literal('failed'),
+    Type.Literal('interrupted'),
+  ]),
+  options: Type.Object({
+    concept_ids: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    restarts: Type.Integer(),
+    seed: Type.Integer(),
+    max_iterations: Type.Integer(),
+    tol: Type.Number(),
+    bounds: Type.Object({ guess: Type.Union([Type.Number(), Type.Null()]), slip: Type.Union([Type.Number(), Type.Null()]) }),
+    fix: Type.Record(Type.String(), Type.Number()),
+    forget: Type.Boolean(),
+    min_responses: Type.Integer(),
+    apply_degenerate: Type.Boolean(),
+    replay: Type.Boolean(),
+  }),
+  progress: Type.Object({
+    phase: Type.String({ description: 'queued, reading, fitting, applying, replaying or finished' }),
+    rows_read: Type.Integer(),
+    units_done: Type.Integer({ description: '(concept, restart) EM runs finished' }),
+    units_total: Type.Integer(),
+    pairs_replayed: Type.Integer(),
+    pairs_total: Type.Integer(),
+  }),
+  results: Type.Union([
+    Type.Object({
+      responses: Type.Integer(),
+      log_lik: Type.Number({ description: "sum of the fitted concepts' log-likelihoods" }),
+      seconds: Type.Object({ read: Type.Number(), fit: Type.Number(), apply: Type.Number(), replay: Type.Number() }),
+      concepts: Type.Array(ConceptResult),
+    }),
+    Type.Null(),
+  ]),
+  error: Nullable(Type.String()),
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: Nullable(Type.String({ format: 'date-time' })),
+  finished_at: Nullable(Type.String({ format: 'date-time' })),
+  heartbeat_at: Type.String({ format: 'date-time' }),
+});
+
+export const ConceptParams = Type.Object({ concept_id: Uuid('the concept') });
+export type ConceptParams = Static<typeof ConceptParams>;
+
+export const ParametersBody = Type.Object(
+  {
+    prior: Probability('P(L0), the prior'),
+    learn: Probability('P(T), learning per opportunity'),
+    guess: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'P(G)' }),
+    slip: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'P(S)' }),
+    forget: Type.Optional(Probability('P(F), default 0')),
+  },
+  { additionalProperties: false },
+);
+export type ParametersBody = Static<typeof ParametersBody>;
+
+export const ConceptParameters = Type.Object({
+  concept_id: Type.String(),
+  prior: Type.Number(),
+  learn: Type.Number(),
+  guess: Type.Number(),
+  slip: Type.Number(),
+  forget: Type.Number(),
+  version: Type.Integer({ description: '0 = the built-in defaults (no row)' }),
+  source: Type.Union([Type.Literal('stored'), Type.Literal('defaults')]),
+  fitted_at: Nullable(Type.String({ format: 'date-time' })),
+  sample_size: Type.Integer(),
+  updated_at: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export const ParametersPage = Type.Object({
+  concepts: Type.Array(ConceptParameters),
+  next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
+});
+
+const Limit = (max: number, dflt: number) =>
+  Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: `page size, 1 to ${max} (default ${dflt})` }));
+
+export const ParametersQuery = Type.Object(
+  { after: Type.Optional(Uuid('next_after of the previous page')), limit: Limit(500, 500) },
+  { additionalProperties: false },
+);
+export type ParametersQuery = Static<typeof ParametersQuery>;
+
+export const HistoryParams = Type.Object({ student_id: Uuid('the student') });
+export type HistoryParams = Static<typeof HistoryParams>;
+
+export const HistoryQuery = Type.Object(
+  {
+    concept_id: Type.Optional(Uuid('only this concept')),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'recorded at or after (ISO 8601)' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'recorded before (ISO 8601)' })),
+    limit: Limit(1000, 100),
+    after: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$', description: 'next_after of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const HistoryPage = Type.Object({
+  student_id: Type.String(),
+  rows: Type.Array(
+    Type.Object({
+      concept_id: Type.String(),
+      seq: Type.Integer({ description: "the pair's answer number (1, 2, ...)" }),
+      correct: Type.Boolean(),
+      mastery_before: Type.Number(),
+      mastery_after: Type.Number(),
+      p_correct: Type.Number(),
+      params_version: Type.Integer({ description: 'the parameter version the row was computed with (0 = defaults)' }),
+      response_id: Nullable(Type.String()),
+      session_id: Nullable(Type.String()),
+      answered_at: Nullable(Type.String({ format: 'date-time' })),
+      recorded_at: Type.String({ format: 'date-time' }),
+    }),
+  ),
+  next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
+});

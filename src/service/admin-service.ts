@@ -1,0 +1,124 @@
+/** Reading and setting per-concept parameters, and reading a student's history for trends. */
+import { DEFAULT_PARAMS, makeParams, type BktParams } from '../bkt/index.js';
+import { ServiceError } from './errors.js';
+import type { HistoryRow, HistoryStore, ParameterStore, StoredParameters } from './fit-ports.js';
+
+export const MAX_PARAMETERS_PAGE = 500;
+export const MAX_HISTORY_PAGE = 1000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function uuid(value: string, field: string): string {
+  const v = value.toLowerCase();
+  if (!UUID.test(v)) throw new ServiceError('invalid_input', `${field} must be a UUID`, field);
+  return v;
+}
+
+function pageSize(limit: number | undefined, max: number, fallback: number): number {
+  const n = limit ?? fallback;
+  if (!(Number.isInteger(n) && n >= 1 && n <= max)) {
+    throw new ServiceError('invalid_input', `limit must be an integer from 1 to ${max}`, 'limit');
+  }
+  return n;
+}
+
+/** A concept's parameters: stored, or the defaults (version 0) when the concept has no row. */
+export interface ConceptParametersView {
+  readonly conceptId: string;
+  readonly params: BktParams;
+  readonly version: number;
+  readonly source: 'stored' | 'defaults';
+  readonly fittedAt: string | null;
+  readonly sampleSize: number;
+  readonly updatedAt: string | null;
+}
+
+function view(p: StoredParameters): ConceptParametersView {
+  return { ...p, source: 'stored' };
+}
+
+export interface HistoryPageView {
+  readonly rows: HistoryRow[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  readonly nextAfter?: string;
+}
+
+/** The history cursor: recorded_at in microseconds, concept and seq, as one opaque URL-safe string. */
+function encodeCursor(r: HistoryRow): string {
+  return Buffer.from(`${r.recordedAtMicros}.${r.conceptId}.${r.seq}`).toString('base64url');
+}
+
+function decodeCursor(text: string): { recordedAtMicros: string; conceptId: string; seq: number } {
+  const parts = Buffer.from(text, 'base64url').toString('utf8').split('.');
+  if (parts.length === 3 && /^-?\d{1,19}$/.test(parts[0]) && UUID.test(parts[1]) && /^\d{1,10}$/.test(parts[2])) {
+    return { recordedAtMicros: parts[0], conceptId: parts[1], seq: Number(parts[2]) };
+  }
+  throw new ServiceError('invalid_input', 'after must be the next_after of a previous page', 'after');
+}
+
+function time(value: string | undefined, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (Number.isNaN(Date.parse(value))) throw new ServiceError('invalid_input', `${field} must be an ISO 8601 date-time`, field);
+  return value;
+}
+
+export class AdminService {
+  constructor(
+    private readonly parameters: ParameterStore,
+    private readonly history: HistoryStore,
+    /** Called after a change, so this instance uses it at once rather than at the next poll. */
+    private readonly onParametersChanged: () => Promise<void> = async () => {},
+  ) {}
+
+  async getParameters(conceptId: string): Promise<ConceptParametersView> {
+    const c = uuid(conceptId, 'concept_id');
+    const stored = await this.parameters.readParameters(c);
+    if (stored) return view(stored);
+    return { conceptId: c, params: DEFAULT_PARAMS, version: 0, source: 'defaults', fittedAt: null, sampleSize: 0, updatedAt: null };
+  }
+
+  async listParameters(after: string | undefined, limit?: number): Promise<{ concepts: ConceptParametersView[]; nextAfter?: string }> {
+    const a = after === undefined ? undefined : uuid(after, 'after');
+    const n = pageSize(limit, MAX_PARAMETERS_PAGE, MAX_PARAMETERS_PAGE);
+    const rows = await this.parameters.listParameters(a, n + 1);
+    const page = rows.slice(0, n).map(view);
+    return { concepts: page, ...(rows.length > n && { nextAfter: page[page.length - 1].conceptId }) };
+  }
+
+  /** Sets a concept's parameters by hand: a new version; states continue under them from the next answer. */
+  async putParameters(conceptId: string, p: { prior: number; learn: number; guess: number; slip: number; forget?: number }): Promise<ConceptParametersView> {
+    const c = uuid(conceptId, 'concept_id');
+    let params: BktParams;
+    try {
+      params = makeParams({ ...p, forget: p.forget ?? 0 });
+    } catch (e) {
+      if (e instanceof RangeError) throw new ServiceError('invalid_input', e.message, /^(\w+)/.exec(e.message)?.[1] ?? 'body');
+      throw e;
+    }
+    const stored = await this.parameters.putParameters(c, params);
+    await this.onParametersChanged();
+    return view(stored);
+  }
+
+  /** A student's answers in time order (recorded_at), optionally of one concept and within [from, to). */
+  async readHistory(input: {
+    studentId: string;
+    conceptId?: string;
+    from?: string;
+    to?: string;
+    after?: string;
+    limit?: number;
+  }): Promise<HistoryPageView> {
+    const limit = pageSize(input.limit, MAX_HISTORY_PAGE, 100);
+    const rows = await this.history.readHistory({
+      studentId: uuid(input.studentId, 'student_id'),
+      ...(input.conceptId !== undefined && { conceptId: uuid(input.conceptId, 'concept_id') }),
+      ...(input.from !== undefined && { from: time(input.from, 'from') }),
+      ...(input.to !== undefined && { to: time(input.to, 'to') }),
+      ...(input.after !== undefined && { after: decodeCursor(input.after) }),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return { rows: page, ...(rows.length > limit && { nextAfter: encodeCursor(page[page.length - 1]) }) };
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * Fit jobs: EM over the stored history, run in the background of the service, one at a time.
+ *
+ * A job snapshots each concept's parameter version, reads history in keyset pages ordered by (concept, student,
+ * seq) with no transaction held across pages, fits on worker threads (the event loop stays free for updates), and
+ * writes the new parameters in one transaction: a concept flagged degenerate or few_data is not applied unless
+ * asked, and a concept whose version moved meanwhile (an admin changed it) is skipped. With `replay`, each pair of
+ * an applied concept is then recomputed from its history under the new parameters, in batches of locked pairs.
+ */
+import {
+  DEFAULT_FIT_OPTIONS, initialState, makeFitOptions, type ConceptFit, type FitOptions, traceMastery,
+} from '../bkt/index.js';
+import { ServiceError } from './errors.js';
+import type {
+  ConceptFitResult, FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStore, FittedParameters, Fitter,
+  ReplayWrite,
+} from './fit-ports.js';
+import { HistoryDataBuilder } from './history-data.js';
+
+/** A fit request as the API receives it (all optional). */
+export interface FitRequest {
+  readonly conceptIds?: readonly string[];
+  readonly restarts?: number;
+  readonly seed?: number;
+  readonly maxIterations?: number;
+  readonly tol?: number;
+  readonly bounds?: { readonly guess?: number | null; readonly slip?: number | null } | null;
+  readonly fix?: Partial<Record<'prior' | 'learn' | 'guess' | 'slip' | 'forget', number>>;
+  readonly forget?: boolean;
+  readonly minResponses?: number;
+  readonly applyDegenerate?: boolean;
+  readonly replay?: boolean;
+}
+
+export interface FitJobServiceOptions {
+  readonly store: FitJobStore;
+  readonly fitter: Fitter;
+  /** Who runs jobs here (host, pid, instance), stored with each job. */
+  readonly owner: string;
+  /** How often a running job writes its heartbeat and progress. */
+  readonly heartbeatMs: number;
+  /** A queued or running job whose heartbeat is older than this is taken as dead and marked interrupted. */
+  readonly staleMs: number;
+  /** Mastery threshold: the fit's degenerate check uses it, as `bkt fit --threshold` does. */
+  readonly threshold: number;
+  /** Called once new parameters are committed (to refresh this instance's cache before replaying). */
+  readonly onParametersApplied?: () => Promise<void>;
+  /** Where a failed job's details go (they are not shown to API callers). */
+  readonly onJobError?: (jobId: string, err: unknown) => void;
+  /** History rows per page (default 20,000) and pairs per replay transaction (default 500). */
+  readonly pageSize?: number;
+  readonly replayBatch?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The core's RangeError names the option in its own terms; the API's field names differ a little. */
+function apiField(message: string): string {
+  const name = /^([a-zA-Z.]+)/.exec(message)?.[1] ?? 'body';
+  return name.replace(/^maxIterations/, 'max_iterations').replace(/^fixed/, 'fix');
+}
+
+/** Validates a request into stored options (defaults filled), throwing invalid_input naming the field. */
+export function fitJobOptions(r: FitRequest, threshold: number): FitJobOptions {
+  let conceptIds: string[] | null = null;
+  if (r.conceptIds !== undefined) {
+    if (r.conceptIds.length === 0) throw new ServiceError('invalid_input', 'concept_ids must not be empty (omit it to fit every concept)', 'concept_ids');
+    conceptIds = r.conceptIds.map((c, i) => {
+      const v = c.toLowerCase();
+      if (!UUID.test(v)) throw new ServiceError('invalid_input', `concept_ids[${i}] must be a UUID`, `concept_ids[${i}]`);
+      return v;
+    });
+    conceptIds = [...new Set(conceptIds)].sort();
+  }
+  const minResponses = r.minResponses ?? 1;
+  if (!(Number.isInteger(minResponses) && minResponses >= 1)) {
+    throw new ServiceError('invalid_input', 'min_responses must be an integer >= 1', 'min_responses');
+  }
+  const d = DEFAULT_FIT_OPTIONS;
+  const options: FitJobOptions = {
+    conceptIds,
+    restarts: r.restarts ?? d.restarts,
+    seed: r.seed ?? d.seed,
+    maxIterations: r.maxIterations ?? d.maxIterations,
+    tol: r.tol ?? d.tol,
+    bounds: r.bounds === null ? { guess: null, slip: null } : { ...d.bounds, ...r.bounds },
+    fix: { ...r.fix },
+    forget: r.forget ?? d.fitForget,
+    minResponses,
+    applyDegenerate: r.applyDegenerate ?? false,
+    replay: r.replay ?? false,
+  };
+  try {
+    makeFitOptions(coreOptions(options, threshold));
+  } catch (e) {
+    if (e instanceof RangeError) throw new ServiceError('invalid_input', e.message.replace(/^fixed/, 'fix'), apiField(e.message));
+    throw e;
+  }
+  return options;
+}
+
+/**
+ * The core's options for a job. The fallback is 'defaults' only so that each concept's best restart is chosen among
+ * non-degenerate ones exactly as `bkt fit` chooses it; the fallback itself is never applied (a flagged concept keeps
+ * its current parameters), so the pooled fit `bkt fit` also makes would be wasted work here.
+ */
+export function coreOptions(o: FitJobOptions, threshold: number): Partial<FitOptions> {
+  return {
+    restarts: o.restarts,
+    seed: o.seed,
+    maxIterations: o.maxIterations,
+    tol: o.tol,
+    bounds: o.bounds,
+    fixed: o.fix,
+    fitForget: o.forget,
+    fallback: 'defaults',
+    threshold,
+  };
+}
+
+const QUEUED: FitJobProgress = { phase: 'queued', rowsRead: 0, unitsDone: 0, unitsTotal: 0, pairsReplayed: 0, pairsTotal: 0 };
+
+class Interrupted extends Error {}
+
+export class FitJobService {
+  private readonly o: FitJobServiceOptions;
+  private current: { id: string; progress: FitJobProgress; done: Promise<void>; stopped: boolean } | undefined;
+  private closed = false;
+
+  constructor(options: FitJobServiceOptions) {
+    this.o = options;
+  }
+
+  /**
+   * Marks jobs left queued or running by a dead process as interrupted. `all` when no other process can be running
+   * one (embedded PGlite: the data directory's lock file guarantees a single process).
+   */
+  recover(scope: 'all' | 'stale'): Promise<string[]> {
+    return this.o.store.interruptStaleJobs(scope === 'all' ? 'all' : this.o.staleMs);
+  }
+
+  /** Validates, records a queued job (409 fit_in_progress if one is queued or running) and starts it. */
+  async start(request: FitRequest): Promise<string> {
+    if (this.closed) throw new ServiceError('unavailable', 'the service is stopping', undefined);
+    const options = fitJobOptions(request, this.o.threshold);
+    await this.o.store.interruptStaleJobs(this.o.staleMs);
+    const id = await this.o.store.createJob(options, this.o.owner);
+    if (id === undefined) throw new ServiceError('fit_in_progress', 'a fit job is already queued or running; wait for it to finish');
+    const current = { id, progress: QUEUED, stopped: false, done: Promise.resolve() };
+    this.current = current;
+    current.done = this.run(id, options).finally(() => {
+      if (this.current === current) this.current = undefined;
+    });
+    return id;
+  }
+
+  /** A job as stored; a running job whose heartbeat stopped is marked interrupted first. */
+  async get(jobId: string): Promise<FitJobRecord> {
+    const id = jobId.toLowerCase();
+    if (!UUID.test(id)) throw new ServiceError('invalid_input', 'job_id must be a UUID', 'job_id');
+    let job = await this.o.store.readJob(id);
+    if (job === undefined) throw new ServiceError('not_found', `no fit job ${id}`);
+    if ((job.status === 'running' || job.status === 'queued') && Date.parse(job.heartbeatAt) < Date.now() - this.o.staleMs) {
+      await this.o.store.interruptStaleJobs(this.o.staleMs);
+      job = (await this.o.store.readJob(id)) ?? job;
+    }
+    return job;
+  }
+
+  /** Stops taking jobs; a running job is marked interrupted (its worker threads finish on their own). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const c = this.current;
+    if (!c) return;
+    c.stopped = true;
+    await c.done;
+  }
+
+  private async run(id: string, options: FitJobOptions): Promise<void> {
+    const { store, owner } = this.o;
+    const job = this.current!;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let lost = false;
+    const setProgress = (p: Partial<FitJobProgress>) => {
+      job.progress = { ...job.progress, ...p };
+    };
+    const check = () => {
+      if (job.stopped || lost) throw new Interrupted();
+    };
+    try {
+      if (!(await store.startJob(id, owner))) return;
+      heartbeat = setInterval(() => {
+        store.heartbeat(id, owner, job.progress).then(
+          (mine) => {
+            if (!mine) lost = true;
+          },
+          () => {}, // a missed beat is harmless; staleMs allows several
+        );
+      }, this.o.heartbeatMs);
+      heartbeat.unref();
+      const results = await this.execute(options, setProgress, check);
+      check();
+      clearInterval(heartbeat);
+      await store.finishJob(id, owner, 'done', results, null);
+    } catch (e) {
+      clearInterval(heartbeat);
+      if (e instanceof Interrupted) {
+        if (!lost) await store.finishJob(id, owner, 'interrupted', null, 'the service stopped before the job finished').catch(() => {});
+        return;
+      }
+      this.o.onJobError?.(id, e);
+      const message = e instanceof ServiceError ? e.message : 'the fit failed; the service log has the details';
+      await store.finishJob(id, owner, 'failed', null, message).catch(() => {});
+    }
+  }
+
+  private async execute(
+    options: FitJobOptions,
+    setProgress: (p: Partial<FitJobProgress>) => void,
+    check: () => void,
+  ): Promise<FitJobResults> {
+    const { store } = this.o;
+    const t0 = performance.now();
+    // Versions first: a change made after this point, even during the read, is detected when applying.
+    const versions = await store.parameterVersions(options.conceptIds);
+    setProgress({ phase: 'reading' });
+    const builder = new HistoryDataBuilder(options.minResponses);
+    const pageSize = this.o.pageSize ?? 20_000;
+    for (let after = null as Parameters<FitJobStore['readHistoryPage']>[1]; ; ) {
+      check();
+      const page = await store.readHistoryPage(options.conceptIds, after, pageSize);
+      builder.add(page);
+      setProgress({ rowsRead: builder.rows });
+      const n = page.seqs.length;
+      if (n < pageSize) break;
+      after = { conceptId: page.conceptIds[n - 1], studentId: page.studentIds[n - 1], seq: page.seqs[n - 1] };
+    }
+    const data = builder.build();
+    const t1 = performance.now();
+
+    setProgress({ phase: 'fitting' });
+    const core = coreOptions(options, this.o.threshold);
+    const fit =
+      data.conceptIds.length === 0
+        ? { concepts: [] as ConceptFit[] }
+        : await this.o.fitter(data, core, (p) => setProgress({ unitsDone: p.units, unitsTotal: p.totalUnits }));
+    check();
+    const t2 = performance.now();
+
+    setProgress({ phase: 'applying' });
+    const toApply: FittedParameters[] = [];
+    for (const c of fit.concepts) {
+      const flagged = c.flags.degenerate || c.flags.few_data;
+      if (!flagged || options.applyDegenerate) {
+        toApply.push({ conceptId: c.conceptId, params: c.params, sampleSize: c.responses, expectedVersion: versions.get(c.conceptId) ?? 0 });
+      }
+    }
+    const { written, skipped } = toApply.length > 0 ? await store.applyParameters(toApply) : { written: new Map<string, number>(), skipped: [] };
+    if (written.size > 0) await this.o.onParametersApplied?.();
+    const t3 = performance.now();
+
+    const replayed = new Map<string, number>();
+    if (options.replay && written.size > 0) {
+      setProgress({ phase: 'replaying' });
+      let total = 0;
+      for (const conceptId of written.keys()) total += await store.countPairs(conceptId);
+      setProgress({ pairsTotal: total });
+      let done = 0;
+      for (const [conceptId, version] of written) {
+        const params = fit.concepts.find((c) => c.conceptId === conceptId)!.params;
+        let pairs = 0;
+        for (let after: string | null = null; ; ) {
+          check();
+          const r = await store.replayPairs(conceptId, after, this.o.replayBatch ?? 500, (locked) => {
+            const offsets = new Uint32Array(locked.length + 1);
+            for (let i = 0; i < locked.length; i++) offsets[i + 1] = offsets[i] + locked[i].correct.length;
+            const responses = new Uint8Array(offsets[locked.length]);
+            locked.forEach((p, i) => responses.set(p.correct, offsets[i]));
+            const finalKnown = new Float64Array(locked.length);
+            const finalUnknown = new Float64Array(locked.length);
+            traceMastery(params, { responses, offsets }, { finalKnown, finalUnknown }, this.o.threshold);
+            return locked.map(
+              (p, i): ReplayWrite => ({
+                studentId: p.studentId,
+                conceptId: p.conceptId,
+                state: p.correct.length === 0 ? initialState(params) : { known: finalKnown[i], unknown: finalUnknown[i] },
+                paramsVersion: version,
+              }),
+            );
+          });
+          pairs += r.pairs;
+          done += r.pairs;
+          setProgress({ pairsReplayed: done });
+          if (r.lastStudentId === undefined) break;
+          after = r.lastStudentId;
+        }
+        replayed.set(conceptId, pairs);
+      }
+    }
+    const t4 = performance.now();
+    setProgress({ phase: 'finished' });
+
+    const skippedSet = new Set(skipped);
+    const concepts: ConceptFitResult[] = fit.concepts.map((c) => {
+      const flagged = c.flags.degenerate || c.flags.few_data;
+      const newVersion = written.get(c.conceptId) ?? null;
+      const { reasons, ...flags } = c.flags;
+      return {
+        conceptId: c.conceptId,
+        outcome: newVersion !== null ? 'applied' : skippedSet.has(c.conceptId) ? 'skipped_changed' : 'not_applied_flagged',
+        applied: newVersion !== null,
+        responses: c.responses,
+        students: c.students,
+        params: c.params,
+        logLik: c.logLik,
+        iterations: c.iterations,
+        converged: c.converged,
+        flags,
+        reasons: flagged || skippedSet.has(c.conceptId)
+          ? [...reasons, ...(skippedSet.has(c.conceptId) ? ['its parameters were changed during the fit'] : [])]
+          : reasons,
+        previousVersion: versions.get(c.conceptId) ?? 0,
+        newVersion,
+        pairsReplayed: replayed.get(c.conceptId) ?? 0,
+      };
+    });
+    for (const [conceptId, rows] of builder.dropped) {
+      concepts.push({
+        conceptId,
+        outcome: 'skipped_few_responses',
+        applied: false,
+        responses: rows,
+        students: 0,
+        params: null,
+        logLik: null,
+        iterations: null,
+        converged: null,
+        flags: null,
+        reasons: [`${rows} responses < min_responses ${options.minResponses}`],
+        previousVersion: versions.get(conceptId) ?? 0,
+        newVersion: null,
+        pairsReplayed: 0,
+      });
+    }
+    concepts.sort((a, b) => (a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0));
+    const s = (a: number, b: number) => Math.round(b - a) / 1000;
+    return {
+      concepts,
+      responses: data.responses.length,
+      logLik: fit.concepts.reduce((sum, c) => sum + c.logLik, 0),
+      seconds: { read: s(t0, t1), fit: s(t1, t2), apply: s(t2, t3), replay: s(t3, t4) },
+    };
+  }
+}

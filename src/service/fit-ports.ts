@@ -1,0 +1,229 @@
+/**
+ * The ports of fit jobs, parameter administration, history reads and imports, declared here and implemented in
+ * src/store (SQL) and src/fitting (worker threads). Only as wide as the use cases need.
+ */
+import type { BktParams, DatasetFit, FitOptions, MasteryState, ResponseData } from '../bkt/index.js';
+import type { HistoryWrite, PairKey, PairWrite, StoredPair } from './ports.js';
+
+export type FitJobStatus = 'queued' | 'running' | 'done' | 'failed' | 'interrupted';
+
+/** A stored fit job; `options`, `progress` and `results` are the JSON the API shows. */
+export interface FitJobRecord {
+  readonly id: string;
+  readonly status: FitJobStatus;
+  readonly options: FitJobOptions;
+  readonly progress: FitJobProgress;
+  readonly results: FitJobResults | null;
+  readonly error: string | null;
+  readonly owner: string;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly heartbeatAt: string;
+}
+
+/** A fit job's request, validated. */
+export interface FitJobOptions {
+  readonly conceptIds: readonly string[] | null;
+  readonly restarts: number;
+  readonly seed: number;
+  readonly maxIterations: number;
+  readonly tol: number;
+  readonly bounds: { readonly guess: number | null; readonly slip: number | null };
+  readonly fix: Partial<BktParams>;
+  readonly forget: boolean;
+  /** Concepts with fewer responses are not fitted at all. */
+  readonly minResponses: number;
+  /** Apply fits flagged degenerate or few_data too. */
+  readonly applyDegenerate: boolean;
+  /** Recompute every pair's state from its history under the new parameters. */
+  readonly replay: boolean;
+}
+
+export interface FitJobProgress {
+  readonly phase: 'queued' | 'reading' | 'fitting' | 'applying' | 'replaying' | 'finished';
+  readonly rowsRead: number;
+  readonly unitsDone: number;
+  readonly unitsTotal: number;
+  readonly pairsReplayed: number;
+  readonly pairsTotal: number;
+}
+
+/** Why a concept's fit was or was not applied. */
+export type FitOutcome = 'applied' | 'not_applied_flagged' | 'skipped_changed' | 'skipped_few_responses';
+
+export interface ConceptFitResult {
+  readonly conceptId: string;
+  readonly outcome: FitOutcome;
+  readonly applied: boolean;
+  readonly responses: number;
+  readonly students: number;
+  /** Null for a concept not fitted (fewer responses than min_responses). */
+  readonly params: BktParams | null;
+  readonly logLik: number | null;
+  readonly iterations: number | null;
+  readonly converged: boolean | null;
+  readonly flags: { degenerate: boolean; mastery_unreachable: boolean; at_bound: boolean; few_data: boolean } | null;
+  readonly reasons: readonly string[];
+  /** The parameter version before the fit, and the version written (null when not applied). */
+  readonly previousVersion: number;
+  readonly newVersion: number | null;
+  /** Pairs whose state was recomputed (replay only). */
+  readonly pairsReplayed: number;
+}
+
+export interface FitJobResults {
+  readonly concepts: readonly ConceptFitResult[];
+  readonly responses: number;
+  /** Sum of the fitted concepts' log-likelihoods (their own fits, applied or not). */
+  readonly logLik: number;
+  readonly seconds: { readonly read: number; readonly fit: number; readonly apply: number; readonly replay: number };
+}
+
+/** One page of history in (concept, student, seq) order. */
+export interface HistoryPage {
+  readonly conceptIds: string[];
+  readonly studentIds: string[];
+  readonly seqs: number[];
+  readonly correct: boolean[];
+}
+
+export interface HistoryCursor {
+  readonly conceptId: string;
+  readonly studentId: string;
+  readonly seq: number;
+}
+
+/** A concept's parameters as the fit saw them, to detect a change made meanwhile. */
+export interface ParameterSnapshot {
+  readonly conceptId: string;
+  readonly version: number;
+}
+
+export interface FittedParameters {
+  readonly conceptId: string;
+  readonly params: BktParams;
+  readonly sampleSize: number;
+  /** The version the fit started from (0 = no row): written only if it is still current. */
+  readonly expectedVersion: number;
+}
+
+/** A pair to replay, locked, with its history in seq order. */
+export interface ReplayPair extends PairKey {
+  readonly version: number;
+  readonly correct: Uint8Array;
+}
+
+export interface ReplayWrite extends PairKey {
+  readonly state: MasteryState;
+  readonly paramsVersion: number;
+}
+
+export interface FitJobStore {
+  /** Inserts a queued job; returns undefined when another job is queued or running. */
+  createJob(options: FitJobOptions, owner: string): Promise<string | undefined>;
+  readJob(id: string): Promise<FitJobRecord | undefined>;
+  /** Moves the job to running (only from queued). */
+  startJob(id: string, owner: string): Promise<boolean>;
+  /** Writes progress and the heartbeat; false when the job is no longer this owner's running job. */
+  heartbeat(id: string, owner: string, progress: FitJobProgress): Promise<boolean>;
+  finishJob(id: string, owner: string, status: 'done' | 'failed' | 'interrupted', results: FitJobResults | null, error: string | null): Promise<void>;
+  /** Marks queued or running jobs interrupted: all of them, or those whose heartbeat is older than `staleMs`. */
+  interruptStaleJobs(staleMs: number | 'all'): Promise<string[]>;
+
+  /** The current version of each concept's parameters (0 = no row). */
+  parameterVersions(conceptIds: readonly string[] | null): Promise<Map<string, number>>;
+  /** Up to `limit` history rows after `after`, in (concept, student, seq) order, of the given concepts or all. */
+  readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number): Promise<HistoryPage>;
+  /**
+   * One transaction: each concept's parameters are written with a new version, fitted_at and sample_size, unless
+   * its version moved from `expectedVersion` (returned in `skipped`).
+   */
+  applyParameters(fits: readonly FittedParameters[]): Promise<{ written: Map<string, number>; skipped: string[] }>;
+  /** How many pairs of the concept are stored (for progress). */
+  countPairs(conceptId: string): Promise<number>;
+  /**
+   * One transaction: locks up to `limit` pairs of the concept after `afterStudentId`, reads their history, lets
+   * `plan` compute the states, writes them. Returns the last student id handled (undefined when none were left).
+   */
+  replayPairs(
+    conceptId: string,
+    afterStudentId: string | null,
+    limit: number,
+    plan: (pairs: readonly ReplayPair[]) => ReplayWrite[],
+  ): Promise<{ lastStudentId: string | undefined; pairs: number }>;
+}
+
+/** Runs EM over a data set (on worker threads in production). */
+export type Fitter = (
+  data: ResponseData,
+  options: Partial<FitOptions>,
+  onProgress: (p: { units: number; totalUnits: number }) => void,
+) => Promise<DatasetFit>;
+
+export interface StoredParameters {
+  readonly conceptId: string;
+  readonly params: BktParams;
+  readonly version: number;
+  readonly fittedAt: string | null;
+  readonly sampleSize: number;
+  readonly updatedAt: string;
+}
+
+export interface ParameterStore {
+  readParameters(conceptId: string): Promise<StoredParameters | undefined>;
+  listParameters(afterConceptId: string | undefined, limit: number): Promise<StoredParameters[]>;
+  /** Sets a concept's parameters by hand: a new version, fitted_at cleared. Returns the row written. */
+  putParameters(conceptId: string, params: BktParams): Promise<StoredParameters>;
+}
+
+export interface HistoryRow {
+  readonly conceptId: string;
+  readonly seq: number;
+  readonly correct: boolean;
+  readonly masteryBefore: number;
+  readonly masteryAfter: number;
+  readonly pCorrect: number;
+  readonly paramsVersion: number;
+  readonly responseId: string | null;
+  readonly sessionId: string | null;
+  readonly answeredAt: string | null;
+  readonly recordedAt: string;
+  /** recorded_at in microseconds since the epoch, as a decimal string (the cursor's exact form). */
+  readonly recordedAtMicros: string;
+}
+
+export interface HistoryQuery {
+  readonly studentId: string;
+  readonly conceptId?: string;
+  /** ISO bounds on recorded_at: from inclusive, to exclusive. */
+  readonly from?: string;
+  readonly to?: string;
+  /** Rows strictly after this (recorded_at µs, concept, seq) position. */
+  readonly after?: { readonly recordedAtMicros: string; readonly conceptId: string; readonly seq: number };
+  readonly limit: number;
+}
+
+export interface HistoryStore {
+  readHistory(q: HistoryQuery): Promise<HistoryRow[]>;
+}
+
+export interface ImportStore {
+  /** Which of these response ids are already recorded. */
+  existingResponseIds(ids: readonly string[]): Promise<Set<string>>;
+  /** Which of these pairs have answered at least once (version > 0). */
+  pairsWithState(pairs: readonly PairKey[]): Promise<PairKey[]>;
+  /**
+   * One transaction: writes pairs that have no state yet (no row, or a row never answered) with their history.
+   * If any of them has state by now, nothing is written and those pairs are returned.
+   */
+  insertPairs(pairs: readonly PairWrite[], history: readonly HistoryWrite[]): Promise<{ conflicts: PairKey[] }>;
+  /**
+   * One transaction: inserts absent pairs at their prior, locks every pair (sorted), calls `plan` with the stored
+   * pairs by `pairKey`, writes the pairs and history rows it returns.
+   */
+  appendPairs(
+    priors: readonly { readonly key: PairKey; readonly state: MasteryState; readonly paramsVersion: number }[],
+    plan: (locked: ReadonlyMap<string, StoredPair>) => { pairs: PairWrite[]; history: HistoryWrite[] },
+  ): Promise<void>;
+}

@@ -1,0 +1,117 @@
+/**
+ * Builds the core's grouped `ResponseData` from history read in (concept, student, seq) order, page by page. That
+ * order is already the core's grouping (concept, then student, each sequence in time order), so rows are appended
+ * as they come: one byte per answer and a few per sequence, never an object per row.
+ */
+import type { ResponseData } from '../bkt/index.js';
+import type { HistoryPage } from './fit-ports.js';
+
+class Growable<T extends Uint8Array | Uint32Array> {
+  length = 0;
+  constructor(private data: T) {}
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new (this.data.constructor as new (n: number) => T)(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+  at(i: number): number {
+    return this.data[i];
+  }
+  /** Drops everything from `length` on. */
+  truncate(length: number): void {
+    this.length = length;
+  }
+  done(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+}
+
+/** Accumulates pages; concepts with fewer than `minResponses` rows are dropped as soon as they end. */
+export class HistoryDataBuilder {
+  private readonly responses = new Growable(new Uint8Array(1 << 16));
+  private readonly offsets = new Growable(new Uint32Array(1 << 12));
+  private readonly seqStudent = new Growable(new Uint32Array(1 << 12));
+  private readonly conceptSeqs: number[] = [0];
+  private readonly conceptIds: string[] = [];
+  private readonly studentIds: string[] = [];
+  private readonly studentIndex = new Map<string, number>();
+  private currentConcept: string | null = null;
+  private currentStudent: string | null = null;
+  /** Concepts dropped for too few rows, with their row counts. */
+  readonly dropped = new Map<string, number>();
+  rows = 0;
+
+  constructor(private readonly minResponses: number) {
+    this.offsets.push(0);
+  }
+
+  add(page: HistoryPage): void {
+    const { conceptIds, studentIds, correct } = page;
+    for (let i = 0; i < correct.length; i++) {
+      const c = conceptIds[i];
+      const s = studentIds[i];
+      if (c !== this.currentConcept) {
+        this.endConcept();
+        this.currentConcept = c;
+        this.currentStudent = null;
+        this.conceptIds.push(c);
+      }
+      if (s !== this.currentStudent) {
+        if (this.currentStudent !== null) this.offsets.push(this.responses.length);
+        this.currentStudent = s;
+        let k = this.studentIndex.get(s);
+        if (k === undefined) {
+          k = this.studentIds.length;
+          this.studentIndex.set(s, k);
+          this.studentIds.push(s);
+        }
+        this.seqStudent.push(k);
+      }
+      this.responses.push(correct[i] ? 1 : 0);
+      this.rows++;
+    }
+  }
+
+  private endConcept(): void {
+    if (this.currentConcept === null) return;
+    if (this.currentStudent !== null) this.offsets.push(this.responses.length);
+    const firstSeq = this.conceptSeqs[this.conceptSeqs.length - 1];
+    const lastSeq = this.seqStudent.length;
+    const rows = this.responses.length - this.offsetAt(firstSeq);
+    if (rows < this.minResponses) {
+      // Too few answers to fit: forget the concept's rows and sequences.
+      this.dropped.set(this.currentConcept, rows);
+      this.responses.truncate(this.offsetAt(firstSeq));
+      this.offsets.truncate(firstSeq + 1);
+      this.seqStudent.truncate(firstSeq);
+      this.conceptIds.pop();
+    } else {
+      this.conceptSeqs.push(lastSeq);
+    }
+    this.currentConcept = null;
+    this.currentStudent = null;
+  }
+
+  /** Where sequence `seq` starts. */
+  private offsetAt(seq: number): number {
+    return this.offsets.at(seq);
+  }
+
+  /** The grouped data set; `rowOf` is the identity (history has no input order). */
+  build(): ResponseData {
+    this.endConcept();
+    const responses = this.responses.done();
+    return {
+      responses,
+      offsets: this.offsets.done(),
+      conceptSeqs: Uint32Array.from(this.conceptSeqs),
+      conceptIds: this.conceptIds,
+      seqStudent: this.seqStudent.done(),
+      studentIds: this.studentIds,
+      rowOf: Uint32Array.from({ length: responses.length }, (_, i) => i),
+    };
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Importing a past response log into history and mastery: every (student, concept) sequence is replayed through the
+ * core from the prior (or, with `append`, from the pair's stored state), exactly as the service would have applied
+ * the answers one by one, and written in bulk, one transaction per batch of whole pairs.
+ *
+ * Ids: a UUID is kept (lower-cased); any other id becomes the UUIDv5 of `student:<id>` or `concept:<id>` under the
+ * namespace (BKT_IMPORT_NAMESPACE unless another is given). Each row's response_id is the UUIDv5 of
+ * `response:<sha256 of the file>:<line>`, so importing the same file again finds its rows already recorded: pairs
+ * already imported are skipped (a pair is all or nothing), which also resumes an import that was stopped.
+ */
+import { v5 as uuidv5 } from 'uuid';
+import { updateMastery, type MasteryState, type ResponseData } from '../bkt/index.js';
+import { ServiceError } from './errors.js';
+import type { ImportStore } from './fit-ports.js';
+import type { ResolvedParameters } from './parameters-cache.js';
+import type { HistoryWrite, PairKey, PairWrite, StoredPair } from './ports.js';
+
+/** The namespace of imported ids (a fixed, random UUID; documented in docs/fitting-service.md). */
+export const BKT_IMPORT_NAMESPACE = '3f6c1d2e-7a4b-4e5f-9c8d-0b1a2c3d4e5f';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The UUID an imported id is stored under. */
+export function importedId(kind: 'student' | 'concept', id: string, namespace: string = BKT_IMPORT_NAMESPACE): string {
+  return UUID.test(id) ? id.toLowerCase() : uuidv5(`${kind}:${id}`, namespace);
+}
+
+/** The response_id of the row on `line` of the file whose bytes hash to `sha256`. */
+export function importedResponseId(sha256: string, line: number, namespace: string = BKT_IMPORT_NAMESPACE): string {
+  return uuidv5(`response:${sha256}:${line}`, namespace);
+}
+
+/** A pair of the file already has state and `append` was not asked for. */
+export class ImportRefusedError extends Error {
+  constructor(readonly pairs: readonly PairKey[], reason: string) {
+    super(reason);
+    this.name = 'ImportRefusedError';
+  }
+}
+
+export interface ImportLogInput {
+  /** The log grouped by the core (sequences per concept and student in time order), with the file's own ids. */
+  readonly data: ResponseData;
+  /** The line of each input row (data.rowOf indexes it). */
+  readonly lineOf: Uint32Array;
+  readonly sha256: string;
+  readonly namespace?: string;
+  readonly append: boolean;
+  /** Rows per transaction (whole pairs; default 20,000). */
+  readonly batchRows?: number;
+  readonly threshold: number;
+  readonly parameters: (conceptId: string) => ResolvedParameters;
+  readonly onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+export interface ImportMapping {
+  readonly students: ReadonlyArray<readonly [original: string, uuid: string]>;
+  readonly concepts: ReadonlyArray<readonly [original: string, uuid: string]>;
+}
+
+export interface ImportSummary {
+  readonly rows: number;
+  readonly pairs: number;
+  readonly students: number;
+  readonly concepts: number;
+  readonly rowsImported: number;
+  readonly pairsImported: number;
+  /** Pairs (and their rows) of this file found already imported: skipped. */
+  readonly pairsAlreadyImported: number;
+  readonly rowsAlreadyImported: number;
+  /** Pairs continued from a stored state (append). */
+  readonly pairsAppended: number;
+}
+
+interface Pair {
+  readonly key: PairKey;
+  /** Sequence index in data. */
+  readonly seq: number;
+  readonly rows: number;
+}
+
+const CHUNK = 10_000;
+
+/** The UUIDs of the file's ids, checked for collisions (two ids differing only in the case of a UUID). */
+export function mapIds(data: ResponseData, namespace: string = BKT_IMPORT_NAMESPACE): ImportMapping {
+  const map = (kind: 'student' | 'concept', ids: readonly string[]) => {
+    const seen = new Map<string, string>();
+    return ids.map((id): readonly [string, string] => {
+      const u = importedId(kind, id, namespace);
+      const other = seen.get(u);
+      if (other !== undefined) {
+        throw new ServiceError('invalid_input', `${kind} ids ${JSON.stringify(other)} and ${JSON.stringify(id)} are the same UUID`, `${kind}_id`);
+      }
+      seen.set(u, id);
+      return [id, u];
+    });
+  };
+  return { students: map('student', data.studentIds), concepts: map('concept', data.conceptIds) };
+}
+
+export async function importLog(store: ImportStore, input: ImportLogInput, mapping: ImportMapping = mapIds(input.data, input.namespace)): Promise<ImportSummary> {
+  const { data, lineOf, sha256, append, threshold } = input;
+  const namespace = input.namespace ?? BKT_IMPORT_NAMESPACE;
+  const responseId = (row: number) => importedResponseId(sha256, lineOf[data.rowOf[row]], namespace);
+
+  const pairs: Pair[] = [];
+  for (let c = 0; c < data.conceptIds.length; c++) {
+    const conceptId = mapping.concepts[c][1];
+    for (let s = data.conceptSeqs[c]; s < data.conceptSeqs[c + 1]; s++) {
+      const rows = data.offsets[s + 1] - data.offsets[s];
+      if (rows > 0) pairs.push({ key: { studentId: mapping.students[data.seqStudent[s]][1], conceptId }, seq: s, rows });
+    }
+  }
+
+  // A pair is imported all or nothing, so its first row tells whether this file's rows of it are recorded.
+  const done = new Set<string>();
+  for (let i = 0; i < pairs.length; i += CHUNK) {
+    const chunk = pairs.slice(i, i + CHUNK);
+    const found = await store.existingResponseIds(chunk.map((p) => responseId(data.offsets[p.seq])));
+    for (const p of chunk) if (found.has(responseId(data.offsets[p.seq]))) done.add(`${p.key.studentId}/${p.key.conceptId}`);
+  }
+  const todo = pairs.filter((p) => !done.has(`${p.key.studentId}/${p.key.conceptId}`));
+  const rowsTotal = todo.reduce((n, p) => n + p.rows, 0);
+
+  const withState = new Set<string>();
+  for (let i = 0; i < todo.length; i += CHUNK) {
+    for (const k of await store.pairsWithState(todo.slice(i, i + CHUNK).map((p) => p.key))) withState.add(`${k.studentId}/${k.conceptId}`);
+  }
+  if (withState.size > 0 && !append) {
+    const first = todo.find((p) => withState.has(`${p.key.studentId}/${p.key.conceptId}`))!;
+    throw new ImportRefusedError(
+      todo.filter((p) => withState.has(`${p.key.studentId}/${p.key.conceptId}`)).map((p) => p.key),
+      `${withState.size} (student, concept) pairs of this file already have mastery state (the first: student ` +
+        `${first.key.studentId}, concept ${first.key.conceptId}); importing would replace it. Rerun with --append to ` +
+        'continue those pairs from their stored state (their answers are added after the stored ones)',
+    );
+  }
+
+  /** Replays one pair's rows from `start`, appending after `version`. */
+  const replay = (p: Pair, start: { state: MasteryState; version: number; nResponses: number; nCorrect: number }, history: HistoryWrite[]): PairWrite => {
+    const { params, version: paramsVersion } = input.parameters(p.key.conceptId);
+    let state = start.state;
+    let nCorrect = start.nCorrect;
+    for (let t = data.offsets[p.seq], k = 1; t < data.offsets[p.seq + 1]; t++, k++) {
+      const correct = data.responses[t] === 1;
+      const u = updateMastery(state, correct, params, threshold);
+      state = u.state;
+      if (correct) nCorrect++;
+      history.push({
+        ...p.key,
+        seq: start.version + k,
+        correct,
+        responseId: responseId(t),
+        sessionId: null,
+        answeredAt: null,
+        masteryBefore: u.masteryBefore,
+        masteryAfter: u.masteryAfter,
+        pUnknownAfter: state.unknown,
+        pCorrect: u.pCorrect,
+        paramsVersion,
+      });
+    }
+    return {
+      ...p.key,
+      state,
+      version: start.version + p.rows,
+      nResponses: start.nResponses + p.rows,
+      nCorrect,
+      paramsVersion,
+      firstAnsweredAt: null,
+      lastAnsweredAt: null,
+    };
+  };
+
+  let rowsDone = 0;
+  let pairsAppended = 0;
+  const batchRows = input.batchRows ?? 20_000;
+  input.onProgress?.(0, rowsTotal);
+  for (let i = 0; i < todo.length; ) {
+    const batch: Pair[] = [];
+    let rows = 0;
+    while (i < todo.length && (batch.length === 0 || rows + todo[i].rows <= batchRows)) {
+      rows += todo[i].rows;
+      batch.push(todo[i++]);
+    }
+    const priorOf = (p: Pair) => {
+      const { params } = input.parameters(p.key.conceptId);
+      return { state: { known: params.prior, unknown: 1 - params.prior }, version: 0, nResponses: 0, nCorrect: 0 };
+    };
+    if (!append) {
+      const history: HistoryWrite[] = [];
+      const writes = batch.map((p) => replay(p, priorOf(p), history));
+      const { conflicts } = await store.insertPairs(writes, history);
+      if (conflicts.length > 0) {
+        throw new ImportRefusedError(
+          conflicts,
+          `${conflicts.length} pairs gained mastery state while importing (the service is recording answers for them); ` +
+            'rerun with --append to continue them from their state',
+        );
+      }
+    } else {
+      await store.appendPairs(
+        batch.map((p) => {
+          const { params, version } = input.parameters(p.key.conceptId);
+          return { key: p.key, state: { known: params.prior, unknown: 1 - params.prior }, paramsVersion: version };
+        }),
+        (locked: ReadonlyMap<string, StoredPair>) => {
+          const history: HistoryWrite[] = [];
+          let appended = 0;
+          const writes = batch.map((p) => {
+            const stored = locked.get(`${p.key.studentId}/${p.key.conceptId}`);
+            if (!stored) throw new Error(`pair ${p.key.studentId}/${p.key.conceptId} was not locked`);
+            if (stored.version > 0) appended++;
+            return replay(p, stored, history);
+          });
+          pairsAppended += appended;
+          return { pairs: writes, history };
+        },
+      );
+    }
+    rowsDone += rows;
+    input.onProgress?.(rowsDone, rowsTotal);
+  }
+
+  const rowsAll = pairs.reduce((n, p) => n + p.rows, 0);
+  return {
+    rows: rowsAll,
+    pairs: pairs.length,
+    students: data.studentIds.length,
+    concepts: data.conceptIds.length,
+    rowsImported: rowsTotal,
+    pairsImported: todo.length,
+    pairsAlreadyImported: pairs.length - todo.length,
+    rowsAlreadyImported: rowsAll - rowsTotal,
+    pairsAppended,
+  };
+}

@@ -1,0 +1,128 @@
+/** The SQL of parameter administration and history reads (the ParameterStore and HistoryStore ports). */
+import { makeParams, type BktParams } from '../bkt/index.js';
+import type { HistoryQuery, HistoryRow, HistoryStore, ParameterStore, StoredParameters } from '../service/fit-ports.js';
+import { translateDbError } from './db-errors.js';
+import type { SqlDatabase, SqlValue } from './sql.js';
+
+interface ParamRow {
+  concept_id: string;
+  p_l0: number;
+  p_t: number;
+  p_g: number;
+  p_s: number;
+  p_f: number;
+  version: number;
+  fitted_at: Date | string | null;
+  sample_size: number | null;
+  updated_at: Date | string;
+}
+
+const PARAM_COLUMNS = 'concept_id, p_l0, p_t, p_g, p_s, p_f, version, fitted_at, sample_size, updated_at';
+
+function toParameters(r: ParamRow): StoredParameters {
+  return {
+    conceptId: r.concept_id,
+    params: makeParams({ prior: r.p_l0, learn: r.p_t, guess: r.p_g, slip: r.p_s, forget: r.p_f }),
+    version: r.version,
+    fittedAt: r.fitted_at === null ? null : new Date(r.fitted_at).toISOString(),
+    sampleSize: r.sample_size ?? 0,
+    updatedAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
+interface HistoryDbRow {
+  concept_id: string;
+  seq: number;
+  response_correct: boolean;
+  mastery_before: number;
+  mastery_after: number;
+  p_correct: number;
+  params_version: number;
+  response_id: string | null;
+  session_id: string | null;
+  answered_at: Date | string | null;
+  recorded_at: Date | string;
+  recorded_us: string;
+}
+
+export class SqlAdminStore implements ParameterStore, HistoryStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  async readParameters(conceptId: string): Promise<StoredParameters | undefined> {
+    const rows = await this.q<ParamRow>(`SELECT ${PARAM_COLUMNS} FROM public.bkt_parameters WHERE concept_id = $1`, [conceptId]);
+    return rows[0] ? toParameters(rows[0]) : undefined;
+  }
+
+  async listParameters(afterConceptId: string | undefined, limit: number): Promise<StoredParameters[]> {
+    const rows = await this.q<ParamRow>(
+      `SELECT ${PARAM_COLUMNS} FROM public.bkt_parameters WHERE $1::uuid IS NULL OR concept_id > $1::uuid
+       ORDER BY concept_id LIMIT $2`,
+      [afterConceptId ?? null, limit],
+    );
+    return rows.map(toParameters);
+  }
+
+  async putParameters(conceptId: string, p: BktParams): Promise<StoredParameters> {
+    const rows = await this.q<ParamRow>(
+      `INSERT INTO public.bkt_parameters (concept_id, p_l0, p_t, p_g, p_s, p_f, fitted_at, sample_size)
+       VALUES ($1, $2, $3, $4, $5, $6, NULL, 0)
+       ON CONFLICT (concept_id) DO UPDATE SET p_l0 = excluded.p_l0, p_t = excluded.p_t, p_g = excluded.p_g,
+         p_s = excluded.p_s, p_f = excluded.p_f, fitted_at = NULL, sample_size = 0,
+         version = public.bkt_parameters.version + 1, updated_at = now()
+       RETURNING ${PARAM_COLUMNS}`,
+      [conceptId, p.prior, p.learn, p.guess, p.slip, p.forget],
+    );
+    return toParameters(rows[0]);
+  }
+
+  async readHistory(q: HistoryQuery): Promise<HistoryRow[]> {
+    // Chronological, with (recorded_at, concept_id, seq) as the keyset: recorded_at alone repeats within a batch
+    // or an import (one transaction, one now()), and seq repeats across concepts.
+    const after = q.after;
+    const rows = await this.q<HistoryDbRow>(
+      `SELECT concept_id, seq, response_correct, mastery_before, mastery_after, p_correct, params_version, response_id,
+         session_id, answered_at, recorded_at,
+         ((extract(epoch FROM recorded_at) * 1000000)::bigint)::text AS recorded_us
+       FROM public.mastery_history
+       WHERE student_id = $1
+         AND ($2::uuid IS NULL OR concept_id = $2::uuid)
+         AND ($3::timestamptz IS NULL OR recorded_at >= $3::timestamptz)
+         AND ($4::timestamptz IS NULL OR recorded_at < $4::timestamptz)
+         AND ($5::bigint IS NULL OR (recorded_at, concept_id, seq) > (timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6::uuid, $7::int))
+       ORDER BY recorded_at, concept_id, seq
+       LIMIT $8`,
+      [
+        q.studentId,
+        q.conceptId ?? null,
+        q.from ?? null,
+        q.to ?? null,
+        after?.recordedAtMicros ?? null,
+        after?.conceptId ?? null,
+        after?.seq ?? 0,
+        q.limit,
+      ],
+    );
+    return rows.map((r) => ({
+      conceptId: r.concept_id,
+      seq: r.seq,
+      correct: r.response_correct,
+      masteryBefore: r.mastery_before,
+      masteryAfter: r.mastery_after,
+      pCorrect: r.p_correct,
+      paramsVersion: r.params_version,
+      responseId: r.response_id,
+      sessionId: r.session_id,
+      answeredAt: r.answered_at === null ? null : new Date(r.answered_at).toISOString(),
+      recordedAt: new Date(r.recorded_at).toISOString(),
+      recordedAtMicros: r.recorded_us,
+    }));
+  }
+
+  private async q<R extends object>(text: string, params: SqlValue[]): Promise<R[]> {
+    try {
+      return await this.db.query<R>(text, params);
+    } catch (e) {
+      throw translateDbError(e);
+    }
+  }
+}

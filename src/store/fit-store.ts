@@ -1,0 +1,249 @@
+/**
+ * The SQL of fit jobs (the FitJobStore port): the jobs table, keyset pages of history, applying parameters with a
+ * version check, and replaying pairs in locked batches.
+ */
+import type {
+  FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStatus, FitJobStore, FittedParameters,
+  HistoryCursor, HistoryPage, ReplayPair, ReplayWrite,
+} from '../service/fit-ports.js';
+import { translateDbError } from './db-errors.js';
+import { numberArray, uuidArray } from './sql-arrays.js';
+import type { SqlDatabase, SqlValue } from './sql.js';
+
+interface JobRow {
+  id: string;
+  status: FitJobStatus;
+  options: FitJobOptions | string;
+  progress: FitJobProgress | string;
+  results: FitJobResults | string | null;
+  error: string | null;
+  owner: string;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+  heartbeat_at: Date | string;
+}
+
+const iso = (v: Date | string) => new Date(v).toISOString();
+const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+function toJob(r: JobRow): FitJobRecord {
+  return {
+    id: r.id,
+    status: r.status,
+    options: json(r.options),
+    progress: json(r.progress),
+    results: r.results === null ? null : json(r.results),
+    error: r.error,
+    owner: r.owner,
+    createdAt: iso(r.created_at),
+    startedAt: r.started_at === null ? null : iso(r.started_at),
+    finishedAt: r.finished_at === null ? null : iso(r.finished_at),
+    heartbeatAt: iso(r.heartbeat_at),
+  };
+}
+
+const ACTIVE = "status IN ('queued', 'running')";
+
+export class SqlFitJobStore implements FitJobStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  async createJob(options: FitJobOptions, owner: string): Promise<string | undefined> {
+    // The unique partial index fit_jobs_one_active admits one queued or running job: a second insert conflicts.
+    const rows = await this.q<{ id: string }>(
+      `INSERT INTO bkt_internal.fit_jobs (options, owner) VALUES ($1::jsonb, $2)
+       ON CONFLICT ((true)) WHERE ${ACTIVE} DO NOTHING RETURNING id`,
+      [JSON.stringify(options), owner],
+    );
+    return rows[0]?.id;
+  }
+
+  async readJob(id: string): Promise<FitJobRecord | undefined> {
+    const rows = await this.q<JobRow>('SELECT * FROM bkt_internal.fit_jobs WHERE id = $1', [id]);
+    return rows[0] ? toJob(rows[0]) : undefined;
+  }
+
+  async startJob(id: string, owner: string): Promise<boolean> {
+    const rows = await this.q(
+      `UPDATE bkt_internal.fit_jobs SET status = 'running', started_at = now(), heartbeat_at = now(), owner = $2
+       WHERE id = $1 AND status = 'queued' RETURNING 1`,
+      [id, owner],
+    );
+    return rows.length === 1;
+  }
+
+  async heartbeat(id: string, owner: string, progress: FitJobProgress): Promise<boolean> {
+    const rows = await this.q(
+      `UPDATE bkt_internal.fit_jobs SET heartbeat_at = now(), progress = $3::jsonb
+       WHERE id = $1 AND owner = $2 AND status = 'running' RETURNING 1`,
+      [id, owner, JSON.stringify(progress)],
+    );
+    return rows.length === 1;
+  }
+
+  async finishJob(
+    id: string,
+    owner: string,
+    status: 'done' | 'failed' | 'interrupted',
+    results: FitJobResults | null,
+    error: string | null,
+  ): Promise<void> {
+    await this.q(
+      `UPDATE bkt_internal.fit_jobs SET status = $3, results = $4::jsonb, error = $5, finished_at = now(), heartbeat_at = now(),
+         progress = CASE WHEN $3 = 'done' THEN jsonb_set(progress, '{phase}', '"finished"') ELSE progress END
+       WHERE id = $1 AND owner = $2 AND ${ACTIVE}`,
+      [id, owner, status, results === null ? null : JSON.stringify(results), error],
+    );
+  }
+
+  async interruptStaleJobs(staleMs: number | 'all'): Promise<string[]> {
+    const rows = await this.q<{ id: string }>(
+      `UPDATE bkt_internal.fit_jobs SET status = 'interrupted', finished_at = now(),
+         error = 'the process running the job stopped (no heartbeat since ' || heartbeat_at::text || ')'
+       WHERE ${ACTIVE} AND ($1::int IS NULL OR heartbeat_at < now() - make_interval(secs => $1::int / 1000.0))
+       RETURNING id`,
+      [staleMs === 'all' ? null : Math.trunc(staleMs)],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async parameterVersions(conceptIds: readonly string[] | null): Promise<Map<string, number>> {
+    const rows = await this.q<{ concept_id: string; version: number }>(
+      `SELECT concept_id, version FROM public.bkt_parameters WHERE $1::uuid[] IS NULL OR concept_id = ANY($1::uuid[])`,
+      [conceptIds === null ? null : uuidArray(conceptIds)],
+    );
+    return new Map(rows.map((r) => [r.concept_id, r.version]));
+  }
+
+  async readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number): Promise<HistoryPage> {
+    // Row comparison on the index's columns: a keyset page is an index range scan, whatever the offset.
+    const rows = await this.q<{ concept_id: string; student_id: string; seq: number; response_correct: boolean }>(
+      `SELECT concept_id, student_id, seq, response_correct FROM public.mastery_history
+       WHERE ($1::uuid[] IS NULL OR concept_id = ANY($1::uuid[]))
+         AND ($2::uuid IS NULL OR (concept_id, student_id, seq) > ($2::uuid, $3::uuid, $4::int))
+       ORDER BY concept_id, student_id, seq LIMIT $5`,
+      [conceptIds === null ? null : uuidArray(conceptIds), after?.conceptId ?? null, after?.studentId ?? null, after?.seq ?? 0, limit],
+    );
+    const page: HistoryPage = { conceptIds: [], studentIds: [], seqs: [], correct: [] };
+    for (const r of rows) {
+      page.conceptIds.push(r.concept_id);
+      page.studentIds.push(r.student_id);
+      page.seqs.push(r.seq);
+      page.correct.push(r.response_correct);
+    }
+    return page;
+  }
+
+  async applyParameters(fits: readonly FittedParameters[]): Promise<{ written: Map<string, number>; skipped: string[] }> {
+    const sorted = [...fits].sort((a, b) => (a.conceptId < b.conceptId ? -1 : 1));
+    try {
+      const rows = await this.db.transaction(async (tx) => {
+        // Lock the existing rows (in concept order) and keep only the concepts whose version has not moved.
+        const current = await tx.query<{ concept_id: string; version: number }>(
+          `SELECT concept_id, version FROM public.bkt_parameters WHERE concept_id = ANY($1::uuid[])
+           ORDER BY concept_id FOR UPDATE`,
+          [uuidArray(sorted.map((f) => f.conceptId))],
+        );
+        const now = new Map(current.map((r) => [r.concept_id, r.version]));
+        const keep = sorted.filter((f) => (now.get(f.conceptId) ?? 0) === f.expectedVersion);
+        if (keep.length === 0) return [];
+        const col = (f: (x: FittedParameters) => number) => numberArray(keep.map(f));
+        return tx.query<{ concept_id: string; version: number }>(
+          // A row created meanwhile for a concept that had none conflicts and is left alone (versions start at 1).
+          `INSERT INTO public.bkt_parameters AS p (concept_id, p_l0, p_t, p_g, p_s, p_f, fitted_at, sample_size)
+           SELECT x.concept_id, x.p_l0, x.p_t, x.p_g, x.p_s, x.p_f, now(), x.sample_size
+           FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::int[])
+             AS x(concept_id, p_l0, p_t, p_g, p_s, p_f, sample_size)
+           ORDER BY x.concept_id
+           ON CONFLICT (concept_id) DO UPDATE SET p_l0 = excluded.p_l0, p_t = excluded.p_t, p_g = excluded.p_g,
+             p_s = excluded.p_s, p_f = excluded.p_f, fitted_at = excluded.fitted_at, sample_size = excluded.sample_size,
+             version = p.version + 1, updated_at = now()
+           WHERE NOT (p.concept_id = ANY($8::uuid[]))
+           RETURNING concept_id, version`,
+          [
+            uuidArray(keep.map((f) => f.conceptId)),
+            col((f) => f.params.prior),
+            col((f) => f.params.learn),
+            col((f) => f.params.guess),
+            col((f) => f.params.slip),
+            col((f) => f.params.forget),
+            col((f) => f.sampleSize),
+            uuidArray(keep.filter((f) => f.expectedVersion === 0).map((f) => f.conceptId)),
+          ],
+        );
+      });
+      const written = new Map(rows.map((r) => [r.concept_id, r.version]));
+      return { written, skipped: sorted.filter((f) => !written.has(f.conceptId)).map((f) => f.conceptId) };
+    } catch (e) {
+      throw translateDbError(e);
+    }
+  }
+
+  async countPairs(conceptId: string): Promise<number> {
+    const rows = await this.q<{ n: number }>('SELECT count(*)::int AS n FROM public.student_mastery WHERE concept_id = $1', [conceptId]);
+    return rows[0].n;
+  }
+
+  async replayPairs(
+    conceptId: string,
+    afterStudentId: string | null,
+    limit: number,
+    plan: (pairs: readonly ReplayPair[]) => ReplayWrite[],
+  ): Promise<{ lastStudentId: string | undefined; pairs: number }> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const locked = await tx.query<{ student_id: string; version: number }>(
+          `SELECT student_id, version FROM public.student_mastery
+           WHERE concept_id = $1 AND ($2::uuid IS NULL OR student_id > $2::uuid)
+           ORDER BY student_id LIMIT $3 FOR UPDATE`,
+          [conceptId, afterStudentId, limit],
+        );
+        if (locked.length === 0) return { lastStudentId: undefined, pairs: 0 };
+        const students = locked.map((r) => r.student_id);
+        // Read after the locks: every answer committed before them is seen, none can arrive until commit.
+        const history = await tx.query<{ student_id: string; seq: number; response_correct: boolean }>(
+          `SELECT student_id, seq, response_correct FROM public.mastery_history
+           WHERE concept_id = $1 AND student_id = ANY($2::uuid[]) ORDER BY student_id, seq`,
+          [conceptId, uuidArray(students)],
+        );
+        const byStudent = new Map<string, number[]>();
+        for (const h of history) {
+          let list = byStudent.get(h.student_id);
+          if (!list) byStudent.set(h.student_id, (list = []));
+          list.push(h.response_correct ? 1 : 0);
+        }
+        const pairs: ReplayPair[] = locked.map((r) => ({
+          studentId: r.student_id,
+          conceptId,
+          version: r.version,
+          correct: Uint8Array.from(byStudent.get(r.student_id) ?? []),
+        }));
+        const writes = plan(pairs);
+        await tx.query(
+          `UPDATE public.student_mastery sm SET p_known = x.p_known, p_unknown = x.p_unknown,
+             params_version = x.params_version, updated_at = now()
+           FROM unnest($2::uuid[], $3::float8[], $4::float8[], $5::int[]) AS x(student_id, p_known, p_unknown, params_version)
+           WHERE sm.concept_id = $1 AND sm.student_id = x.student_id`,
+          [
+            conceptId,
+            uuidArray(writes.map((w) => w.studentId)),
+            numberArray(writes.map((w) => w.state.known)),
+            numberArray(writes.map((w) => w.state.unknown)),
+            numberArray(writes.map((w) => w.paramsVersion)),
+          ],
+        );
+        return { lastStudentId: students[students.length - 1], pairs: locked.length };
+      });
+    } catch (e) {
+      throw translateDbError(e);
+    }
+  }
+
+  private async q<R extends object = Record<string, unknown>>(text: string, params: SqlValue[]): Promise<R[]> {
+    try {
+      return await this.db.query<R>(text, params);
+    } catch (e) {
+      throw translateDbError(e);
+    }
+  }
+}
