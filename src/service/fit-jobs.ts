@@ -201,16 +201,16 @@ export class FitJobService {
       const results = await this.execute(options, setProgress, check);
       check();
       clearInterval(heartbeat);
-      await store.finishJob(id, owner, 'done', results, null);
+      await store.finishJob(id, owner, 'done', job.progress, results, null);
     } catch (e) {
       clearInterval(heartbeat);
       if (e instanceof Interrupted) {
-        if (!lost) await store.finishJob(id, owner, 'interrupted', null, 'the service stopped before the job finished').catch(() => {});
+        if (!lost) await store.finishJob(id, owner, 'interrupted', job.progress, null, 'the service stopped before the job finished').catch(() => {});
         return;
       }
       this.o.onJobError?.(id, e);
       const message = e instanceof ServiceError ? e.message : 'the fit failed; the service log has the details';
-      await store.finishJob(id, owner, 'failed', null, message).catch(() => {});
+      await store.finishJob(id, owner, 'failed', job.progress, null, message).catch(() => {});
     }
   }
 

@@ -127,7 +127,14 @@ export interface FitJobStore {
   startJob(id: string, owner: string): Promise<boolean>;
   /** Writes progress and the heartbeat; false when the job is no longer this owner's running job. */
   heartbeat(id: string, owner: string, progress: FitJobProgress): Promise<boolean>;
-  finishJob(id: string, owner: string, status: 'done' | 'failed' | 'interrupted', results: FitJobResults | null, error: string | null): Promise<void>;
+  finishJob(
+    id: string,
+    owner: string,
+    status: 'done' | 'failed' | 'interrupted',
+    progress: FitJobProgress,
+    results: FitJobResults | null,
+    error: string | null,
+  ): Promise<void>;
   /** Marks queued or running jobs interrupted: all of them, or those whose heartbeat is older than `staleMs`. */
   interruptStaleJobs(staleMs: number | 'all'): Promise<string[]>;
 

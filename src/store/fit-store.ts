@@ -32,7 +32,7 @@ function toJob(r: JobRow): FitJobRecord {
     id: r.id,
     status: r.status,
     options: json(r.options),
-    progress: json(r.progress),
+    progress: { ...EMPTY_PROGRESS, ...json(r.progress) },
     results: r.results === null ? null : json(r.results),
     error: r.error,
     owner: r.owner,
@@ -42,6 +42,8 @@ function toJob(r: JobRow): FitJobRecord {
     heartbeatAt: iso(r.heartbeat_at),
   };
 }
+
+const EMPTY_PROGRESS: FitJobProgress = { phase: 'queued', rowsRead: 0, unitsDone: 0, unitsTotal: 0, pairsReplayed: 0, pairsTotal: 0 };
 
 const ACTIVE = "status IN ('queued', 'running')";
 
@@ -85,14 +87,15 @@ export class SqlFitJobStore implements FitJobStore {
     id: string,
     owner: string,
     status: 'done' | 'failed' | 'interrupted',
+    progress: FitJobProgress,
     results: FitJobResults | null,
     error: string | null,
   ): Promise<void> {
     await this.q(
-      `UPDATE bkt_internal.fit_jobs SET status = $3, results = $4::jsonb, error = $5, finished_at = now(), heartbeat_at = now(),
-         progress = CASE WHEN $3 = 'done' THEN jsonb_set(progress, '{phase}', '"finished"') ELSE progress END
+      `UPDATE bkt_internal.fit_jobs SET status = $3, results = $4::jsonb, error = $5, progress = $6::jsonb,
+         finished_at = now(), heartbeat_at = now()
        WHERE id = $1 AND owner = $2 AND ${ACTIVE}`,
-      [id, owner, status, results === null ? null : JSON.stringify(results), error],
+      [id, owner, status, results === null ? null : JSON.stringify(results), error, JSON.stringify(progress)],
     );
   }
 
