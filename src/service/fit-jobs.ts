@@ -164,15 +164,27 @@ export class FitJobService {
       await this.o.store.interruptStaleJobs(this.o.staleMs);
       job = (await this.o.store.readJob(id)) ?? job;
     }
+    // This instance's own running job: its progress as of now rather than as of the last heartbeat.
+    const c = this.current;
+    if (c && c.id === id && job.status === 'running') return { ...job, progress: c.progress };
     return job;
   }
 
-  /** Stops taking jobs; a running job is marked interrupted (its worker threads finish on their own). */
+  /**
+   * Stops taking jobs and marks a running one interrupted. A job in EM is marked at once (its worker threads finish
+   * on their own and their result is dropped); one reading, applying or replaying stops at its next page or batch.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const c = this.current;
     if (!c) return;
     c.stopped = true;
+    if (c.progress.phase === 'fitting') {
+      await this.o.store
+        .finishJob(c.id, this.o.owner, 'interrupted', c.progress, null, 'the service stopped before the job finished')
+        .catch(() => {});
+      return;
+    }
     await c.done;
   }
 

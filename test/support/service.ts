@@ -8,6 +8,7 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { openPglite, MEMORY } from '../../src/store/pglite-driver.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
+import type { Fitter } from '../../src/service/index.js';
 import { createScratchDatabase, type ScratchDatabase } from './pg.js';
 
 export type Driver = 'pglite' | 'postgres';
@@ -29,10 +30,12 @@ export interface StartOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Runs on the fresh scratch database before it is migrated (postgres only). */
   readonly prepare?: (url: string) => Promise<void>;
+  /** Replaces the fit jobs' EM (to hold a job running, or fail it). */
+  readonly fitter?: Fitter;
 }
 
 export async function startService(driver: Driver, options: StartOptions = {}): Promise<TestService> {
-  const { env = {}, openDb, logStream, prepare } = options;
+  const { env = {}, openDb, logStream, prepare, fitter } = options;
   const config = loadConfig({ LOG_LEVEL: 'silent', BKT_PARAMS_REFRESH_MS: '50', BKT_DATA_DIR: MEMORY, ...env });
   let scratch: ScratchDatabase | undefined;
   let db: SqlDatabase;
@@ -45,7 +48,7 @@ export async function startService(driver: Driver, options: StartOptions = {}): 
       ? openDb(scratch.url, config)
       : openPostgres({ ...config, connectionString: scratch.url });
   }
-  const runtime = await createRuntime(config, { db, ...(logStream && { logStream }) });
+  const runtime = await createRuntime(config, { db, ...(logStream && { logStream }), ...(fitter && { fitter }) });
   return {
     ...runtime,
     config,
