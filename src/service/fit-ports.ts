@@ -3,7 +3,7 @@
  * src/store (SQL) and src/fitting (worker threads). Only as wide as the use cases need.
  */
 import type { BktParams, DatasetFit, FitOptions, MasteryState, ResponseData } from '../bkt/index.js';
-import type { HistoryWrite, PairKey, PairWrite, StoredPair } from './ports.js';
+import type { PairKey, PairWrite, StoredPair } from './ports.js';
 
 export type FitJobStatus = 'queued' | 'running' | 'done' | 'failed' | 'interrupted';
 
@@ -215,6 +215,26 @@ export interface HistoryStore {
   readHistory(q: HistoryQuery): Promise<HistoryRow[]>;
 }
 
+/**
+ * Imported history rows, column by column (a batch holds tens of thousands: one object per row would cost more in
+ * garbage collection than the arithmetic). Imported rows have no session and no answered_at.
+ */
+export class HistoryColumns {
+  readonly studentIds: string[] = [];
+  readonly conceptIds: string[] = [];
+  readonly seq: number[] = [];
+  readonly correct: boolean[] = [];
+  readonly responseIds: string[] = [];
+  readonly masteryBefore: number[] = [];
+  readonly masteryAfter: number[] = [];
+  readonly pUnknownAfter: number[] = [];
+  readonly pCorrect: number[] = [];
+  readonly paramsVersion: number[] = [];
+  get length(): number {
+    return this.seq.length;
+  }
+}
+
 export interface ImportStore {
   /** Which of these response ids are already recorded. */
   existingResponseIds(ids: readonly string[]): Promise<Set<string>>;
@@ -224,13 +244,13 @@ export interface ImportStore {
    * One transaction: writes pairs that have no state yet (no row, or a row never answered) with their history.
    * If any of them has state by now, nothing is written and those pairs are returned.
    */
-  insertPairs(pairs: readonly PairWrite[], history: readonly HistoryWrite[]): Promise<{ conflicts: PairKey[] }>;
+  insertPairs(pairs: readonly PairWrite[], history: HistoryColumns): Promise<{ conflicts: PairKey[] }>;
   /**
    * One transaction: inserts absent pairs at their prior, locks every pair (sorted), calls `plan` with the stored
    * pairs by `pairKey`, writes the pairs and history rows it returns.
    */
   appendPairs(
     priors: readonly { readonly key: PairKey; readonly state: MasteryState; readonly paramsVersion: number }[],
-    plan: (locked: ReadonlyMap<string, StoredPair>) => { pairs: PairWrite[]; history: HistoryWrite[] },
+    plan: (locked: ReadonlyMap<string, StoredPair>) => { pairs: PairWrite[]; history: HistoryColumns },
   ): Promise<void>;
 }

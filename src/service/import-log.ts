@@ -11,9 +11,9 @@
 import { v5 as uuidv5 } from 'uuid';
 import { updateMastery, type MasteryState, type ResponseData } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
-import type { ImportStore } from './fit-ports.js';
+import { HistoryColumns, type ImportStore } from './fit-ports.js';
 import type { ResolvedParameters } from './parameters-cache.js';
-import type { HistoryWrite, PairKey, PairWrite, StoredPair } from './ports.js';
+import type { PairKey, PairWrite, StoredPair } from './ports.js';
 
 /** The namespace of imported ids (a fixed, random UUID; documented in docs/fitting-service.md). */
 export const BKT_IMPORT_NAMESPACE = '3f6c1d2e-7a4b-4e5f-9c8d-0b1a2c3d4e5f';
@@ -48,6 +48,8 @@ export interface ImportLogInput {
   readonly append: boolean;
   /** Rows per transaction (whole pairs; default 20,000). */
   readonly batchRows?: number;
+  /** Batches written at once (default 1; more only helps with a pool of server connections). */
+  readonly concurrency?: number;
   readonly threshold: number;
   readonly parameters: (conceptId: string) => ResolvedParameters;
   readonly onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -137,7 +139,7 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
   }
 
   /** Replays one pair's rows from `start`, appending after `version`. */
-  const replay = (p: Pair, start: { state: MasteryState; version: number; nResponses: number; nCorrect: number }, history: HistoryWrite[]): PairWrite => {
+  const replay = (p: Pair, start: { state: MasteryState; version: number; nResponses: number; nCorrect: number }, h: HistoryColumns): PairWrite => {
     const { params, version: paramsVersion } = input.parameters(p.key.conceptId);
     let state = start.state;
     let nCorrect = start.nCorrect;
@@ -146,19 +148,16 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       const u = updateMastery(state, correct, params, threshold);
       state = u.state;
       if (correct) nCorrect++;
-      history.push({
-        ...p.key,
-        seq: start.version + k,
-        correct,
-        responseId: responseId(t),
-        sessionId: null,
-        answeredAt: null,
-        masteryBefore: u.masteryBefore,
-        masteryAfter: u.masteryAfter,
-        pUnknownAfter: state.unknown,
-        pCorrect: u.pCorrect,
-        paramsVersion,
-      });
+      h.studentIds.push(p.key.studentId);
+      h.conceptIds.push(p.key.conceptId);
+      h.seq.push(start.version + k);
+      h.correct.push(correct);
+      h.responseIds.push(responseId(t));
+      h.masteryBefore.push(u.masteryBefore);
+      h.masteryAfter.push(u.masteryAfter);
+      h.pUnknownAfter.push(state.unknown);
+      h.pCorrect.push(u.pCorrect);
+      h.paramsVersion.push(paramsVersion);
     }
     return {
       ...p.key,
@@ -174,6 +173,8 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
 
   let rowsDone = 0;
   let pairsAppended = 0;
+  const inflight: Promise<void>[] = [];
+  const concurrency = input.concurrency ?? 1;
   const batchRows = input.batchRows ?? 20_000;
   input.onProgress?.(0, rowsTotal);
   for (let i = 0; i < todo.length; ) {
@@ -188,16 +189,26 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       return { state: { known: params.prior, unknown: 1 - params.prior }, version: 0, nResponses: 0, nCorrect: 0 };
     };
     if (!append) {
-      const history: HistoryWrite[] = [];
+      const history = new HistoryColumns();
       const writes = batch.map((p) => replay(p, priorOf(p), history));
-      const { conflicts } = await store.insertPairs(writes, history);
-      if (conflicts.length > 0) {
-        throw new ImportRefusedError(
-          conflicts,
-          `${conflicts.length} pairs gained mastery state while importing (the service is recording answers for them); ` +
-            'rerun with --append to continue them from their state',
-        );
-      }
+      // Batches in the database while the next is computed: the arithmetic overlaps the inserts, and on a server
+      // (a pool of connections) several batches of disjoint pairs insert at once.
+      if (inflight.length >= concurrency) await inflight.shift();
+      const written = store.insertPairs(writes, history).then(({ conflicts }) => {
+        if (conflicts.length > 0) {
+          throw new ImportRefusedError(
+            conflicts,
+            `${conflicts.length} pairs gained mastery state while importing (the service is recording answers for them); ` +
+              'rerun with --append to continue them from their state',
+          );
+        }
+        rowsDone += rows;
+        input.onProgress?.(rowsDone, rowsTotal);
+      });
+      // A failure surfaces at the next await; keep it from counting as unhandled meanwhile.
+      written.catch(() => {});
+      inflight.push(written);
+      continue;
     } else {
       await store.appendPairs(
         batch.map((p) => {
@@ -205,7 +216,7 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
           return { key: p.key, state: { known: params.prior, unknown: 1 - params.prior }, paramsVersion: version };
         }),
         (locked: ReadonlyMap<string, StoredPair>) => {
-          const history: HistoryWrite[] = [];
+          const history = new HistoryColumns();
           let appended = 0;
           const writes = batch.map((p) => {
             const stored = locked.get(`${p.key.studentId}/${p.key.conceptId}`);
@@ -221,6 +232,7 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
     rowsDone += rows;
     input.onProgress?.(rowsDone, rowsTotal);
   }
+  await Promise.all(inflight);
 
   const rowsAll = pairs.reduce((n, p) => n + p.rows, 0);
   return {

@@ -3,10 +3,10 @@
  * array parameters per table, so a batch of tens of thousands of rows is a handful of statements.
  */
 import type { MasteryState } from '../bkt/index.js';
-import type { ImportStore } from '../service/fit-ports.js';
-import { pairKey, type HistoryWrite, type PairKey, type PairWrite, type StoredPair } from '../service/ports.js';
+import type { HistoryColumns, ImportStore } from '../service/fit-ports.js';
+import { pairKey, type PairKey, type PairWrite, type StoredPair } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
-import { boolArray, numberArray, timeArray, uuidArray } from './sql-arrays.js';
+import { boolArray, numberArray, uuidArray } from './sql-arrays.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 
 class Conflicts extends Error {
@@ -18,27 +18,24 @@ class Conflicts extends Error {
 const byPair = (a: PairKey, b: PairKey) =>
   a.studentId < b.studentId ? -1 : a.studentId > b.studentId ? 1 : a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0;
 
-async function insertHistory(tx: SqlExecutor, history: readonly HistoryWrite[]): Promise<void> {
-  if (history.length === 0) return;
-  const col = <T>(f: (h: HistoryWrite) => T) => history.map(f);
+async function insertHistory(tx: SqlExecutor, h: HistoryColumns): Promise<void> {
+  if (h.length === 0) return;
   await tx.query(
     `INSERT INTO public.mastery_history (student_id, concept_id, seq, mastery_before, mastery_after, p_unknown_after,
-       p_correct, response_correct, response_id, session_id, params_version, answered_at)
+       p_correct, response_correct, response_id, params_version)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
-       $8::boolean[], $9::uuid[], $10::uuid[], $11::int[], $12::timestamptz[])`,
+       $8::boolean[], $9::uuid[], $10::int[])`,
     [
-      uuidArray(col((h) => h.studentId)),
-      uuidArray(col((h) => h.conceptId)),
-      numberArray(col((h) => h.seq)),
-      numberArray(col((h) => h.masteryBefore)),
-      numberArray(col((h) => h.masteryAfter)),
-      numberArray(col((h) => h.pUnknownAfter)),
-      numberArray(col((h) => h.pCorrect)),
-      boolArray(col((h) => h.correct)),
-      uuidArray(col((h) => h.responseId)),
-      uuidArray(col((h) => h.sessionId)),
-      numberArray(col((h) => h.paramsVersion)),
-      timeArray(col((h) => h.answeredAt)),
+      uuidArray(h.studentIds),
+      uuidArray(h.conceptIds),
+      numberArray(h.seq),
+      numberArray(h.masteryBefore),
+      numberArray(h.masteryAfter),
+      numberArray(h.pUnknownAfter),
+      numberArray(h.pCorrect),
+      boolArray(h.correct),
+      uuidArray(h.responseIds),
+      numberArray(h.paramsVersion),
     ],
   );
 }
@@ -84,7 +81,7 @@ export class SqlImportStore implements ImportStore {
     return rows.map((r) => ({ studentId: r.student_id, conceptId: r.concept_id }));
   }
 
-  async insertPairs(pairs: readonly PairWrite[], history: readonly HistoryWrite[]): Promise<{ conflicts: PairKey[] }> {
+  async insertPairs(pairs: readonly PairWrite[], history: HistoryColumns): Promise<{ conflicts: PairKey[] }> {
     const sorted = [...pairs].sort(byPair);
     try {
       await this.db.transaction(async (tx) => {
@@ -117,7 +114,7 @@ export class SqlImportStore implements ImportStore {
 
   async appendPairs(
     priors: readonly { readonly key: PairKey; readonly state: MasteryState; readonly paramsVersion: number }[],
-    plan: (locked: ReadonlyMap<string, StoredPair>) => { pairs: PairWrite[]; history: HistoryWrite[] },
+    plan: (locked: ReadonlyMap<string, StoredPair>) => { pairs: PairWrite[]; history: HistoryColumns },
   ): Promise<void> {
     const sorted = [...priors].sort((a, b) => byPair(a.key, b.key));
     const students = uuidArray(sorted.map((p) => p.key.studentId));

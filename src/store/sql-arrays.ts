@@ -1,7 +1,7 @@
 /**
  * PostgreSQL array literals for bulk statements (`unnest($1::uuid[], ...)`): one text parameter per column instead of
  * one per value, which both drivers pass as-is. Floats use JavaScript's shortest round-trip form, which float8 parses
- * back exactly. Only values that need no quoting go through here: UUIDs, numbers, booleans, ISO times.
+ * back exactly. Only values that need no quoting go through here: UUIDs, numbers, booleans.
  */
 export function uuidArray(values: readonly (string | null)[]): string {
   return `{${values.map((v) => (v === null ? 'NULL' : v)).join(',')}}`;
@@ -15,9 +15,4 @@ export function numberArray(values: ArrayLike<number>): string {
 
 export function boolArray(values: readonly boolean[]): string {
   return `{${values.map((v) => (v ? 't' : 'f')).join(',')}}`;
-}
-
-/** ISO 8601 times (no quoting needed: digits, '-', ':', '.', '+', 'T', 'Z'). */
-export function timeArray(values: readonly (string | null)[]): string {
-  return `{${values.map((v) => (v === null ? 'NULL' : `"${v}"`)).join(',')}}`;
 }
