@@ -47,7 +47,7 @@ export interface FitJobServiceOptions {
   readonly onParametersApplied?: () => Promise<void>;
   /** Where a failed job's details go (they are not shown to API callers). */
   readonly onJobError?: (jobId: string, err: unknown) => void;
-  /** History rows per page (default 20,000) and pairs per replay transaction (default 500). */
+  /** History rows per page (default 5,000) and pairs per replay transaction (default 500). */
   readonly pageSize?: number;
   readonly replayBatch?: number;
 }
@@ -237,7 +237,7 @@ export class FitJobService {
     const versions = await store.parameterVersions(options.conceptIds);
     setProgress({ phase: 'reading' });
     const builder = new HistoryDataBuilder(options.minResponses);
-    const pageSize = this.o.pageSize ?? 20_000;
+    const pageSize = this.o.pageSize ?? 5_000;
     for (let after = null as Parameters<FitJobStore['readHistoryPage']>[1]; ; ) {
       check();
       const page = await store.readHistoryPage(options.conceptIds, after, pageSize);
