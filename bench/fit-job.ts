@@ -148,11 +148,12 @@ try {
   await c.end();
   const pool = new Pool(serve.url, { connections: 32 });
 
-  const jobs = [];
+  type Job = Awaited<ReturnType<typeof runJob>>;
+  const jobs: Job[] = [];
   for (let i = 0; i < RUNS; i++) jobs.push(await runJob(serve.url));
   const idle = await updates(pool, pairs, null);
   const during: number[] = [];
-  const loaded = [];
+  const loaded: Job[] = [];
   for (let i = 0; i < RUNS; i++) {
     const job = runJob(serve.url);
     during.push(...(await updates(pool, pairs, job)));

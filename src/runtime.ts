@@ -38,9 +38,10 @@ export interface RuntimeOptions {
 
 /** EM on worker threads only: the calling thread stays free for updates while a job runs. */
 function workerFitter(threads: number): Fitter {
-  return (data, options, onProgress) =>
+  return (data, options, onProgress, signal) =>
     fitDatasetParallel(data, {
       ...options,
+      signal,
       threads,
       minRowsPerThread: 0,
       callerWorks: false,

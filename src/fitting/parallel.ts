@@ -22,6 +22,8 @@ export interface ParallelOptions {
   minRowsPerThread?: number;
   /** Whether the calling thread takes units too (default true). Tests turn it off to make workers do all. */
   callerWorks?: boolean;
+  /** Aborting stops the workers and rejects with the signal's reason (units on the calling thread are not cut short). */
+  signal?: AbortSignal;
   /** Called after each finished unit. */
   onProgress?: (progress: { units: number; totalUnits: number; rows: number; totalRows: number }) => void;
 }
@@ -54,7 +56,8 @@ export async function fitDatasetParallel(
   data: ResponseData,
   options: Partial<FitOptions> & ParallelOptions = {},
 ): Promise<DatasetFit> {
-  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, ...fitOptions } = options;
+  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, signal, ...fitOptions } = options;
+  signal?.throwIfAborted();
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
   const o = makeFitOptions(fitOptions);
   const units = planFit(data, o);
@@ -104,11 +107,15 @@ export async function fitDatasetParallel(
         w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fit worker exited with code ${code}`))));
       }),
   );
+  const aborted = new Promise<never>((_, reject) => {
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
   try {
     for (let i = callerWorks ? Atomics.add(input.next, 0, 1) : units.length; i < units.length; i = Atomics.add(input.next, 0, 1)) {
       record(units[i], runUnit(input.data, units[i], o, alpha));
     }
-    await Promise.all(finished);
+    await Promise.race([Promise.all(finished), aborted]);
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }

@@ -124,7 +124,9 @@ class Interrupted extends Error {}
 
 export class FitJobService {
   private readonly o: FitJobServiceOptions;
-  private current: { id: string; progress: FitJobProgress; done: Promise<void>; stopped: boolean } | undefined;
+  private current:
+    | { id: string; progress: FitJobProgress; done: Promise<void>; stopped: boolean; abort: AbortController }
+    | undefined;
   private closed = false;
 
   constructor(options: FitJobServiceOptions) {
@@ -146,7 +148,7 @@ export class FitJobService {
     await this.o.store.interruptStaleJobs(this.o.staleMs);
     const id = await this.o.store.createJob(options, this.o.owner);
     if (id === undefined) throw new ServiceError('fit_in_progress', 'a fit job is already queued or running; wait for it to finish');
-    const current = { id, progress: QUEUED, stopped: false, done: Promise.resolve() };
+    const current = { id, progress: QUEUED, stopped: false, done: Promise.resolve(), abort: new AbortController() };
     this.current = current;
     current.done = this.run(id, options).finally(() => {
       if (this.current === current) this.current = undefined;
@@ -171,14 +173,15 @@ export class FitJobService {
   }
 
   /**
-   * Stops taking jobs and marks a running one interrupted. A job in EM is marked at once (its worker threads finish
-   * on their own and their result is dropped); one reading, applying or replaying stops at its next page or batch.
+   * Stops taking jobs and marks a running one interrupted. A job in EM is marked at once and its worker threads are
+   * stopped; one reading, applying or replaying stops at its next page or batch.
    */
   async close(): Promise<void> {
     this.closed = true;
     const c = this.current;
     if (!c) return;
     c.stopped = true;
+    c.abort.abort(new Interrupted());
     if (c.progress.phase === 'fitting') {
       await this.o.store
         .finishJob(c.id, this.o.owner, 'interrupted', c.progress, null, 'the service stopped before the job finished')
@@ -210,7 +213,7 @@ export class FitJobService {
         );
       }, this.o.heartbeatMs);
       heartbeat.unref();
-      const results = await this.execute(options, setProgress, check);
+      const results = await this.execute(options, setProgress, check, job.abort.signal);
       check();
       clearInterval(heartbeat);
       await store.finishJob(id, owner, 'done', job.progress, results, null);
@@ -230,6 +233,7 @@ export class FitJobService {
     options: FitJobOptions,
     setProgress: (p: Partial<FitJobProgress>) => void,
     check: () => void,
+    signal: AbortSignal,
   ): Promise<FitJobResults> {
     const { store } = this.o;
     const t0 = performance.now();
@@ -255,7 +259,7 @@ export class FitJobService {
     const fit =
       data.conceptIds.length === 0
         ? { concepts: [] as ConceptFit[] }
-        : await this.o.fitter(data, core, (p) => setProgress({ unitsDone: p.units, unitsTotal: p.totalUnits }));
+        : await this.o.fitter(data, core, (p) => setProgress({ unitsDone: p.units, unitsTotal: p.totalUnits }), signal);
     check();
     const t2 = performance.now();
 

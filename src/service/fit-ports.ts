@@ -166,6 +166,8 @@ export type Fitter = (
   data: ResponseData,
   options: Partial<FitOptions>,
   onProgress: (p: { units: number; totalUnits: number }) => void,
+  /** Aborted when the job must stop (the service is shutting down). */
+  signal: AbortSignal,
 ) => Promise<DatasetFit>;
 
 export interface StoredParameters {

@@ -302,14 +302,23 @@ describe('a process that dies during a job leaves it interrupted', () => {
     }
   });
 
-  it('a service that stops during a job marks it interrupted itself', async () => {
-    const svc = await startService('pglite', { fitter: hangingFitter });
+  it('a service that stops during a job marks it interrupted itself and stops the fit', async () => {
+    let aborted: unknown;
+    const abortable: Fitter = (_data, _options, _progress, signal) =>
+      new Promise((_, reject) =>
+        signal.addEventListener('abort', () => {
+          aborted = signal.reason;
+          reject(signal.reason);
+        }),
+      );
+    const svc = await startService('pglite', { fitter: abortable });
     await importInProcess(svc.db, SUBSET);
     const id = (await svc.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} })).json().job_id;
     await waitForJob(svc.app, id, ['running']);
     await svc.fitJobs.close();
     const [row] = await svc.db.query<{ status: string; error: string }>('SELECT status, error FROM bkt_internal.fit_jobs WHERE id = $1', [id]);
     expect(row).toEqual({ status: 'interrupted', error: 'the service stopped before the job finished' });
+    expect(aborted).toBeInstanceOf(Error);
     await svc.stop();
   });
 });
