@@ -270,7 +270,7 @@ describe('a process that dies during a job leaves it interrupted', () => {
     }
   });
 
-  it('on a server: another instance marks it interrupted once its heartbeat is stale', async () => {
+  it('on a server: another instance refuses a second job while it runs, and marks it interrupted once its heartbeat is stale', async () => {
     const scratch = await createScratchDatabase('fitjobs');
     try {
       const env = { LOG_LEVEL: 'silent', BKT_FIT_HEARTBEAT_MS: '20', BKT_FIT_STALE_MS: '300', BKT_PARAMS_REFRESH_MS: '50' };
@@ -281,12 +281,19 @@ describe('a process that dies during a job leaves it interrupted', () => {
       const id = (await a.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} })).json().job_id;
       const running = await waitForJob(a.app, id, ['running']);
       expect(running.status).toBe('running');
-      a.parameters.stop();
-      await dbA.close();
 
+      // A second instance on the same database: A's job is alive (its heartbeat is fresh), so B may not start one.
       const dbB = openPostgres({ ...config, connectionString: scratch.url });
       const b = await createRuntime(config, { db: dbB });
       try {
+        await new Promise((r) => setTimeout(r, 400)); // longer than BKT_FIT_STALE_MS: only the heartbeat keeps it alive
+        const refused = await b.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} });
+        expect(refused.statusCode).toBe(409);
+        expect((await b.app.inject({ method: 'GET', url: `/api/bkt/fit/${id}` })).json().status).toBe('running');
+
+        // A dies.
+        a.parameters.stop();
+        await dbA.close();
         const job = await waitForJob(b.app, id, ['interrupted', 'done', 'failed']);
         expect(job.status).toBe('interrupted');
         const next = await b.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: { restarts: 1 } });
