@@ -81,8 +81,11 @@ async function startServe(env: Record<string, string>): Promise<{ child: ChildPr
   throw new Error('bkt serve did not become ready');
 }
 
+/** The running job's phase, as last polled (latencies are grouped by it). */
+let phase = 'idle';
+
 /** Open-loop updates at RATE per second until `until` resolves (or for SECONDS); latency from the scheduled start. */
-async function updates(pool: Pool, pairs: [string, string][], until: Promise<unknown> | null): Promise<number[]> {
+async function updates(pool: Pool, pairs: [string, string][], until: Promise<unknown> | null, byPhase?: Map<string, number[]>): Promise<number[]> {
   const latencies: number[] = [];
   const inFlight: Promise<void>[] = [];
   let stop = false;
@@ -93,6 +96,7 @@ async function updates(pool: Pool, pairs: [string, string][], until: Promise<unk
     const due = Math.floor(((performance.now() - start) / 1000) * RATE) + 1;
     for (; sent < due; sent++) {
       const scheduled = start + (sent / RATE) * 1000;
+      const at = phase;
       const [student_id, concept_id] = pairs[Math.floor(Math.random() * pairs.length)];
       inFlight.push(
         pool
@@ -104,7 +108,13 @@ async function updates(pool: Pool, pairs: [string, string][], until: Promise<unk
           })
           .then(async (r) => {
             await r.body.dump();
-            if (r.statusCode === 200) latencies.push(performance.now() - scheduled);
+            if (r.statusCode !== 200) return;
+            const ms = performance.now() - scheduled;
+            latencies.push(ms);
+            if (byPhase) {
+              if (!byPhase.has(at)) byPhase.set(at, []);
+              byPhase.get(at)!.push(ms);
+            }
           }),
       );
     }
@@ -120,7 +130,13 @@ async function runJob(url: string): Promise<{ wall: number; results: { seconds: 
   if (r.status !== 202) throw new Error(`POST /api/bkt/fit: ${r.status} ${await r.text()}`);
   const { job_id } = (await r.json()) as { job_id: string };
   for (;;) {
-    const job = (await (await fetch(`${url}/api/bkt/fit/${job_id}`)).json()) as { status: string; error: string; results: never };
+    const job = (await (await fetch(`${url}/api/bkt/fit/${job_id}`)).json()) as {
+      status: string;
+      error: string;
+      results: never;
+      progress: { phase: string };
+    };
+    phase = job.progress.phase;
     if (job.status === 'done') return { wall: (performance.now() - t0) / 1000, results: job.results };
     if (job.status !== 'running' && job.status !== 'queued') throw new Error(`fit job ${job.status}: ${job.error}`);
     await new Promise((res) => setTimeout(res, 25));
@@ -153,10 +169,11 @@ try {
   for (let i = 0; i < RUNS; i++) jobs.push(await runJob(serve.url));
   const idle = await updates(pool, pairs, null);
   const during: number[] = [];
+  const byPhase = new Map<string, number[]>();
   const loaded: Job[] = [];
   for (let i = 0; i < RUNS; i++) {
     const job = runJob(serve.url);
-    during.push(...(await updates(pool, pairs, job)));
+    during.push(...(await updates(pool, pairs, job, byPhase)));
     loaded.push(await job);
   }
   await pool.close();
@@ -173,6 +190,10 @@ try {
   console.log('|---|---|---|---|');
   console.log(`| idle | ${idle.length} | ${pct(idle, 0.5).toFixed(2)} | ${pct(idle, 0.99).toFixed(2)} |`);
   console.log(`| during fit jobs | ${during.length} | ${pct(during, 0.5).toFixed(2)} | ${pct(during, 0.99).toFixed(2)} |`);
+  for (const [name, xs] of byPhase) {
+    if (name === 'idle' || name === 'finished') continue;
+    console.log(`| ... while ${name} | ${xs.length} | ${pct(xs, 0.5).toFixed(2)} | ${pct(xs, 0.99).toFixed(2)} |`);
+  }
 } finally {
   serve?.child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));

@@ -42,6 +42,7 @@ function workerFitter(threads: number): Fitter {
     fitDatasetParallel(data, {
       ...options,
       signal,
+      niceness: 10,
       threads,
       minRowsPerThread: 0,
       callerWorks: false,

@@ -22,6 +22,11 @@ export interface ParallelOptions {
   minRowsPerThread?: number;
   /** Whether the calling thread takes units too (default true). Tests turn it off to make workers do all. */
   callerWorks?: boolean;
+  /**
+   * Nice value of the worker threads (0 to 19; Linux applies it per thread). A service sets 10 so that EM yields the
+   * CPU to request handling and the database. Default: unchanged.
+   */
+  niceness?: number;
   /** Aborting stops the workers and rejects with the signal's reason (units on the calling thread are not cut short). */
   signal?: AbortSignal;
   /** Called after each finished unit. */
@@ -56,7 +61,7 @@ export async function fitDatasetParallel(
   data: ResponseData,
   options: Partial<FitOptions> & ParallelOptions = {},
 ): Promise<DatasetFit> {
-  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, signal, ...fitOptions } = options;
+  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, signal, niceness, ...fitOptions } = options;
   signal?.throwIfAborted();
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
   const o = makeFitOptions(fitOptions);
@@ -92,6 +97,7 @@ export async function fitDatasetParallel(
     units,
     options: o,
     next: new Int32Array(new SharedArrayBuffer(4)),
+    niceness: niceness ?? null,
   };
   // threads - 1 workers, and this thread takes units from the same counter meanwhile: no thread waits for a
   // worker to start, and the work is the same whoever does it.

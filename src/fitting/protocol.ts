@@ -8,6 +8,8 @@ export interface WorkerInput {
   readonly options: FitOptions;
   /** Shared counter: the index of the next unit to take. */
   readonly next: Int32Array;
+  /** Nice value for the worker thread (Linux sets it per thread), or null to leave it. */
+  readonly niceness: number | null;
 }
 
 export type WorkerMessage = { kind: 'unit'; index: number; outcome: RestartOutcome } | { kind: 'done' };

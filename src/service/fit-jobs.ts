@@ -50,6 +50,11 @@ export interface FitJobServiceOptions {
   /** History rows per page (default 5,000) and pairs per replay transaction (default 500). */
   readonly pageSize?: number;
   readonly replayBatch?: number;
+  /**
+   * Share of the time spent reading history pages (default 0.5): after a page that took t ms the job rests
+   * t * (1 / share - 1) ms, so that the reads leave the database and the event loop to updates half the time.
+   */
+  readonly readShare?: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -242,10 +247,13 @@ export class FitJobService {
     setProgress({ phase: 'reading' });
     const builder = new HistoryDataBuilder(options.minResponses);
     const pageSize = this.o.pageSize ?? 5_000;
+    const rest = 1 / (this.o.readShare ?? 0.5) - 1;
     for (let after = null as Parameters<FitJobStore['readHistoryPage']>[1]; ; ) {
       check();
+      const pageStart = performance.now();
       const page = await store.readHistoryPage(options.conceptIds, after, pageSize);
       builder.add(page);
+      if (rest > 0) await new Promise((r) => setTimeout(r, (performance.now() - pageStart) * rest));
       setProgress({ rowsRead: builder.rows });
       const n = page.seqs.length;
       if (n < pageSize) break;

@@ -321,7 +321,7 @@ describe('a process that dies during a job leaves it interrupted', () => {
     const svc = await startService('pglite', { fitter: abortable });
     await importInProcess(svc.db, SUBSET);
     const id = (await svc.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} })).json().job_id;
-    await waitForJob(svc.app, id, ['running']);
+    while ((await waitForJob(svc.app, id, ['running'])).progress.phase !== 'fitting') await new Promise((r) => setTimeout(r, 10));
     await svc.fitJobs.close();
     const [row] = await svc.db.query<{ status: string; error: string }>('SELECT status, error FROM bkt_internal.fit_jobs WHERE id = $1', [id]);
     expect(row).toEqual({ status: 'interrupted', error: 'the service stopped before the job finished' });
