@@ -7,14 +7,12 @@
  * asked, and a concept whose version moved meanwhile (an admin changed it) is skipped. With `replay`, each pair of
  * an applied concept is then recomputed from its history under the new parameters, in batches of locked pairs.
  */
-import {
-  DEFAULT_FIT_OPTIONS, initialState, makeFitOptions, type ConceptFit, type FitOptions, traceMastery,
-} from '../bkt/index.js';
+import { DEFAULT_FIT_OPTIONS, makeFitOptions, type ConceptFit, type FitOptions } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
 import type {
-  ConceptFitResult, FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStore, FittedParameters, Fitter,
-  ReplayWrite,
+  FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStore, FittedParameters, Fitter,
 } from './fit-ports.js';
+import { conceptResults, replayStates, unfittedResult } from './fit-results.js';
 import { HistoryDataBuilder } from './history-data.js';
 
 /** A fit request as the API receives it (all optional). */
@@ -295,23 +293,9 @@ export class FitJobService {
         let pairs = 0;
         for (let after: string | null = null; ; ) {
           check();
-          const r = await store.replayPairs(conceptId, after, this.o.replayBatch ?? 500, (locked) => {
-            const offsets = new Uint32Array(locked.length + 1);
-            for (let i = 0; i < locked.length; i++) offsets[i + 1] = offsets[i] + locked[i].correct.length;
-            const responses = new Uint8Array(offsets[locked.length]);
-            locked.forEach((p, i) => responses.set(p.correct, offsets[i]));
-            const finalKnown = new Float64Array(locked.length);
-            const finalUnknown = new Float64Array(locked.length);
-            traceMastery(params, { responses, offsets }, { finalKnown, finalUnknown }, this.o.threshold);
-            return locked.map(
-              (p, i): ReplayWrite => ({
-                studentId: p.studentId,
-                conceptId: p.conceptId,
-                state: p.correct.length === 0 ? initialState(params) : { known: finalKnown[i], unknown: finalUnknown[i] },
-                paramsVersion: version,
-              }),
-            );
-          });
+          const r = await store.replayPairs(conceptId, after, this.o.replayBatch ?? 500, (locked) =>
+            replayStates(locked, params, version, this.o.threshold),
+          );
           pairs += r.pairs;
           done += r.pairs;
           setProgress({ pairsReplayed: done });
@@ -324,47 +308,9 @@ export class FitJobService {
     const t4 = performance.now();
     setProgress({ phase: 'finished' });
 
-    const skippedSet = new Set(skipped);
-    const concepts: ConceptFitResult[] = fit.concepts.map((c) => {
-      const flagged = c.flags.degenerate || c.flags.few_data;
-      const newVersion = written.get(c.conceptId) ?? null;
-      const { reasons, ...flags } = c.flags;
-      return {
-        conceptId: c.conceptId,
-        outcome: newVersion !== null ? 'applied' : skippedSet.has(c.conceptId) ? 'skipped_changed' : 'not_applied_flagged',
-        applied: newVersion !== null,
-        responses: c.responses,
-        students: c.students,
-        params: c.params,
-        logLik: c.logLik,
-        iterations: c.iterations,
-        converged: c.converged,
-        flags,
-        reasons: flagged || skippedSet.has(c.conceptId)
-          ? [...reasons, ...(skippedSet.has(c.conceptId) ? ['its parameters were changed during the fit'] : [])]
-          : reasons,
-        previousVersion: versions.get(c.conceptId) ?? 0,
-        newVersion,
-        pairsReplayed: replayed.get(c.conceptId) ?? 0,
-      };
-    });
-    for (const [conceptId, rows] of builder.dropped) {
-      concepts.push({
-        conceptId,
-        outcome: 'skipped_few_responses',
-        applied: false,
-        responses: rows,
-        students: 0,
-        params: null,
-        logLik: null,
-        iterations: null,
-        converged: null,
-        flags: null,
-        reasons: [`${rows} responses < min_responses ${options.minResponses}`],
-        previousVersion: versions.get(conceptId) ?? 0,
-        newVersion: null,
-        pairsReplayed: 0,
-      });
+    const concepts = conceptResults(fit.concepts, { versions, written, skipped: new Set(skipped), replayed });
+    for (const [conceptId, dropped] of builder.dropped) {
+      concepts.push(unfittedResult(conceptId, dropped, options.minResponses, versions.get(conceptId) ?? 0));
     }
     concepts.sort((a, b) => (a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0));
     const s = (a: number, b: number) => Math.round(b - a) / 1000;

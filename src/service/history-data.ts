@@ -40,8 +40,8 @@ export class HistoryDataBuilder {
   private readonly studentIndex = new Map<string, number>();
   private currentConcept: string | null = null;
   private currentStudent: string | null = null;
-  /** Concepts dropped for too few rows, with their row counts. */
-  readonly dropped = new Map<string, number>();
+  /** Concepts dropped for too few rows, with their row and student counts. */
+  readonly dropped = new Map<string, { rows: number; students: number }>();
   rows = 0;
 
   constructor(private readonly minResponses: number) {
@@ -83,7 +83,7 @@ export class HistoryDataBuilder {
     const rows = this.responses.length - this.offsetAt(firstSeq);
     if (rows < this.minResponses) {
       // Too few answers to fit: forget the concept's rows and sequences.
-      this.dropped.set(this.currentConcept, rows);
+      this.dropped.set(this.currentConcept, { rows, students: lastSeq - firstSeq });
       this.responses.truncate(this.offsetAt(firstSeq));
       this.offsets.truncate(firstSeq + 1);
       this.seqStudent.truncate(firstSeq);

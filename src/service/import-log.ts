@@ -9,7 +9,7 @@
  * already imported are skipped (a pair is all or nothing), which also resumes an import that was stopped.
  */
 import { v5 as uuidv5 } from 'uuid';
-import { updateMastery, type MasteryState, type ResponseData } from '../bkt/index.js';
+import { initialState, updateMastery, type MasteryState, type ResponseData } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
 import { HistoryColumns, type ImportStore } from './fit-ports.js';
 import type { ResolvedParameters } from './parameters-cache.js';
@@ -48,8 +48,6 @@ export interface ImportLogInput {
   readonly append: boolean;
   /** Rows per transaction (whole pairs; default 20,000). */
   readonly batchRows?: number;
-  /** Batches written at once (default 1; more only helps with a pool of server connections). */
-  readonly concurrency?: number;
   readonly threshold: number;
   readonly parameters: (conceptId: string) => ResolvedParameters;
   readonly onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -173,8 +171,25 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
 
   let rowsDone = 0;
   let pairsAppended = 0;
-  const inflight: Promise<void>[] = [];
-  const concurrency = input.concurrency ?? 1;
+  let inflight: Promise<void> | undefined;
+  /** Continues each pair of the batch from its stored state (a pair without one starts from the prior). */
+  const appendBatch = (batch: readonly Pair[]) =>
+    store.appendPairs(
+      batch.map((p) => {
+        const { params, version } = input.parameters(p.key.conceptId);
+        return { key: p.key, state: initialState(params), paramsVersion: version };
+      }),
+      (locked: ReadonlyMap<string, StoredPair>) => {
+        const history = new HistoryColumns();
+        const writes = batch.map((p) => {
+          const stored = locked.get(`${p.key.studentId}/${p.key.conceptId}`);
+          if (!stored) throw new Error(`pair ${p.key.studentId}/${p.key.conceptId} was not locked`);
+          if (stored.version > 0) pairsAppended++;
+          return replay(p, stored, history);
+        });
+        return { pairs: writes, history };
+      },
+    );
   const batchRows = input.batchRows ?? 20_000;
   input.onProgress?.(0, rowsTotal);
   for (let i = 0; i < todo.length; ) {
@@ -184,55 +199,34 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       rows += todo[i].rows;
       batch.push(todo[i++]);
     }
-    const priorOf = (p: Pair) => {
-      const { params } = input.parameters(p.key.conceptId);
-      return { state: { known: params.prior, unknown: 1 - params.prior }, version: 0, nResponses: 0, nCorrect: 0 };
-    };
-    if (!append) {
-      const history = new HistoryColumns();
-      const writes = batch.map((p) => replay(p, priorOf(p), history));
-      // Batches in the database while the next is computed: the arithmetic overlaps the inserts, and on a server
-      // (a pool of connections) several batches of disjoint pairs insert at once.
-      if (inflight.length >= concurrency) await inflight.shift();
-      const written = store.insertPairs(writes, history).then(({ conflicts }) => {
-        if (conflicts.length > 0) {
-          throw new ImportRefusedError(
-            conflicts,
-            `${conflicts.length} pairs gained mastery state while importing (the service is recording answers for them); ` +
-              'rerun with --append to continue them from their state',
-          );
-        }
-        rowsDone += rows;
-        input.onProgress?.(rowsDone, rowsTotal);
-      });
-      // A failure surfaces at the next await; keep it from counting as unhandled meanwhile.
-      written.catch(() => {});
-      inflight.push(written);
+    if (append) {
+      await appendBatch(batch);
+      rowsDone += rows;
+      input.onProgress?.(rowsDone, rowsTotal);
       continue;
-    } else {
-      await store.appendPairs(
-        batch.map((p) => {
-          const { params, version } = input.parameters(p.key.conceptId);
-          return { key: p.key, state: { known: params.prior, unknown: 1 - params.prior }, paramsVersion: version };
-        }),
-        (locked: ReadonlyMap<string, StoredPair>) => {
-          const history = new HistoryColumns();
-          let appended = 0;
-          const writes = batch.map((p) => {
-            const stored = locked.get(`${p.key.studentId}/${p.key.conceptId}`);
-            if (!stored) throw new Error(`pair ${p.key.studentId}/${p.key.conceptId} was not locked`);
-            if (stored.version > 0) appended++;
-            return replay(p, stored, history);
-          });
-          pairsAppended += appended;
-          return { pairs: writes, history };
-        },
-      );
     }
-    rowsDone += rows;
-    input.onProgress?.(rowsDone, rowsTotal);
+    const history = new HistoryColumns();
+    const writes = batch.map((p) => {
+      const { params } = input.parameters(p.key.conceptId);
+      return replay(p, { state: initialState(params), version: 0, nResponses: 0, nCorrect: 0 }, history);
+    });
+    // The previous batch is in the database while this one is computed: the arithmetic overlaps the inserts.
+    await inflight;
+    inflight = store.insertPairs(writes, history).then(({ conflicts }) => {
+      if (conflicts.length > 0) {
+        throw new ImportRefusedError(
+          conflicts,
+          `${conflicts.length} pairs gained mastery state while importing (the service is recording answers for them); ` +
+            'rerun with --append to continue them from their state',
+        );
+      }
+      rowsDone += rows;
+      input.onProgress?.(rowsDone, rowsTotal);
+    });
+    // A failure surfaces at the next await; keep it from counting as unhandled meanwhile.
+    inflight.catch(() => {});
   }
-  await Promise.all(inflight);
+  await inflight;
 
   const rowsAll = pairs.reduce((n, p) => n + p.rows, 0);
   return {
