@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bkt, listDir, tempDir } from '../support/bin.js';
 import { dataPath } from '../support/data.js';
@@ -35,6 +36,7 @@ beforeAll(() => {
       '"use": "fitted", "params": {"prior": 0.1, "learn": 0.2, "guess": 1.5, "slip": 0.1, "forget": 0}}]}\n',
   };
   for (const [name, text] of Object.entries(files)) writeFileSync(at(name), text);
+  writeFileSync(at('truncated.csv.gz'), gzipSync('student_id,concept_id,correct\nu1,a,1\n'.repeat(50)).subarray(0, 40));
   goodParams = at('good.json');
   const r = bkt(['fit', dataPath('ct_pybkt.csv'), '-o', goodParams, '--restarts', '1', '--threads', '1']);
   if (r.status !== 0) throw new Error(r.stderr);
@@ -58,6 +60,7 @@ const cases: Case[] = [
   { name: 'row with too few fields', args: () => ['predict', at('short-row.csv')], status: 1, message: /short-row\.csv:3: expected 3 fields as in the header, found 2/ },
   { name: 'order column not a number', args: () => ['predict', at('bad-order.csv'), '--order-col', 't'], status: 1, message: /bad-order\.csv:3: t must be a number, found "soon"/ },
   { name: 'input already holds an output column', args: () => ['predict', at('has-prediction.csv')], status: 1, message: /has-prediction\.csv:1: the input already has a column "p_correct"/ },
+  { name: 'truncated gzip file', args: () => ['predict', at('truncated.csv.gz')], status: 1, message: /truncated\.csv\.gz: not a valid gzip file \(unexpected end of file\)/ },
   { name: 'data file missing', args: () => ['predict', at('nope.csv')], status: 1, message: /nope\.csv: no such file or directory/ },
   { name: 'params file missing', args: () => ['predict', at('good.csv'), '--params', at('nope.json')], status: 1, message: /nope\.json: no such file or directory/ },
   { name: 'params file not JSON', args: () => ['evaluate', at('good.csv'), '--params', at('broken.json')], status: 1, message: /broken\.json:\d+: not valid JSON/ },
