@@ -6,6 +6,8 @@ import { registerCv } from './cv.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerFit } from './fit.js';
 import { registerPredict } from './predict.js';
+import { registerMigrate } from './migrate.js';
+import { registerServe } from './serve.js';
 import { VERSION } from './version.js';
 
 const program = new Command('bkt')
@@ -18,6 +20,8 @@ registerFit(program);
 registerPredict(program);
 registerEvaluate(program);
 registerCv(program);
+registerServe(program);
+registerMigrate(program);
 
 // A closed pipe (`bkt evaluate ... | head`) is the reader's choice, not an error worth a message.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,0 +1,284 @@
+/**
+ * bench/http-update: the update path's latency and throughput, direct (the same transaction through the driver and
+ * pool, in this process) and through `bkt serve` over HTTP (a child process on 127.0.0.1).
+ *
+ *   1. Seed students x concepts pairs (default 10k x 50) in a fresh database on the server.
+ *   2. Per run: direct closed-loop maximum, then open-loop at 25/50/75% of the calibrated direct maximum, direct and
+ *      HTTP alternating, a hot-pair run (every update on one pair) and the HTTP closed-loop maximum.
+ *   3. Print the median over the runs of p50/p99 (ms) and throughput (updates/s), and synchronous_commit.
+ *   4. PGlite for reference (smaller seed, one run).
+ *
+ * Open-loop latency is measured from each request's scheduled start, so a stall is counted, not hidden.
+ * Run: npm run build && npm run bench:http-update -- [--runs 5] [--duration 5] [--students 10000] [--concepts 50]
+ *      [--pool 10] [--no-pglite]. Server: BKT_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { MasteryService, ParametersCache } from '../src/service/index.js';
+import { migrate } from '../src/store/migrate.js';
+import { openPglite } from '../src/store/pglite-driver.js';
+import { openPostgres } from '../src/store/postgres-driver.js';
+import { SqlStore } from '../src/store/sql-store.js';
+import type { SqlDatabase } from '../src/store/sql.js';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '5' },
+    students: { type: 'string', default: '10000' },
+    concepts: { type: 'string', default: '50' },
+    pool: { type: 'string', default: '10' },
+    'no-pglite': { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(args.runs);
+const SECONDS = Number(args.duration);
+const STUDENTS = Number(args.students);
+const CONCEPTS = Number(args.concepts);
+const POOL = Number(args.pool);
+const SERVER = process.env.BKT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const MAIN = resolve(import.meta.dirname, '../dist/cli/main.js');
+const TIMEOUTS = { statementTimeoutMs: 5000, lockTimeoutMs: 2000 };
+
+/** The same ids in SQL (md5(text)::uuid) and here. */
+const uuidOf = (text: string) => createHash('md5').update(text).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+
+interface Figures {
+  p50: number;
+  p99: number;
+  rate: number;
+  errors: number;
+}
+
+function summarise(latencies: number[], seconds: number, errors: number): Figures {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), rate: latencies.length / seconds, errors };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+type Send = (student: string, concept: string) => Promise<boolean>;
+
+function randomPair(students: string[], concepts: string[]): [string, string] {
+  return [students[Math.floor(Math.random() * students.length)], concepts[Math.floor(Math.random() * concepts.length)]];
+}
+
+/** Closed loop: `workers` callers back to back for `seconds`. */
+async function closedLoop(send: Send, pick: () => [string, string], workers: number, seconds: number): Promise<Figures> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        if (await send(...pick())) latencies.push(performance.now() - t0);
+        else errors++;
+      }
+    }),
+  );
+  return summarise(latencies, seconds, errors);
+}
+
+/** Open loop: requests start on schedule at `rate` per second whatever the answers do. */
+async function openLoop(send: Send, pick: () => [string, string], rate: number, seconds: number): Promise<Figures> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  const start = performance.now();
+  const total = Math.floor(rate * seconds);
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - start) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const scheduled = start + (sent / rate) * 1000;
+      inFlight.push(
+        send(...pick()).then((ok) => {
+          if (ok) latencies.push(performance.now() - scheduled);
+          else errors++;
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  return summarise(latencies, (performance.now() - start) / 1000, errors);
+}
+
+async function seed(db: SqlDatabase, students: number, concepts: number): Promise<void> {
+  await migrate(db);
+  await db.exec(`
+    INSERT INTO public.student_mastery (student_id, concept_id, p_known, p_unknown)
+    SELECT md5('s' || s)::uuid, md5('c' || c)::uuid, 0.1, 0.9
+    FROM generate_series(1, ${students}) s, generate_series(1, ${concepts}) c;
+    ANALYZE public.student_mastery;`);
+}
+
+function directSender(db: SqlDatabase): { send: Send; stop: () => void; ready: Promise<void> } {
+  const store = new SqlStore(db);
+  const parameters = new ParametersCache(store, 500);
+  const service = new MasteryService({ store, parameters, threshold: 0.95 });
+  return {
+    ready: parameters.start(),
+    stop: () => parameters.stop(),
+    send: async (s, c) => {
+      try {
+        await service.recordResponse({ studentId: s, conceptId: c, correct: Math.random() < 0.7, responseId: randomUUID() });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => r(port));
+    });
+  });
+}
+
+async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN, 'serve'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`${url}/ready`)).ok) return { child, url };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGTERM');
+  throw new Error('bkt serve did not become ready');
+}
+
+function httpSender(url: string): { send: Send; close: () => Promise<void> } {
+  const client = new Pool(url, { connections: 128, pipelining: 1 });
+  return {
+    close: () => client.close(),
+    send: async (s, c) => {
+      const body = JSON.stringify({ student_id: s, concept_id: c, correct: Math.random() < 0.7, response_id: randomUUID() });
+      const r = await client.request({ method: 'POST', path: '/api/bkt/update', body, headers: { 'content-type': 'application/json' } });
+      await r.body.dump();
+      return r.statusCode === 200;
+    },
+  };
+}
+
+const fmt = (f: Figures) =>
+  `p50 ${f.p50.toFixed(2).padStart(7)} ms  p99 ${f.p99.toFixed(2).padStart(7)} ms  ${f.rate.toFixed(0).padStart(6)} /s${f.errors ? `  errors ${f.errors}` : ''}`;
+
+function medianFigures(list: Figures[]): Figures {
+  return { p50: median(list.map((f) => f.p50)), p99: median(list.map((f) => f.p99)), rate: median(list.map((f) => f.rate)), errors: list.reduce((n, f) => n + f.errors, 0) };
+}
+
+async function serverBench(): Promise<void> {
+  const name = `bkt_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: SERVER });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(SERVER);
+  u.pathname = `/${name}`;
+  const dbUrl = u.toString();
+  const db = openPostgres({ connectionString: dbUrl, poolSize: POOL, poolTimeoutMs: 5000, ...TIMEOUTS });
+  let serve: { child: ChildProcess; url: string } | undefined;
+  try {
+    const sc = await db.query<{ v: string }>('SHOW synchronous_commit');
+    console.log(`server: ${(await db.query<{ v: string }>('SELECT version() AS v'))[0].v.split(' on ')[0]}, synchronous_commit=${Object.values(sc[0])[0]}, pool ${POOL}`);
+    const t0 = performance.now();
+    await seed(db, STUDENTS, CONCEPTS);
+    console.log(`seeded ${STUDENTS} x ${CONCEPTS} pairs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const students = Array.from({ length: STUDENTS }, (_, i) => uuidOf(`s${i + 1}`));
+    const concepts = Array.from({ length: CONCEPTS }, (_, i) => uuidOf(`c${i + 1}`));
+    const pick = () => randomPair(students, concepts);
+    const hot = (): [string, string] => [students[0], concepts[0]];
+    const direct = directSender(db);
+    await direct.ready;
+    serve = await startServe({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false' });
+    const http = httpSender(serve.url);
+    // Warm-up (JIT, caches, connections) and calibration: the direct maximum sets the open-loop rates.
+    await closedLoop(direct.send, pick, POOL * 2, 3);
+    await closedLoop(http.send, pick, POOL * 8, 3);
+    const calibration = await closedLoop(direct.send, pick, POOL * 2, SECONDS);
+    const max = calibration.rate;
+    console.log(`direct maximum (calibration): ${fmt(calibration)}`);
+    const loads = [0.25, 0.5, 0.75];
+    const results = new Map<string, Figures[]>();
+    const add = (k: string, f: Figures) => results.set(k, [...(results.get(k) ?? []), f]);
+    for (let run = 1; run <= RUNS; run++) {
+      add('direct max (closed loop)', await closedLoop(direct.send, pick, POOL * 2, SECONDS));
+      add('http max (closed loop)', await closedLoop(http.send, pick, POOL * 8, SECONDS));
+      for (const load of loads) {
+        add(`direct ${load * 100}%`, await openLoop(direct.send, pick, max * load, SECONDS));
+        add(`http   ${load * 100}%`, await openLoop(http.send, pick, max * load, SECONDS));
+      }
+      add('http hot pair at 25%', await openLoop(http.send, hot, max * 0.25, SECONDS));
+      process.stderr.write(`run ${run}/${RUNS} done\n`);
+    }
+    console.log(`\nmedian of ${RUNS} runs, ${SECONDS} s each, open-loop rates from the direct maximum ${max.toFixed(0)}/s:`);
+    for (const [k, list] of results) console.log(`  ${k.padEnd(26)} ${fmt(medianFigures(list))}`);
+    direct.stop();
+    await http.close();
+  } finally {
+    serve?.child.kill('SIGTERM');
+    await db.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function pgliteBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bkt-bench-'));
+  const dataDir = join(dir, 'data');
+  const students = Math.min(STUDENTS, 1000);
+  try {
+    const db = await openPglite(dataDir, TIMEOUTS);
+    await seed(db, students, CONCEPTS);
+    const ids = Array.from({ length: students }, (_, i) => uuidOf(`s${i + 1}`));
+    const concepts = Array.from({ length: CONCEPTS }, (_, i) => uuidOf(`c${i + 1}`));
+    const pick = () => randomPair(ids, concepts);
+    const direct = directSender(db);
+    await direct.ready;
+    await closedLoop(direct.send, pick, 4, 1);
+    const dmax = await closedLoop(direct.send, pick, 4, SECONDS);
+    direct.stop();
+    await db.close();
+    const serve = await startServe({ BKT_DATA_DIR: dataDir, BKT_MIGRATE: 'false' });
+    const http = httpSender(serve.url);
+    try {
+      await closedLoop(http.send, pick, 8, 1);
+      const hmax = await closedLoop(http.send, pick, 8, SECONDS);
+      const half = await openLoop(http.send, pick, dmax.rate * 0.5, SECONDS);
+      console.log(`\nPGlite (${students} x ${CONCEPTS} pairs, one run, for reference):`);
+      console.log(`  direct max (closed loop)   ${fmt(dmax)}`);
+      console.log(`  http max (closed loop)     ${fmt(hmax)}`);
+      console.log(`  http   50%                 ${fmt(half)}`);
+    } finally {
+      await http.close();
+      serve.child.kill('SIGTERM');
+      await new Promise((r) => serve.child.once('exit', r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await serverBench();
+if (!args['no-pglite']) await pgliteBench();

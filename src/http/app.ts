@@ -1,0 +1,85 @@
+/**
+ * buildApp(deps): the Fastify application, without listening. Tests drive it with inject(); `bkt serve` listens.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from '../config.js';
+import type { MasteryService } from '../service/index.js';
+import { authHook } from './auth.js';
+import { errorHandler, sendError } from './errors.js';
+import { createMetrics, instrument, type PoolFigures } from './metrics.js';
+import { masteryRoutes } from './routes.js';
+
+export const BODY_LIMIT = 16 * 1024;
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly service: MasteryService;
+  /** Throws when the database is unreachable; lists migrations not applied. */
+  readonly readiness: () => Promise<{ pendingMigrations: string[] }>;
+  readonly poolStats: () => PoolFigures;
+  /** Where log lines go (default stdout); tests capture them here. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Tokens must never reach a log line, whatever serialiser is configured later.
+      redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+      ...(deps.logStream && { stream: deps.logStream }),
+    },
+    bodyLimit: BODY_LIMIT,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: 65_000,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: {
+      // A JSON body is taken as sent: no "true" -> true coercion, no silently dropped unknown fields.
+      customOptions: { coerceTypes: false, removeAdditional: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: a text/plain body would otherwise reach validation as a string and read as a confusing 400.
+  app.removeContentTypeParser('text/plain');
+  const metrics = createMetrics(deps.poolStats);
+  instrument(app, metrics.registry);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onRequest', authHook({ service: config.serviceTokenDigests, admin: config.adminTokenDigests }));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'bkt-engine mastery service', version: '0.1.0', description: 'Bayesian Knowledge Tracing updates and mastery reads' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(masteryRoutes(deps.service, metrics));
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
+    const { pendingMigrations } = await deps.readiness();
+    if (pendingMigrations.length > 0) {
+      return sendError(reply, 'unavailable', `migrations not applied: ${pendingMigrations.join(', ')}; run bkt migrate`);
+    }
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  return app;
+}

@@ -1,0 +1,61 @@
+/** Prometheus metrics, one registry per app. Labels are route patterns and outcomes, never ids. */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+
+export interface PoolFigures {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly updates: Counter<'result'>;
+  readonly masteriesReached: Counter;
+}
+
+export function createMetrics(poolStats: () => PoolFigures): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const updates = new Counter({
+    name: 'bkt_updates_total',
+    help: 'Responses handled, by result (applied or replayed)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const masteriesReached = new Counter({
+    name: 'bkt_masteries_reached_total',
+    help: 'Updates after which a pair became mastered (newly_mastered)',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'bkt_db_pool_connections',
+    help: 'Database pool connections by state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = poolStats();
+      this.set({ state: 'total' }, s.total);
+      this.set({ state: 'idle' }, s.idle);
+      this.set({ state: 'waiting' }, s.waiting);
+    },
+  });
+  return { registry, updates, masteriesReached };
+}
+
+/** Request latency by method, route pattern and status. */
+export function instrument(app: FastifyInstance, registry: Registry): void {
+  const latency = new Histogram({
+    name: 'bkt_http_request_duration_seconds',
+    help: 'HTTP request latency by route pattern',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    latency.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+}

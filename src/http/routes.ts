@@ -1,0 +1,177 @@
+/** The mastery API: updates, batch updates, reads, erasure. Handlers translate names; the service does the work. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ConceptMastery, MasteryService, ResponseInput, UpdateResult as ServiceResult } from '../service/index.js';
+import type { Metrics } from './metrics.js';
+import {
+  BatchBody,
+  BatchResult,
+  EraseResult,
+  ErrorBody,
+  PageQuery,
+  PairMastery,
+  PairParams,
+  ResponseBody,
+  StudentMastery,
+  StudentParams,
+  UpdateResult,
+} from './schemas.js';
+
+export const BATCH_BODY_LIMIT = 1024 * 1024;
+
+function toInput(b: ResponseBody): ResponseInput {
+  return {
+    studentId: b.student_id,
+    conceptId: b.concept_id,
+    correct: b.correct,
+    ...(b.response_id !== undefined && { responseId: b.response_id }),
+    ...(b.session_id !== undefined && { sessionId: b.session_id }),
+    ...(b.answered_at !== undefined && { answeredAt: b.answered_at }),
+  };
+}
+
+function toResult(r: ServiceResult) {
+  return {
+    student_id: r.studentId,
+    concept_id: r.conceptId,
+    mastery_before: r.masteryBefore,
+    mastery_after: r.masteryAfter,
+    p_correct: r.pCorrect,
+    p_correct_next: r.pCorrectNext,
+    mastered: r.mastered,
+    newly_mastered: r.newlyMastered,
+    n_responses: r.nResponses,
+    version: r.version,
+    replayed: r.replayed,
+  };
+}
+
+function concept(c: ConceptMastery) {
+  return {
+    concept_id: c.conceptId,
+    level: c.level,
+    mastered: c.mastered,
+    n_responses: c.nResponses,
+    n_correct: c.nCorrect,
+    updated_at: c.updatedAt,
+  };
+}
+
+const errors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  409: ErrorBody,
+  413: ErrorBody,
+  503: ErrorBody,
+};
+
+export function masteryRoutes(service: MasteryService, metrics: Metrics): FastifyPluginAsyncTypebox {
+  const count = (results: ServiceResult[]) => {
+    for (const r of results) {
+      metrics.updates.inc({ result: r.replayed ? 'replayed' : 'applied' });
+      if (r.newlyMastered && !r.replayed) metrics.masteriesReached.inc();
+    }
+  };
+  return async (app) => {
+    app.post(
+      '/api/bkt/update',
+      {
+        config: { access: 'service' },
+        schema: {
+          summary: 'Record one answer and update its mastery',
+          tags: ['mastery'],
+          body: ResponseBody,
+          response: { 200: UpdateResult, ...errors },
+        },
+      },
+      async (request) => {
+        const result = await service.recordResponse(toInput(request.body));
+        count([result]);
+        return toResult(result);
+      },
+    );
+
+    app.post(
+      '/api/bkt/update/batch',
+      {
+        config: { access: 'service' },
+        bodyLimit: BATCH_BODY_LIMIT,
+        schema: {
+          summary: 'Record up to 1000 answers in order, atomically',
+          tags: ['mastery'],
+          body: BatchBody,
+          response: { 200: BatchResult, ...errors },
+        },
+      },
+      async (request) => {
+        const results = await service.recordBatch(request.body.responses.map(toInput));
+        count(results);
+        return { results: results.map(toResult) };
+      },
+    );
+
+    app.get(
+      '/api/bkt/mastery/:student_id',
+      {
+        config: { access: 'service' },
+        schema: {
+          summary: "A student's mastery of every concept answered, 500 per page",
+          tags: ['mastery'],
+          params: StudentParams,
+          querystring: PageQuery,
+          response: { 200: StudentMastery, ...errors },
+        },
+      },
+      async (request) => {
+        const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
+        const page = await service.readStudent(request.params.student_id, request.query.after, limit);
+        return {
+          student_id: page.studentId,
+          concepts: page.concepts.map(concept),
+          ...(page.nextAfter !== undefined && { next_after: page.nextAfter }),
+        };
+      },
+    );
+
+    app.get(
+      '/api/bkt/mastery/:student_id/:concept_id',
+      {
+        config: { access: 'service' },
+        schema: {
+          summary: "A student's mastery of one concept (the concept's prior if never answered)",
+          tags: ['mastery'],
+          params: PairParams,
+          response: { 200: PairMastery, ...errors },
+        },
+      },
+      async (request) => {
+        const c = await service.readConcept(request.params.student_id, request.params.concept_id);
+        return {
+          student_id: c.studentId,
+          concept_id: c.conceptId,
+          level: c.level,
+          mastered: c.mastered,
+          n_responses: c.nResponses,
+          updated_at: c.updatedAt,
+        };
+      },
+    );
+
+    app.delete(
+      '/api/bkt/students/:student_id',
+      {
+        config: { access: 'admin' },
+        schema: {
+          summary: "Erase a student's mastery and history (right to erasure)",
+          tags: ['admin'],
+          params: StudentParams,
+          response: { 200: EraseResult, ...errors },
+        },
+      },
+      async (request) => {
+        const r = await service.eraseStudent(request.params.student_id);
+        return { student_id: request.params.student_id.toLowerCase(), mastery_rows: r.masteryRows, history_rows: r.historyRows };
+      },
+    );
+  };
+}

@@ -1,0 +1,94 @@
+/** One TypeBox schema per shape: request validation, the handlers' types, the response serialiser and OpenAPI. */
+import { Type, type Static } from 'typebox';
+
+const Uuid = (description: string) => Type.String({ format: 'uuid', description });
+const Probability = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
+
+export const ResponseBody = Type.Object(
+  {
+    student_id: Uuid('the student'),
+    concept_id: Uuid('the concept (knowledge component)'),
+    correct: Type.Boolean({ description: 'whether the answer was correct' }),
+    response_id: Type.Optional(Uuid('idempotency key: a repeat returns the first result with replayed: true')),
+    session_id: Type.Optional(Uuid('practice session, stored in the history')),
+    answered_at: Type.Optional(Type.String({ format: 'date-time', description: 'when the student answered (ISO 8601)' })),
+  },
+  { additionalProperties: false },
+);
+export type ResponseBody = Static<typeof ResponseBody>;
+
+export const BatchBody = Type.Object(
+  { responses: Type.Array(ResponseBody, { minItems: 1, maxItems: 1000, description: 'applied in order, all or nothing' }) },
+  { additionalProperties: false },
+);
+export type BatchBody = Static<typeof BatchBody>;
+
+export const UpdateResult = Type.Object({
+  student_id: Type.String(),
+  concept_id: Type.String(),
+  mastery_before: Probability('P(L) before this answer'),
+  mastery_after: Probability('P(L) after this answer and the learning transition'),
+  p_correct: Probability('P(correct) for this answer, before it was seen'),
+  p_correct_next: Probability('P(correct) for the next answer'),
+  mastered: Type.Boolean({ description: 'mastery_after >= the threshold' }),
+  newly_mastered: Type.Boolean({ description: 'mastered now and not before this answer' }),
+  n_responses: Type.Integer(),
+  version: Type.Integer({ description: "the pair's version after this answer (= its history seq)" }),
+  replayed: Type.Boolean({ description: 'true when response_id was seen before: nothing was written' }),
+});
+
+export const BatchResult = Type.Object({ results: Type.Array(UpdateResult) });
+
+export const StudentParams = Type.Object({ student_id: Uuid('the student') });
+export type StudentParams = Static<typeof StudentParams>;
+export const PairParams = Type.Object({ student_id: Uuid('the student'), concept_id: Uuid('the concept') });
+export type PairParams = Static<typeof PairParams>;
+
+export const PageQuery = Type.Object(
+  {
+    after: Type.Optional(Uuid('next_after of the previous page')),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'page size, 1 to 500 (default 500)' })),
+  },
+  { additionalProperties: false },
+);
+export type PageQuery = Static<typeof PageQuery>;
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ConceptMastery = Type.Object({
+  concept_id: Type.String(),
+  level: Probability('P(L), the mastery level'),
+  mastered: Type.Boolean(),
+  n_responses: Type.Integer(),
+  n_correct: Type.Integer(),
+  updated_at: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export const StudentMastery = Type.Object({
+  student_id: Type.String(),
+  concepts: Type.Array(ConceptMastery),
+  next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
+});
+
+export const PairMastery = Type.Object({
+  student_id: Type.String(),
+  concept_id: Type.String(),
+  level: Probability('P(L); the prior for a pair never seen'),
+  mastered: Type.Boolean(),
+  n_responses: Type.Integer(),
+  updated_at: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export const EraseResult = Type.Object({
+  student_id: Type.String(),
+  mastery_rows: Type.Integer(),
+  history_rows: Type.Integer(),
+});
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  }),
+});

@@ -1,0 +1,6 @@
+/** The service layer's public door: use cases, their ports and errors. */
+export * from './errors.js';
+export * from './ports.js';
+export * from './parameters-cache.js';
+export * from './plan-responses.js';
+export * from './mastery-service.js';

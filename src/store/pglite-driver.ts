@@ -1,0 +1,55 @@
+/** The embedded driver: PGlite (PostgreSQL compiled to WebAssembly), one connection, data in a local directory. */
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { resolve } from 'node:path';
+import { acquireLockFile } from './lock-file.js';
+import { setLocalScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
+
+export const MEMORY = 'memory://';
+
+function executor(db: PGlite | Transaction): SqlExecutor {
+  return {
+    async query<R extends object>(text: string, params: readonly SqlValue[] = []): Promise<R[]> {
+      const r = await db.query<R>(text, params as unknown[]);
+      return r.rows;
+    },
+    async exec(script: string): Promise<void> {
+      await db.exec(script);
+    },
+  };
+}
+
+/** Opens PGlite at `dataDir` (or in memory for `memory://`), holding a lock file so that no second process opens it. */
+export async function openPglite(dataDir: string, timeouts: TimeoutSettings): Promise<SqlDatabase> {
+  const inMemory = dataDir === MEMORY;
+  const path = inMemory ? dataDir : resolve(dataDir);
+  const release = inMemory ? () => {} : acquireLockFile(`${path}.lock`);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(path);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const base = executor(db);
+  // PGlite's own transaction() issues BEGIN; the timeouts are set locally as its first statement.
+  const setLocal = setLocalScript(timeouts);
+  return {
+    kind: 'pglite',
+    query: base.query,
+    exec: base.exec,
+    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      return db.transaction(async (tx) => {
+        await tx.exec(setLocal);
+        return fn(executor(tx));
+      });
+    },
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    async close(): Promise<void> {
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The server driver: node-postgres with a bounded pool. Safe behind a transaction pooler (Supabase's Supavisor,
+ * PgBouncer): statements are unnamed (no prepared statements), and all session settings are SET LOCAL, so nothing
+ * outlives a transaction. TLS follows the URL's `sslmode`.
+ */
+import pg from 'pg';
+import { beginScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
+
+export interface PostgresOptions extends TimeoutSettings {
+  readonly connectionString: string;
+  readonly poolSize: number;
+  /** Longest wait for a free connection (or a new one), in ms; past it the request fails fast with 503. */
+  readonly poolTimeoutMs: number;
+  /** Called with errors of idle connections (for example the server restarting); they must not crash the process. */
+  readonly onIdleError?: (err: Error) => void;
+}
+
+function executor(c: pg.Pool | pg.PoolClient): SqlExecutor {
+  return {
+    async query<R extends object>(text: string, params: readonly SqlValue[] = []): Promise<R[]> {
+      const r = await c.query<R & pg.QueryResultRow>(text, params as unknown[]);
+      return r.rows;
+    },
+    async exec(script: string): Promise<void> {
+      // No parameters: the simple protocol, which runs several statements.
+      await c.query(script);
+    },
+  };
+}
+
+export function openPostgres(options: PostgresOptions): SqlDatabase {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.poolTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    // Client-side bound for statements outside a transaction (reads); transactions also get SET LOCAL.
+    query_timeout: options.statementTimeoutMs + 1_000,
+    application_name: 'bkt-engine',
+  });
+  pool.on('error', (err) => options.onIdleError?.(err));
+  const base = executor(pool);
+  const begin = beginScript(options);
+  return {
+    kind: 'postgres',
+    query: base.query,
+    exec: base.exec,
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      // A connection lost between two statements emits 'error' on the client; unheard, it would crash the process.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
+      try {
+        await client.query(begin);
+        const result = await fn(executor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // The connection is unusable: drop it from the pool rather than hand it to the next request.
+          broken = rollbackError as Error;
+        }
+        throw e;
+      } finally {
+        client.off('error', onError);
+        client.release(broken ?? false);
+      }
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end(),
+  };
+}

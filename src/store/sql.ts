@@ -1,0 +1,51 @@
+/**
+ * The small SQL interface the store is written against. Two drivers implement it: embedded PGlite and a PostgreSQL
+ * server (node-postgres). Parameters are plain values; timestamps travel as ISO strings and are cast in SQL.
+ */
+export type SqlValue = string | number | boolean | null;
+
+/** What a statement can run on: the database itself or an open transaction. */
+export interface SqlExecutor {
+  /** One parameterised statement (extended protocol, unnamed: no prepared statements survive it). */
+  query<R extends object = Record<string, unknown>>(text: string, params?: readonly SqlValue[]): Promise<R[]>;
+  /** A script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface PoolStats {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  readonly kind: 'pglite' | 'postgres';
+  /**
+   * Runs `fn` in one transaction (READ COMMITTED) with the driver's statement and lock timeouts set locally.
+   * Commits when `fn` resolves, rolls back when it throws.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Connection pool figures for /metrics (PGlite has a single connection). */
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+export interface TimeoutSettings {
+  /** Longest a statement may run, in ms (SET LOCAL statement_timeout). */
+  readonly statementTimeoutMs: number;
+  /** Longest a statement may wait for a row lock, in ms (SET LOCAL lock_timeout). */
+  readonly lockTimeoutMs: number;
+}
+
+/** The statements that set a transaction's timeouts: SET LOCAL, so nothing is left on the connection afterwards. */
+export function setLocalScript(t: TimeoutSettings): string {
+  // Integers from validated settings, so interpolation is safe; SET LOCAL takes no parameters.
+  const st = Math.trunc(t.statementTimeoutMs);
+  const lt = Math.trunc(t.lockTimeoutMs);
+  return `SET LOCAL statement_timeout = ${st}; SET LOCAL lock_timeout = ${lt};`;
+}
+
+/** BEGIN and the timeouts in one round trip. */
+export function beginScript(t: TimeoutSettings): string {
+  return `BEGIN; ${setLocalScript(t)}`;
+}
