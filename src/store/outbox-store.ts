@@ -294,7 +294,7 @@ async function settle(db: SqlDatabase, timeoutMs: number, sleep: (ms: number) =>
     [GRAPH_FLAG_TTL_MS + 1_000],
   );
   if (wait[0].ms > 0) await sleep(Math.ceil(wait[0].ms));
-  const open = await db.query<{ xid: string }>('SELECT x::text AS xid FROM unnest(pg_snapshot_xip(pg_current_snapshot())) AS x');
+  const open = await db.query<{ xid: string }>('SELECT x::text AS xid FROM pg_snapshot_xip(pg_current_snapshot()) AS x');
   let xids = open.map((r) => r.xid);
   const deadline = Date.now() + timeoutMs;
   while (xids.length > 0) {
