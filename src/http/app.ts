@@ -24,8 +24,11 @@ export interface AppDeps {
   readonly poolStats: () => PoolFigures;
   /** Where log lines go (default stdout); tests capture them here. */
   readonly logStream?: NodeJS.WritableStream;
-  /** The graph projection's lag: shown by /ready (which stays 200 when only Neo4j is down) and /metrics. */
-  readonly graph?: GraphProjection;
+  /**
+   * The graph projection's lag for /metrics; also shown by /ready (which stays 200 when only Neo4j is down) when
+   * `inReady` (instances that relay to Neo4j).
+   */
+  readonly graph?: { readonly projection: GraphProjection; readonly inReady: boolean };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -53,7 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   const metrics = createMetrics(deps.poolStats);
   instrument(app, metrics.registry);
-  if (deps.graph) registerGraphMetrics(metrics.registry, deps.graph);
+  if (deps.graph) registerGraphMetrics(metrics.registry, deps.graph.projection);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -79,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (pendingMigrations.length > 0) {
       return sendError(reply, 'unavailable', `migrations not applied: ${pendingMigrations.join(', ')}; run bkt migrate`);
     }
-    return { status: 'ready', ...(deps.graph && { graph: graphLag(deps.graph) }) };
+    return { status: 'ready', ...(deps.graph?.inReady && { graph: graphLag(deps.graph.projection) }) };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
