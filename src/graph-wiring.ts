@@ -14,6 +14,9 @@ import type { SqlDatabase } from './store/sql.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Longest a committed update waits before the relay is woken for it (commits within this window share one wake-up). */
+export const NOTIFY_COALESCE_MS = 10;
+
 /** Relay settings tests may shorten (poll interval, backoff, lease, batch size). */
 export type RelayTuning = Pick<RelayOptions, 'batchSize' | 'pollIntervalMs' | 'leaseTtlMs' | 'backoff' | 'holder'>;
 
@@ -112,7 +115,17 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
     watcher = new OutboxWatcher(outbox, options.watchIntervalMs ?? 5_000);
   }
   const projection: GraphProjection | undefined = relay ?? watcher;
-  const notify = (): void => relay?.notify();
+  // Commits close together wake the relay once: a cycle costs 3-4 statements on the shared pool, so one per commit
+  // would compete with the updates themselves under load. Costs at most NOTIFY_COALESCE_MS of projection lag.
+  let wake: NodeJS.Timeout | undefined;
+  const notify = (): void => {
+    if (relay === undefined || wake !== undefined) return;
+    wake = setTimeout(() => {
+      wake = undefined;
+      relay?.notify();
+    }, NOTIFY_COALESCE_MS);
+    wake.unref();
+  };
 
   return {
     config,
@@ -150,6 +163,7 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
       }
     },
     async close() {
+      clearTimeout(wake);
       watcher?.stop();
       if (relay !== undefined) await relay.stop();
       if (writer !== undefined) {
