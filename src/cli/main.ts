@@ -5,6 +5,7 @@ import { EXIT_USAGE, reportError } from './errors.js';
 import { registerCv } from './cv.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerFit } from './fit.js';
+import { registerGraph } from './graph.js';
 import { registerPredict } from './predict.js';
 import { registerMigrate } from './migrate.js';
 import { registerServe } from './serve.js';
@@ -22,6 +23,7 @@ registerEvaluate(program);
 registerCv(program);
 registerServe(program);
 registerMigrate(program);
+registerGraph(program);
 
 // A closed pipe (`bkt evaluate ... | head`) is the reader's choice, not an error worth a message.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

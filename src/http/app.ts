@@ -8,9 +8,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
 import type { MasteryService } from '../service/index.js';
+import type { GraphProjection } from '../service/graph-port.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
-import { createMetrics, instrument, type PoolFigures } from './metrics.js';
+import { createMetrics, graphLag, instrument, registerGraphMetrics, type PoolFigures } from './metrics.js';
 import { masteryRoutes } from './routes.js';
 
 export const BODY_LIMIT = 16 * 1024;
@@ -23,6 +24,11 @@ export interface AppDeps {
   readonly poolStats: () => PoolFigures;
   /** Where log lines go (default stdout); tests capture them here. */
   readonly logStream?: NodeJS.WritableStream;
+  /**
+   * The graph projection's lag for /metrics; also shown by /ready (which stays 200 when only Neo4j is down) when
+   * `inReady` (instances that relay to Neo4j).
+   */
+  readonly graph?: { readonly projection: GraphProjection; readonly inReady: boolean };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -50,6 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   const metrics = createMetrics(deps.poolStats);
   instrument(app, metrics.registry);
+  if (deps.graph) registerGraphMetrics(metrics.registry, deps.graph.projection);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -75,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (pendingMigrations.length > 0) {
       return sendError(reply, 'unavailable', `migrations not applied: ${pendingMigrations.join(', ')}; run bkt migrate`);
     }
-    return { status: 'ready' };
+    return { status: 'ready', ...(deps.graph?.inReady && { graph: graphLag(deps.graph.projection) }) };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
