@@ -41,7 +41,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       app?.log.warn({ err }, 'parameter refresh failed; keeping the cached parameters'),
     );
     await parameters.start();
-    const service = new MasteryService({ store, parameters, threshold: config.masteryThreshold });
+    const service = new MasteryService({ store, parameters, threshold: config.masteryThreshold, pairWaitMs: config.lockTimeoutMs });
     app = await buildApp({ config, service, readiness: () => store.readiness(), poolStats: () => db.poolStats(), ...(options.logStream && { logStream: options.logStream }) });
     const built = app;
     return {
