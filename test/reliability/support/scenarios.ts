@@ -9,6 +9,7 @@ import { migrate } from '../../../src/store/migrate.js';
 import { openPostgres } from '../../../src/store/postgres-driver.js';
 import { SqlStore } from '../../../src/store/sql-store.js';
 import { checkRecord, formatFigures, type CheckResult } from './checker.js';
+import { findLeaks } from './leaks.js';
 import { runExtensionChecks, type ExtensionOutcome } from './extensions.js';
 import { conceptId, loadClient, openLoop, quantile, seededRandom, studentId, updateStream, type Exchange, type LoadClient, type Op } from './load-client.js';
 import { createDatabase, type PgInstance } from './pg-instance.js';
@@ -70,6 +71,13 @@ async function finish(name: string, url: string, client: LoadClient, serve: Serv
     await serve.stop();
   }
   const check = await checkRecord(url, client.exchanges);
+  // No answer, not even a 503 during an outage, names a table, a column, a path or a stack frame.
+  for (const e of client.exchanges) {
+    if (e.status >= 400 && e.answer !== undefined) {
+      const leaks = findLeaks(JSON.stringify(e.answer), '');
+      if (leaks.length > 0) check.problems.push(`a ${e.status} answer leaks ${leaks.join(', ')}: ${JSON.stringify(e.answer)}`);
+    }
+  }
   console.log(formatFigures(name, check.figures, extra));
   console.log(`  answers: ${JSON.stringify(answerKinds(client.exchanges))}`);
   for (const p of check.problems) console.log(`  problem: ${p}`);
