@@ -12,7 +12,7 @@ import { bkt, tempDir } from '../support/bin.js';
 import { TEST_SEED } from '../support/seed.js';
 import { size } from './support/size.js';
 
-const RUNS = size(8, 150);
+const RUNS = size(8, 60);
 const { dir, cleanup } = tempDir();
 afterAll(cleanup);
 

@@ -184,11 +184,13 @@ export async function loadScenario(instance: PgInstance, opts: { rate: number; s
 export async function databaseRestartScenario(
   instance: PgInstance,
   opts: { rate: number; seconds: number; stopAt: number; downFor: number; seed: number },
-): Promise<ScenarioResult & { outage: { from: number; to: number } }> {
+): Promise<ScenarioResult & { outage: { from: number; to: number; startIssued: number } }> {
   const url = await prepareDatabase(instance, 'restart');
   const serve = await startServe({ databaseUrl: url, env: SERVE_ENV });
   const client = loadClient({ url: serve.url, timeoutMs: 15_000 });
-  const outage = { from: NaN, to: NaN };
+  // from: the server is down (pg_ctl stop returned); startIssued: pg_ctl start began (nothing can answer before);
+  // to: pg_ctl start returned (the server is surely back).
+  const outage = { from: NaN, to: NaN, startIssued: NaN };
   let phase: 'before' | 'down' | 'after' = 'before';
   let pending: Promise<void> | undefined;
   await openLoop(client, updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS }), opts.rate, opts.seconds, (elapsed) => {
@@ -201,6 +203,7 @@ export async function databaseRestartScenario(
     } else if (phase === 'down' && elapsed >= (opts.stopAt + opts.downFor) * 1000) {
       phase = 'after';
       pending = pending!.then(async () => {
+        outage.startIssued = client.now();
         await instance.start();
         outage.to = client.now();
       });
