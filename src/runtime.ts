@@ -60,7 +60,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       ...(options.graphWriter && { writer: options.graphWriter }),
       ...(options.relayTuning && { relay: options.relayTuning }),
     });
-    const service = new MasteryService({ store: graph.wrap(store), parameters, threshold: config.masteryThreshold });
+    const service = new MasteryService({ store: graph.wrap(store), parameters, threshold: config.masteryThreshold, pairWaitMs: config.lockTimeoutMs });
     app = await buildApp({ config, service, readiness: () => store.readiness(), poolStats: () => db.poolStats(), ...(options.logStream && { logStream: options.logStream }), ...(graph.projection && { graph: { projection: graph.projection, inReady: graph.relay !== undefined } }) });
     const built = app;
     const wired = graph;

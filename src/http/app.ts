@@ -46,6 +46,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 65_000,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // The router rejects a malformed or over-long path before any hook runs; render those like every other error.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      if (error.code === 'FST_ERR_BAD_URL') return sendError(reply, 'invalid_input', 'the URL path is not valid (malformed percent-encoding)');
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 'invalid_input', 'a path parameter is longer than any valid id');
+      return errorHandler(error, request, reply);
+    },
     ajv: {
       // A JSON body is taken as sent: no "true" -> true coercion, no silently dropped unknown fields.
       customOptions: { coerceTypes: false, removeAdditional: false },

@@ -4,3 +4,4 @@ export * from './ports.js';
 export * from './parameters-cache.js';
 export * from './plan-responses.js';
 export * from './mastery-service.js';
+export * from './pair-queue.js';

@@ -66,7 +66,7 @@ const cases: Case[] = [
   { name: 'params file not JSON', args: () => ['evaluate', at('good.csv'), '--params', at('broken.json')], status: 1, message: /broken\.json:\d+: not valid JSON/ },
   { name: 'params file of another schema version', args: () => ['predict', at('good.csv'), '--params', at('v2.json')], status: 1, message: /v2\.json:2: schema_version 2 is not supported \(this bkt reads version 1\)/ },
   { name: 'params file without a version', args: () => ['predict', at('good.csv'), '--params', at('no-version.json')], status: 1, message: /no-version\.json:1: no schema_version/ },
-  { name: 'params file with a bad parameter', args: () => ['predict', at('good.csv'), '--params', at('bad-param.json')], status: 1, message: /bad-param\.json: concepts\[0\]\.params: guess must be strictly between 0 and 1, got 1\.5/ },
+  { name: 'params file with a bad parameter', args: () => ['predict', at('good.csv'), '--params', at('bad-param.json')], status: 1, message: /bad-param\.json:1: concepts\[0\]\.params: guess must be strictly between 0 and 1, got 1\.5/ },
   { name: 'params file is a directory', args: () => ['predict', at('good.csv'), '--params', tmp.dir], status: 1, message: /is a directory/ },
   { name: 'bad option value', args: () => ['fit', at('good.csv'), '--restarts', '0'], status: 2, message: /--restarts <n>' argument '0' is invalid/ },
   { name: 'fixed parameter out of range (checked by the core)', args: () => ['fit', at('good.csv'), '--fix', 'guess=1'], status: 2, message: /fixed\.guess must be strictly between 0 and 1/ },
