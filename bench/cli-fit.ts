@@ -2,7 +2,9 @@
  * bench/cli-fit: wall time and peak RSS of `bkt fit` at default options on every data set in ../shared/data/,
  * split into start-up (node and module loading, measured as wall minus the phases the command times itself),
  * parse (CSV read and parsed), group (rows grouped for the core), fit (EM on worker threads) and write.
- * Runs the built bin (npm run build first), each data set REPEATS times; prints the median run's figures.
+ * Runs the built bin (npm run build first), each data set REPEATS times; prints the median run's figures, with
+ * the process's CPU time (all threads): CPU well below wall * threads on a single-threaded phase means the
+ * machine was busy with something else.
  * Run: npm run build && npx tsx bench/cli-fit.ts [repeats] [threads]
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +28,7 @@ interface Run {
   fit: number;
   write: number;
   rssMb: number;
+  cpu: number;
   rows: number;
   concepts: number;
   logLik: number;
@@ -44,6 +47,7 @@ function runFit(file: string, out: string): Run {
     log_lik: number;
   };
   const rss = /BENCH_MAX_RSS_KB=(\d+)/.exec(r.stderr);
+  const cpu = /BENCH_CPU_US=(\d+)/.exec(r.stderr);
   const { parse, group, fit, write } = s.seconds;
   return {
     wall,
@@ -53,6 +57,7 @@ function runFit(file: string, out: string): Run {
     fit,
     write,
     rssMb: rss ? Number(rss[1]) / 1024 : NaN,
+    cpu: cpu ? Number(cpu[1]) / 1e6 : NaN,
     rows: s.input.rows,
     concepts: s.input.concepts,
     logLik: s.log_lik,
@@ -63,7 +68,7 @@ const files = readdirSync(DATA).filter((f) => f.endsWith('.csv')).sort();
 const tmp = mkdtempSync(join(tmpdir(), 'bkt-bench-'));
 const f3 = (x: number) => x.toFixed(3);
 console.log(`bkt fit, default options${THREADS ? `, ${THREADS} threads` : ''}; median of ${REPEATS} runs (by wall time)`);
-console.log(['data set', 'rows', 'concepts', 'wall s', 'start-up s', 'parse s', 'group s', 'fit s', 'write s', 'peak RSS MB', 'log-lik'].join(' | '));
+console.log(['data set', 'rows', 'concepts', 'wall s', 'start-up s', 'parse s', 'group s', 'fit s', 'write s', 'CPU s', 'peak RSS MB', 'log-lik'].join(' | '));
 try {
   for (const name of files) {
     const runs: Run[] = [];
@@ -71,7 +76,7 @@ try {
     runs.sort((a, b) => a.wall - b.wall);
     const m = runs[Math.floor(runs.length / 2)];
     console.log(
-      [name, m.rows, m.concepts, f3(m.wall), f3(m.startup), f3(m.parse), f3(m.group), f3(m.fit), f3(m.write), m.rssMb.toFixed(0), m.logLik.toFixed(2)].join(' | '),
+      [name, m.rows, m.concepts, f3(m.wall), f3(m.startup), f3(m.parse), f3(m.group), f3(m.fit), f3(m.write), f3(m.cpu), m.rssMb.toFixed(0), m.logLik.toFixed(2)].join(' | '),
     );
   }
 } finally {

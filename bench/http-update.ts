@@ -11,6 +11,11 @@
  * Open-loop latency is measured from each request's scheduled start, so a stall is counted, not hidden.
  * Run: npm run build && npm run bench:http-update -- [--runs 5] [--duration 5] [--students 10000] [--concepts 50]
  *      [--pool 10] [--no-pglite]. Server: BKT_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ *
+ * --graph instead compares the graph projection off and on (docs/graph.md): the app in this process (createRuntime,
+ * listening on 127.0.0.1) at 50% of its own closed-loop maximum with the projection off, then per run, in turn: off;
+ * on with the real Neo4j writer at a closed port (the relay failing and retrying); on with the RecordingGraphWriter
+ * (the relay draining after every commit). Prints the median p50/p99 per mode and the p99 change against off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -21,7 +26,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { loadConfig } from '../src/config.js';
+import { RecordingGraphWriter } from '../src/graph/recording-writer.js';
+import { createRuntime, type Runtime } from '../src/runtime.js';
 import { MasteryService, ParametersCache } from '../src/service/index.js';
+import { setGraphEnabled } from '../src/store/outbox-store.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPglite } from '../src/store/pglite-driver.js';
 import { openPostgres } from '../src/store/postgres-driver.js';
@@ -36,6 +45,7 @@ const { values: args } = parseArgs({
     concepts: { type: 'string', default: '50' },
     pool: { type: 'string', default: '10' },
     'no-pglite': { type: 'boolean', default: false },
+    graph: { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -280,5 +290,76 @@ async function pgliteBench(): Promise<void> {
   }
 }
 
-await serverBench();
-if (!args['no-pglite']) await pgliteBench();
+type GraphMode = 'off' | 'on, Neo4j at a closed port' | 'on, recording writer';
+
+async function graphRuntime(db: SqlDatabase, dbUrl: string, mode: GraphMode, neo4jPort: number): Promise<{ runtime: Runtime; url: string }> {
+  await setGraphEnabled(db, mode !== 'off');
+  await db.query('DELETE FROM bkt_internal.graph_outbox');
+  const config = loadConfig({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false', LOG_LEVEL: 'error', PORT: '0' });
+  const neo4j = { NEO4J_URI: `bolt://127.0.0.1:${neo4jPort}`, NEO4J_USER: 'neo4j', NEO4J_PASSWORD: 'bench' };
+  const runtime = await createRuntime(config, {
+    db,
+    ...(mode !== 'off' && { graphEnv: neo4j }),
+    ...(mode === 'on, recording writer' && { graphWriter: new RecordingGraphWriter() }),
+  });
+  const url = await runtime.app.listen({ port: 0, host: '127.0.0.1' });
+  return { runtime, url };
+}
+
+async function graphBench(): Promise<void> {
+  const name = `bkt_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: SERVER });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(SERVER);
+  u.pathname = `/${name}`;
+  const dbUrl = u.toString();
+  const db = openPostgres({ connectionString: dbUrl, poolSize: POOL, poolTimeoutMs: 5000, ...TIMEOUTS });
+  try {
+    await seed(db, STUDENTS, CONCEPTS);
+    const students = Array.from({ length: STUDENTS }, (_, i) => uuidOf(`s${i + 1}`));
+    const concepts = Array.from({ length: CONCEPTS }, (_, i) => uuidOf(`c${i + 1}`));
+    const pick = () => randomPair(students, concepts);
+    const neo4jPort = await freePort();
+    const modes: GraphMode[] = ['off', 'on, Neo4j at a closed port', 'on, recording writer'];
+    // Calibration with the projection off: the closed-loop maximum of this in-process app.
+    let rig = await graphRuntime(db, dbUrl, 'off', neo4jPort);
+    let http = httpSender(rig.url);
+    await closedLoop(http.send, pick, POOL * 8, 3);
+    const max = (await closedLoop(http.send, pick, POOL * 8, SECONDS)).rate;
+    await http.close();
+    await rig.runtime.close();
+    console.log(`graph projection bench: ${STUDENTS} x ${CONCEPTS} pairs, pool ${POOL}, in-process app max ${max.toFixed(0)}/s, open loop at 50%`);
+    const results = new Map<GraphMode, Figures[]>();
+    for (let run = 1; run <= RUNS; run++) {
+      for (const mode of modes) {
+        rig = await graphRuntime(db, dbUrl, mode, neo4jPort);
+        http = httpSender(rig.url);
+        await closedLoop(http.send, pick, POOL * 2, 1); // warm-up of this runtime
+        results.set(mode, [...(results.get(mode) ?? []), await openLoop(http.send, pick, max * 0.5, SECONDS)]);
+        const backlog = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bkt_internal.graph_outbox'))[0].n;
+        const relay = rig.runtime.graph.relay?.metrics();
+        process.stderr.write(`run ${run}/${RUNS} ${mode}: outbox ${backlog} rows${relay ? `, relay failures ${relay.failures}` : ''}\n`);
+        await http.close();
+        await rig.runtime.close();
+      }
+    }
+    const off = medianFigures(results.get('off')!).p99;
+    console.log(`\nmedian of ${RUNS} runs, ${SECONDS} s each:`);
+    for (const [mode, list] of results) {
+      const f = medianFigures(list);
+      console.log(`  ${mode.padEnd(28)} ${fmt(f)}  p99 ${mode === 'off' ? '' : `${(((f.p99 - off) / off) * 100).toFixed(1)}% vs off`}`);
+    }
+  } finally {
+    await db.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+if (args.graph) {
+  await graphBench();
+} else {
+  await serverBench();
+  if (!args['no-pglite']) await pgliteBench();
+}

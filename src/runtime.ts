@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { wireGraph, type GraphWiring, type RelayTuning } from './graph-wiring.js';
+import type { GraphWriter } from './service/graph-port.js';
 import { buildApp } from './http/app.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +25,8 @@ export interface Runtime {
   readonly service: MasteryService;
   readonly parameters: ParametersCache;
   readonly fitJobs: FitJobService;
+  /** The graph projection: outbox hook, and the relay on instances with NEO4J_URI. */
+  readonly graph: GraphWiring;
   /** Stops the app, the parameter poll and (if opened here) the database. */
   close(): Promise<void>;
 }
@@ -34,6 +38,11 @@ export interface RuntimeOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Runs a fit job's EM (default: the core on BKT_FIT_THREADS worker threads). */
   readonly fitter?: Fitter;
+  /** NEO4J_* settings (`bkt serve` passes the environment); without NEO4J_URI this instance queues but does not relay. */
+  readonly graphEnv?: Readonly<Record<string, string | undefined>>;
+  /** Replaces the Neo4j writer (tests, benchmarks). */
+  readonly graphWriter?: GraphWriter;
+  readonly relayTuning?: RelayTuning;
 }
 
 /** EM on worker threads only: the calling thread stays free for updates while a job runs. */
@@ -56,6 +65,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     options.db ??
     (await openDatabase(config, (err) => app?.log.warn({ err }, 'idle database connection failed; the pool replaces it')));
   const ownsDb = options.db === undefined;
+  let graph: GraphWiring | undefined;
   try {
     if (config.migrateOnStart) await migrate(db);
     const store = new SqlStore(db);
@@ -63,7 +73,16 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       app?.log.warn({ err }, 'parameter refresh failed; keeping the cached parameters'),
     );
     await parameters.start();
-    const service = new MasteryService({ store, parameters, threshold: config.masteryThreshold });
+    graph = await wireGraph({
+      db,
+      store,
+      threshold: config.masteryThreshold,
+      env: options.graphEnv ?? {},
+      logger: () => app?.log,
+      ...(options.graphWriter && { writer: options.graphWriter }),
+      ...(options.relayTuning && { relay: options.relayTuning }),
+    });
+    const service = new MasteryService({ store: graph.wrap(store), parameters, threshold: config.masteryThreshold, pairWaitMs: config.lockTimeoutMs });
     const fitJobs = new FitJobService({
       store: new SqlFitJobStore(db),
       fitter: options.fitter ?? workerFitter(config.fitThreads),
@@ -78,9 +97,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     const interrupted = await fitJobs.recover(db.kind === 'pglite' ? 'all' : 'stale');
     const adminStore = new SqlAdminStore(db);
     const admin = new AdminService(adminStore, adminStore, () => parameters.refresh());
-    app = await buildApp({ config, service, fitting: { fitJobs, admin }, readiness: () => store.readiness(), poolStats: () => db.poolStats(), ...(options.logStream && { logStream: options.logStream }) });
+    app = await buildApp({
+      config,
+      service,
+      fitting: { fitJobs, admin },
+      readiness: () => store.readiness(),
+      poolStats: () => db.poolStats(),
+      ...(options.logStream && { logStream: options.logStream }),
+      ...(graph.projection && { graph: { projection: graph.projection, inReady: graph.relay !== undefined } }),
+    });
     const built = app;
     if (interrupted.length > 0) built.log.warn({ jobs: interrupted }, 'fit jobs left running by a stopped process are marked interrupted');
+    const wired = graph;
+    wired.start();
     return {
       app: built,
       db,
@@ -88,14 +117,17 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       service,
       parameters,
       fitJobs,
+      graph: wired,
       async close() {
         await fitJobs.close();
         parameters.stop();
         await built.close();
+        await wired.close();
         if (ownsDb) await db.close();
       },
     };
   } catch (e) {
+    await graph?.close();
     if (ownsDb) await db.close();
     throw e;
   }

@@ -84,7 +84,8 @@ export function planFit(data: ResponseData, o: FitOptions): FitUnit[] {
   for (const c of concepts) {
     const rows = countRows(unitSequences(data, c));
     if (rows === 0) continue;
-    for (let r = 0; r < o.restarts; r++) units.push({ concept: c, restart: r, rows });
+    const restarts = c === POOLED ? o.pooledRestarts : o.restarts;
+    for (let r = 0; r < restarts; r++) units.push({ concept: c, restart: r, rows });
   }
   return units.sort((a, b) => b.rows - a.rows || a.concept - b.concept || a.restart - b.restart);
 }

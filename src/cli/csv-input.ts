@@ -79,7 +79,10 @@ export async function streamCsv(file: string, visitor: CsvVisitor, progress?: Pr
       resolve();
     };
     raw.on('error', fail);
-    text.on('error', fail);
+    // Errors of the text stream are gunzip's (the pass-through has none): a damaged or truncated archive.
+    text.on('error', (err: NodeJS.ErrnoException) =>
+      fail(new InputError(file, null, `not a valid gzip file (${err.message})`)),
+    );
     Papa.parse<string[]>(text as unknown as NodeJS.ReadableStream, {
       skipEmptyLines: false,
       chunk(result, parser) {

@@ -6,6 +6,7 @@ import { parseInteger, parseNumber, thresholdOption } from './options.js';
 
 export interface FitCliOptions {
   restarts: number;
+  pooledRestarts: number;
   seed: number;
   maxIterations: number;
   tol: number;
@@ -59,6 +60,7 @@ export function addFitOptions(cmd: Command): Command {
   const d = DEFAULT_FIT_OPTIONS;
   return cmd
     .option('--restarts <n>', 'EM starts per concept; the first at the story defaults, the others random', parseInteger(1), d.restarts)
+    .option('--pooled-restarts <n>', 'EM starts of the pooled fallback fit (all rows as one concept)', parseInteger(1), d.pooledRestarts)
     .option('--seed <n>', 'seed of the random restarts (results never depend on threads or concept order)', parseInteger(0, 0xffffffff), d.seed)
     .option('--max-iterations <n>', 'EM iterations at most per start', parseInteger(1), d.maxIterations)
     .option('--tol <x>', 'stop when an iteration gains at most tol * responses in log-likelihood', parseNumber(0, 1), d.tol)
@@ -91,6 +93,7 @@ export function addFitOptions(cmd: Command): Command {
 export function fitOptionsFrom(o: FitCliOptions): Partial<FitOptions> {
   return {
     restarts: o.restarts,
+    pooledRestarts: o.pooledRestarts,
     seed: o.seed,
     maxIterations: o.maxIterations,
     tol: o.tol,

@@ -122,6 +122,7 @@ async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOut
 function optionsJson(o: FitOptions) {
   return {
     restarts: o.restarts,
+    pooled_restarts: o.pooledRestarts,
     seed: o.seed,
     max_iterations: o.maxIterations,
     tol: o.tol,

@@ -5,6 +5,7 @@ import { EXIT_USAGE, reportError } from './errors.js';
 import { registerCv } from './cv.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerFit } from './fit.js';
+import { registerGraph } from './graph.js';
 import { registerPredict } from './predict.js';
 import { registerMigrate } from './migrate.js';
 import { registerImport } from './import.js';
@@ -24,6 +25,7 @@ registerCv(program);
 registerServe(program);
 registerMigrate(program);
 registerImport(program);
+registerGraph(program);
 
 // A closed pipe (`bkt evaluate ... | head`) is the reader's choice, not an error worth a message.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

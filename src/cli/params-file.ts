@@ -4,6 +4,7 @@
  * and flags, whether the concept uses its own fit or the fallback, and the fallback itself.
  */
 import { readFileSync } from 'node:fs';
+import { findNodeAtLocation, parse as parseJsonc, parseTree, type JSONPath, type ParseError } from 'jsonc-parser';
 import { type BktParams, checkParams, checkThreshold, DEFAULT_PARAMS, DEFAULT_THRESHOLD } from '../bkt/index.js';
 import { InputError, systemMessage } from './errors.js';
 
@@ -73,18 +74,25 @@ export function readParamsFile(path: string): ParamsSource {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    const line = pos ? lineAt(text, Number(pos[1])) : /end of JSON input/.test(message) ? lineAt(text, text.trimEnd().length) : null;
-    throw new InputError(path, line, `not valid JSON (${message.replace(/ in JSON at position \d+.*$/, '')})`);
+    const message = (err as Error).message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
+    throw new InputError(path, syntaxErrorLine(text), `not valid JSON (${message})`);
   }
-  const fail = (where: string, problem: string): never => {
-    throw new InputError(path, null, `${where}: ${problem}`);
+  // Where a field is in the text, for messages that name its line (jsonc-parser keeps offsets; JSON.parse does not).
+  const tree = parseTree(text);
+  const lineOfPath = (at: JSONPath): number => {
+    for (let n = at.length; n >= 0 && tree; n--) {
+      const node = findNodeAtLocation(tree, at.slice(0, n));
+      if (node) return lineAt(text, node.offset);
+    }
+    return 1;
+  };
+  const fail = (where: string, at: JSONPath, problem: string): never => {
+    throw new InputError(path, lineOfPath(at), `${where}: ${problem}`);
   };
   if (!isObject(json)) throw new InputError(path, 1, 'expected a JSON object (a params file written by `bkt fit`)');
   const version = json.schema_version;
   if (version !== PARAMS_SCHEMA_VERSION) {
-    const line = lineOfKey(text, 'schema_version') ?? 1;
+    const line = lineOfPath(['schema_version']);
     throw new InputError(
       path,
       line,
@@ -93,8 +101,8 @@ export function readParamsFile(path: string): ParamsSource {
         : `schema_version ${JSON.stringify(version)} is not supported (this bkt reads version ${PARAMS_SCHEMA_VERSION})`,
     );
   }
-  const readParams = (value: unknown, where: string): BktParams => {
-    if (!isObject(value)) return fail(where, 'expected an object with prior, learn, guess, slip, forget');
+  const readParams = (value: unknown, where: string, at: JSONPath): BktParams => {
+    if (!isObject(value)) return fail(where, at, 'expected an object with prior, learn, guess, slip, forget');
     try {
       return checkParams({
         prior: value.prior as number,
@@ -104,7 +112,10 @@ export function readParamsFile(path: string): ParamsSource {
         forget: value.forget as number,
       });
     } catch (err) {
-      return fail(where, (err as Error).message);
+      const message = (err as Error).message;
+      // The core's RangeError starts with the parameter's name: point at its line.
+      const name = /^(prior|learn|guess|slip|forget)\b/.exec(message)?.[1];
+      return fail(where, name ? [...at, name] : at, message);
     }
   };
   let threshold = DEFAULT_THRESHOLD;
@@ -112,21 +123,21 @@ export function readParamsFile(path: string): ParamsSource {
     try {
       threshold = checkThreshold(json.options.threshold as number);
     } catch (err) {
-      fail('options.threshold', (err as Error).message);
+      fail('options.threshold', ['options', 'threshold'], (err as Error).message);
     }
   }
-  if (!isObject(json.fallback)) fail('fallback', 'missing: expected { source, params }');
+  if (!isObject(json.fallback)) fail('fallback', ['fallback'], 'missing: expected { source, params }');
   const fallbackObj = json.fallback as Record<string, unknown>;
-  const fallback = readParams(fallbackObj.params, 'fallback.params');
-  if (!Array.isArray(json.concepts)) fail('concepts', 'missing: expected an array');
+  const fallback = readParams(fallbackObj.params, 'fallback.params', ['fallback', 'params']);
+  if (!Array.isArray(json.concepts)) fail('concepts', ['concepts'], 'missing: expected an array');
   const concepts = new Map<string, { params: BktParams; use: 'fitted' | 'fallback' }>();
   (json.concepts as unknown[]).forEach((entry, i) => {
     const where = `concepts[${i}]`;
-    if (!isObject(entry)) return fail(where, 'expected an object');
-    if (typeof entry.concept_id !== 'string') return fail(`${where}.concept_id`, 'expected a string');
-    if (entry.use !== 'fitted' && entry.use !== 'fallback') return fail(`${where}.use`, 'expected "fitted" or "fallback"');
-    if (concepts.has(entry.concept_id)) return fail(`${where}.concept_id`, `duplicate concept ${JSON.stringify(entry.concept_id)}`);
-    concepts.set(entry.concept_id, { params: readParams(entry.params, `${where}.params`), use: entry.use });
+    if (!isObject(entry)) return fail(where, ['concepts', i], 'expected an object');
+    if (typeof entry.concept_id !== 'string') return fail(`${where}.concept_id`, ['concepts', i, 'concept_id'], 'expected a string');
+    if (entry.use !== 'fitted' && entry.use !== 'fallback') return fail(`${where}.use`, ['concepts', i, 'use'], 'expected "fitted" or "fallback"');
+    if (concepts.has(entry.concept_id)) return fail(`${where}.concept_id`, ['concepts', i, 'concept_id'], `duplicate concept ${JSON.stringify(entry.concept_id)}`);
+    concepts.set(entry.concept_id, { params: readParams(entry.params, `${where}.params`, ['concepts', i, 'params']), use: entry.use });
   });
   return {
     file: path,
@@ -141,14 +152,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The line of the first syntax error (jsonc-parser, strict: no comments, no trailing commas), else the last line. */
+function syntaxErrorLine(text: string): number {
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  return lineAt(text, errors.length > 0 ? errors[0].offset : text.trimEnd().length);
+}
+
 function lineAt(text: string, position: number): number {
   let line = 1;
   for (let i = 0; i < position && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
-}
-
-/** Best effort: the line of the first `"key":` in the text (null when not found). */
-function lineOfKey(text: string, key: string): number | null {
-  const i = text.indexOf(`"${key}"`);
-  return i < 0 ? null : lineAt(text, i);
 }

@@ -2,13 +2,14 @@
 import type { Command } from 'commander';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, settingsHelp, ConfigError } from '../config.js';
+import { GraphConfigError } from '../graph/config.js';
 import { createRuntime } from '../runtime.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { MigrationError } from '../store/migrate.js';
 
 /** Errors a user can act on are printed as one line; anything else keeps its stack for the operator. */
 function fail(e: unknown): never {
-  if (e instanceof ConfigError || e instanceof DataDirLockedError || e instanceof MigrationError) {
+  if (e instanceof ConfigError || e instanceof DataDirLockedError || e instanceof MigrationError || e instanceof GraphConfigError) {
     process.stderr.write(`bkt serve: ${e.message}\n`);
   } else {
     process.stderr.write(`bkt serve: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
@@ -27,7 +28,7 @@ export function registerServe(program: Command): void {
       try {
         const env = opts.migrate ? process.env : { ...process.env, BKT_MIGRATE: 'false' };
         const config = loadConfig(env);
-        runtime = await createRuntime(config);
+        runtime = await createRuntime(config, { graphEnv: process.env });
         const log = runtime.app.log;
         if (config.serviceTokenDigests.length + config.adminTokenDigests.length === 0) {
           log.warn('no BKT_SERVICE_TOKENS or BKT_ADMIN_TOKENS: authentication is off, so the service listens on loopback only');

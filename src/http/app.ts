@@ -8,9 +8,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
 import type { AdminService, FitJobService, MasteryService } from '../service/index.js';
+import type { GraphProjection } from '../service/graph-port.js';
 import { authHook } from './auth.js';
 import { errorHandler, sendError } from './errors.js';
-import { createMetrics, instrument, type PoolFigures } from './metrics.js';
+import { createMetrics, graphLag, instrument, registerGraphMetrics, type PoolFigures } from './metrics.js';
 import { masteryRoutes } from './routes.js';
 import { fitRoutes } from './fit-routes.js';
 
@@ -26,6 +27,11 @@ export interface AppDeps {
   readonly fitting?: { readonly fitJobs: FitJobService; readonly admin: AdminService };
   /** Where log lines go (default stdout); tests capture them here. */
   readonly logStream?: NodeJS.WritableStream;
+  /**
+   * The graph projection's lag for /metrics; also shown by /ready (which stays 200 when only Neo4j is down) when
+   * `inReady` (instances that relay to Neo4j).
+   */
+  readonly graph?: { readonly projection: GraphProjection; readonly inReady: boolean };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -43,6 +49,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 65_000,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // The router rejects a malformed or over-long path before any hook runs; render those like every other error.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      if (error.code === 'FST_ERR_BAD_URL') return sendError(reply, 'invalid_input', 'the URL path is not valid (malformed percent-encoding)');
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 'invalid_input', 'a path parameter is longer than any valid id');
+      return errorHandler(error, request, reply);
+    },
     ajv: {
       // A JSON body is taken as sent: no "true" -> true coercion, no silently dropped unknown fields.
       customOptions: { coerceTypes: false, removeAdditional: false },
@@ -53,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   const metrics = createMetrics(deps.poolStats);
   instrument(app, metrics.registry);
+  if (deps.graph) registerGraphMetrics(metrics.registry, deps.graph.projection);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -79,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (pendingMigrations.length > 0) {
       return sendError(reply, 'unavailable', `migrations not applied: ${pendingMigrations.join(', ')}; run bkt migrate`);
     }
-    return { status: 'ready' };
+    return { status: 'ready', ...(deps.graph?.inReady && { graph: graphLag(deps.graph.projection) }) };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);

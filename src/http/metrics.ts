@@ -1,6 +1,7 @@
 /** Prometheus metrics, one registry per app. Labels are route patterns and outcomes, never ids. */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
+import type { GraphProjection } from '../service/graph-port.js';
 
 export interface PoolFigures {
   readonly total: number;
@@ -58,4 +59,54 @@ export function instrument(app: FastifyInstance, registry: Registry): void {
       reply.elapsedTime / 1000,
     );
   });
+}
+
+/** The graph projection's backlog and relay failures (read from the relay, or a watcher where none runs). */
+export function registerGraphMetrics(registry: Registry, graph: GraphProjection): void {
+  new Gauge({
+    name: 'bkt_graph_pending',
+    help: 'Outbox rows not yet projected to Neo4j (at most one per student-concept pair)',
+    registers: [registry],
+    collect() {
+      this.set(graph.metrics().pending);
+    },
+  });
+  new Gauge({
+    name: 'bkt_graph_oldest_pending_seconds',
+    help: 'Age of the oldest change not yet projected to Neo4j',
+    registers: [registry],
+    collect() {
+      this.set(graph.metrics().oldestPendingSeconds);
+    },
+  });
+  let counted = 0;
+  new Counter({
+    name: 'bkt_graph_relay_failures_total',
+    help: 'Failed relay attempts (Neo4j or the outbox) since this instance started',
+    registers: [registry],
+    collect() {
+      const failures = graph.metrics().failures;
+      if (failures > counted) this.inc(failures - counted);
+      counted = failures;
+    },
+  });
+  new Gauge({
+    name: 'bkt_graph_relay_lease',
+    help: '1 when this instance holds the relay lease (it is the one sending to Neo4j)',
+    registers: [registry],
+    collect() {
+      this.set(graph.metrics().holdsLease ? 1 : 0);
+    },
+  });
+}
+
+/** The lag as /ready shows it. */
+export function graphLag(graph: GraphProjection) {
+  const m = graph.metrics();
+  return {
+    pending: m.pending,
+    oldest_pending_seconds: Math.round(m.oldestPendingSeconds * 1000) / 1000,
+    failing: m.failing,
+    relaying: m.holdsLease,
+  };
 }

@@ -4,6 +4,7 @@ export * from './ports.js';
 export * from './parameters-cache.js';
 export * from './plan-responses.js';
 export * from './mastery-service.js';
+export * from './pair-queue.js';
 export * from './fit-ports.js';
 export * from './fit-jobs.js';
 export * from './admin-service.js';

@@ -2,6 +2,7 @@
 import { predictCorrect } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
 import type { ParametersCache } from './parameters-cache.js';
+import { PairQueue } from './pair-queue.js';
 import { planResponses, priorOf, isoToMicros, type ResponseInput, type UpdateResult } from './plan-responses.js';
 import { pairKey, type MasteryStore, type PriorRow, type StoredPair } from './ports.js';
 
@@ -32,6 +33,11 @@ export interface MasteryServiceOptions {
   readonly parameters: ParametersCache;
   /** Mastered means P(L) >= threshold; applied when read, so changing it needs no migration. */
   readonly threshold: number;
+  /**
+   * Longest wait, in ms, for earlier updates of the same pair in this process before `unavailable` (the row lock
+   * timeout is the natural value). Default 2000.
+   */
+  readonly pairWaitMs?: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -58,12 +64,14 @@ function normalise(input: ResponseInput, at: string): ResponseInput {
 export class MasteryService {
   private readonly store: MasteryStore;
   private readonly parameters: ParametersCache;
+  private readonly queue: PairQueue;
   readonly threshold: number;
 
   constructor(options: MasteryServiceOptions) {
     this.store = options.store;
     this.parameters = options.parameters;
     this.threshold = options.threshold;
+    this.queue = new PairQueue(options.pairWaitMs ?? 2000);
   }
 
   /** Applies one response in one transaction; a repeated response_id returns the first result, replayed. */
@@ -92,8 +100,11 @@ export class MasteryService {
       }
       if (r.responseId !== undefined) responseIds.add(r.responseId);
     }
-    return this.store.recordResponses({ priors: [...priors.values()], responseIds: [...responseIds] }, (locked) =>
-      planResponses(inputs, locked, (c) => this.parameters.get(c), this.threshold),
+    // One pair's updates queue in this process first, so that a hot pair holds one connection, not the pool.
+    return this.queue.run([...priors.keys()], () =>
+      this.store.recordResponses({ priors: [...priors.values()], responseIds: [...responseIds] }, (locked) =>
+        planResponses(inputs, locked, (c) => this.parameters.get(c), this.threshold),
+      ),
     );
   }
 

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bkt, listDir, tempDir } from '../support/bin.js';
 import { dataPath } from '../support/data.js';
@@ -35,6 +36,7 @@ beforeAll(() => {
       '"use": "fitted", "params": {"prior": 0.1, "learn": 0.2, "guess": 1.5, "slip": 0.1, "forget": 0}}]}\n',
   };
   for (const [name, text] of Object.entries(files)) writeFileSync(at(name), text);
+  writeFileSync(at('truncated.csv.gz'), gzipSync('student_id,concept_id,correct\nu1,a,1\n'.repeat(50)).subarray(0, 40));
   goodParams = at('good.json');
   const r = bkt(['fit', dataPath('ct_pybkt.csv'), '-o', goodParams, '--restarts', '1', '--threads', '1']);
   if (r.status !== 0) throw new Error(r.stderr);
@@ -58,12 +60,13 @@ const cases: Case[] = [
   { name: 'row with too few fields', args: () => ['predict', at('short-row.csv')], status: 1, message: /short-row\.csv:3: expected 3 fields as in the header, found 2/ },
   { name: 'order column not a number', args: () => ['predict', at('bad-order.csv'), '--order-col', 't'], status: 1, message: /bad-order\.csv:3: t must be a number, found "soon"/ },
   { name: 'input already holds an output column', args: () => ['predict', at('has-prediction.csv')], status: 1, message: /has-prediction\.csv:1: the input already has a column "p_correct"/ },
+  { name: 'truncated gzip file', args: () => ['predict', at('truncated.csv.gz')], status: 1, message: /truncated\.csv\.gz: not a valid gzip file \(unexpected end of file\)/ },
   { name: 'data file missing', args: () => ['predict', at('nope.csv')], status: 1, message: /nope\.csv: no such file or directory/ },
   { name: 'params file missing', args: () => ['predict', at('good.csv'), '--params', at('nope.json')], status: 1, message: /nope\.json: no such file or directory/ },
   { name: 'params file not JSON', args: () => ['evaluate', at('good.csv'), '--params', at('broken.json')], status: 1, message: /broken\.json:\d+: not valid JSON/ },
   { name: 'params file of another schema version', args: () => ['predict', at('good.csv'), '--params', at('v2.json')], status: 1, message: /v2\.json:2: schema_version 2 is not supported \(this bkt reads version 1\)/ },
   { name: 'params file without a version', args: () => ['predict', at('good.csv'), '--params', at('no-version.json')], status: 1, message: /no-version\.json:1: no schema_version/ },
-  { name: 'params file with a bad parameter', args: () => ['predict', at('good.csv'), '--params', at('bad-param.json')], status: 1, message: /bad-param\.json: concepts\[0\]\.params: guess must be strictly between 0 and 1, got 1\.5/ },
+  { name: 'params file with a bad parameter', args: () => ['predict', at('good.csv'), '--params', at('bad-param.json')], status: 1, message: /bad-param\.json:1: concepts\[0\]\.params: guess must be strictly between 0 and 1, got 1\.5/ },
   { name: 'params file is a directory', args: () => ['predict', at('good.csv'), '--params', tmp.dir], status: 1, message: /is a directory/ },
   { name: 'bad option value', args: () => ['fit', at('good.csv'), '--restarts', '0'], status: 2, message: /--restarts <n>' argument '0' is invalid/ },
   { name: 'fixed parameter out of range (checked by the core)', args: () => ['fit', at('good.csv'), '--fix', 'guess=1'], status: 2, message: /fixed\.guess must be strictly between 0 and 1/ },

@@ -136,3 +136,11 @@ describe('bkt predict on quoted CSV', () => {
     expect(bad.stderr).toMatch(/quoted\.csv:5: correct must be 0, 1, true or false, found "maybe"/);
   });
 });
+
+it('shows no progress bar when stderr is not a terminal, and prints a one-line summary', () => {
+  const out = join(tmp.dir, 'quiet.csv');
+  const r = bkt(['predict', dataPath('ct_pybkt.csv'), '-o', out]);
+  expect(r.status).toBe(0);
+  expect(r.stderr).toBe('');
+  expect(r.stdout).toBe(`predicted 16,858 rows (587 students, 12 concepts) with defaults to ${out}\n`);
+});

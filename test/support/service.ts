@@ -4,7 +4,7 @@
  */
 import { v5 as uuidv5 } from 'uuid';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
 import { openPglite, MEMORY } from '../../src/store/pglite-driver.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
@@ -32,10 +32,12 @@ export interface StartOptions {
   readonly prepare?: (url: string) => Promise<void>;
   /** Replaces the fit jobs' EM (to hold a job running, or fail it). */
   readonly fitter?: Fitter;
+  /** Graph settings for the runtime (NEO4J_* env, a replacement writer, shorter relay timings). */
+  readonly graph?: Pick<RuntimeOptions, 'graphEnv' | 'graphWriter' | 'relayTuning'>;
 }
 
 export async function startService(driver: Driver, options: StartOptions = {}): Promise<TestService> {
-  const { env = {}, openDb, logStream, prepare, fitter } = options;
+  const { env = {}, openDb, logStream, prepare, graph, fitter } = options;
   const config = loadConfig({ LOG_LEVEL: 'silent', BKT_PARAMS_REFRESH_MS: '50', BKT_DATA_DIR: MEMORY, ...env });
   let scratch: ScratchDatabase | undefined;
   let db: SqlDatabase;
@@ -48,7 +50,7 @@ export async function startService(driver: Driver, options: StartOptions = {}): 
       ? openDb(scratch.url, config)
       : openPostgres({ ...config, connectionString: scratch.url });
   }
-  const runtime = await createRuntime(config, { db, ...(logStream && { logStream }), ...(fitter && { fitter }) });
+  const runtime = await createRuntime(config, { db, ...(logStream && { logStream }), ...graph, ...(fitter && { fitter }) });
   return {
     ...runtime,
     config,

@@ -1,0 +1,178 @@
+/**
+ * Composition of the graph projection (docs/graph.md): the SQL outbox hooked into every update transaction, and on
+ * instances with NEO4J_URI the relay that sends it to Neo4j (the lease decides which instance works). Instances
+ * without NEO4J_URI still queue rows and report the backlog, and say once at start-up that they do not relay.
+ */
+import { loadGraphConfig, describeNeo4jConfig, type GraphConfig } from './graph/config.js';
+import { createNeo4jWriter } from './graph/neo4j-writer.js';
+import { OutboxRelay, describeError, type RelayLogger, type RelayOptions } from './graph/relay.js';
+import type { GraphProjection, GraphRelayMetrics, GraphWriter } from './service/graph-port.js';
+import type { MasteryStore } from './service/ports.js';
+import { SqlOutbox, hasGraphSchema } from './store/outbox-store.js';
+import type { SqlStore } from './store/sql-store.js';
+import type { SqlDatabase } from './store/sql.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Longest a committed update waits before the relay is woken for it (commits within this window share one wake-up). */
+export const NOTIFY_COALESCE_MS = 10;
+
+/** Relay settings tests may shorten (poll interval, backoff, lease, batch size). */
+export type RelayTuning = Pick<RelayOptions, 'batchSize' | 'pollIntervalMs' | 'leaseTtlMs' | 'backoff' | 'holder'>;
+
+export interface GraphWiringOptions {
+  readonly db: SqlDatabase;
+  readonly store: SqlStore;
+  /** The service's mastery threshold: `mastered` on the relationship. */
+  readonly threshold: number;
+  /** NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE (absent: queue only, do not relay). */
+  readonly env: Env;
+  /** Log lines go here once the app's logger exists. */
+  readonly logger: () => RelayLogger | undefined;
+  /** Replaces the Neo4j writer (tests and benchmarks); only used when NEO4J_URI is set. */
+  readonly writer?: GraphWriter;
+  readonly relay?: RelayTuning;
+  /** How often an instance that does not relay reads the backlog for /metrics. */
+  readonly watchIntervalMs?: number;
+}
+
+export interface GraphWiring {
+  readonly config: GraphConfig;
+  readonly outbox: SqlOutbox;
+  /** The relay on instances with NEO4J_URI, else undefined. */
+  readonly relay: OutboxRelay | undefined;
+  /** Lag figures for /ready and /metrics (the relay's, or a watcher's on instances that do not relay). */
+  readonly projection: GraphProjection | undefined;
+  /** The store with `notify()` after each committed update or erasure. */
+  wrap(store: MasteryStore): MasteryStore;
+  /** Logs what this instance does and starts the relay or the watcher. */
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** Reads the backlog now and then, for instances that queue rows but do not relay them. */
+class OutboxWatcher implements GraphProjection {
+  #figures: GraphRelayMetrics = { pending: 0, oldestPendingSeconds: 0, failures: 0, failing: false, holdsLease: false };
+  #readAt = performance.now();
+  #timer: NodeJS.Timeout | undefined;
+  #reading = false;
+
+  constructor(
+    private readonly outbox: SqlOutbox,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    const read = async (): Promise<void> => {
+      if (this.#reading) return;
+      this.#reading = true;
+      try {
+        const s = await this.outbox.stats();
+        this.#figures = { ...this.#figures, pending: s.pending, oldestPendingSeconds: s.oldestAgeSeconds };
+        this.#readAt = performance.now();
+      } catch {
+        // The database being down shows in /ready and the requests themselves; keep the last figures.
+      } finally {
+        this.#reading = false;
+      }
+    };
+    void read();
+    this.#timer = setInterval(() => void read(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  notify(): void {}
+
+  metrics(): GraphRelayMetrics {
+    const f = this.#figures;
+    const since = (performance.now() - this.#readAt) / 1000;
+    return { ...f, oldestPendingSeconds: f.pending === 0 ? 0 : f.oldestPendingSeconds + since };
+  }
+}
+
+export async function wireGraph(options: GraphWiringOptions): Promise<GraphWiring> {
+  const config = loadGraphConfig(options.env);
+  const outbox = new SqlOutbox(options.db);
+  const log: RelayLogger = {
+    info: (fields, message) => options.logger()?.info(fields, message),
+    warn: (fields, message) => options.logger()?.warn(fields, message),
+  };
+  // Without the migration (a service started with --no-migrate) updates must still work; /ready reports it.
+  const migrated = await hasGraphSchema(options.db);
+  if (migrated) options.store.onPairsWritten(outbox.pairsWrittenHook(options.threshold));
+
+  let writer: GraphWriter | undefined;
+  let relay: OutboxRelay | undefined;
+  let watcher: OutboxWatcher | undefined;
+  if (migrated && config.enabled) {
+    writer = options.writer ?? createNeo4jWriter(config.neo4j);
+    relay = new OutboxRelay({ outbox, writer, logger: log, ...options.relay });
+  } else if (migrated) {
+    watcher = new OutboxWatcher(outbox, options.watchIntervalMs ?? 5_000);
+  }
+  const projection: GraphProjection | undefined = relay ?? watcher;
+  // Commits close together wake the relay once: a cycle costs 3-4 statements on the shared pool, so one per commit
+  // would compete with the updates themselves under load. Costs at most NOTIFY_COALESCE_MS of projection lag.
+  let wake: NodeJS.Timeout | undefined;
+  const notify = (): void => {
+    if (relay === undefined || wake !== undefined) return;
+    wake = setTimeout(() => {
+      wake = undefined;
+      relay?.notify();
+    }, NOTIFY_COALESCE_MS);
+    wake.unref();
+  };
+
+  return {
+    config,
+    outbox,
+    relay,
+    projection,
+    wrap(store: MasteryStore): MasteryStore {
+      if (relay === undefined) return store;
+      return {
+        async recordResponses(input, plan) {
+          const result = await store.recordResponses(input, plan);
+          notify();
+          return result;
+        },
+        readPair: (key) => store.readPair(key),
+        readStudent: (studentId, after, limit) => store.readStudent(studentId, after, limit),
+        async eraseStudent(studentId) {
+          const result = await store.eraseStudent(studentId);
+          notify();
+          return result;
+        },
+      };
+    },
+    start() {
+      if (!migrated) {
+        log.warn({}, 'graph projection: the graph outbox migration is not applied; updates are not queued for Neo4j until bkt migrate runs');
+        return;
+      }
+      if (relay !== undefined && config.enabled) {
+        log.info({ neo4j: describeNeo4jConfig(config.neo4j), holder: relay.holder }, 'graph relay: this instance relays the outbox to Neo4j when it holds the lease');
+        relay.start();
+      } else if (!config.enabled) {
+        log.info({}, `graph relay: off on this instance (${config.reason})`);
+        watcher?.start();
+      }
+    },
+    async close() {
+      clearTimeout(wake);
+      watcher?.stop();
+      if (relay !== undefined) await relay.stop();
+      if (writer !== undefined) {
+        try {
+          await writer.close();
+        } catch (error) {
+          log.warn({ error: describeError(error) }, 'graph relay: closing the Neo4j driver failed');
+        }
+      }
+    },
+  };
+}

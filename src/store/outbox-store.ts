@@ -1,0 +1,361 @@
+/**
+ * The graph projection's outbox in SQL (tables in migration 20261127200000_graph_outbox.sql; design in docs/graph.md):
+ *   - `SqlOutbox`, the OutboxPort the relay works through (one short statement per call, lease by the database clock);
+ *   - `pairsWrittenHook()`, the outbox upsert that runs inside every update transaction while the projection is on;
+ *   - the operator's side for `bkt graph`: on/off, queueing every pair (backfill and repair) and status.
+ */
+import type { PairWrite } from '../service/ports.js';
+import type { OutboxPort, OutboxRow, OutboxSent, OutboxStats } from '../service/graph-port.js';
+import type { PairsWrittenHook } from './sql-store.js';
+import type { SqlDatabase, SqlExecutor } from './sql.js';
+
+/**
+ * How long an instance may act on the on/off flag it read before reading it again (inside the update transaction).
+ * `bkt graph enable` waits this long (plus a margin) before queueing every pair, so no update is missed.
+ */
+export const GRAPH_FLAG_TTL_MS = 1_000;
+
+/** concept_id of a removal row (the unique key needs a value). */
+export const REMOVAL_CONCEPT = '00000000-0000-0000-0000-000000000000';
+
+const UPSERT_MASTERY_ROWS = `
+INSERT INTO bkt_internal.graph_outbox AS o (kind, student_id, concept_id, level, mastered, version, updated_at)
+SELECT 'mastery', x.student_id, x.concept_id, x.level, x.level >= $2::float8,
+  nextval('bkt_internal.graph_version_seq'), now()
+FROM jsonb_to_recordset($1::jsonb) AS x(student_id uuid, concept_id uuid, level float8)
+ORDER BY x.student_id, x.concept_id
+ON CONFLICT (kind, student_id, concept_id) DO UPDATE
+  SET level = excluded.level, mastered = excluded.mastered, version = excluded.version, updated_at = excluded.updated_at
+  WHERE o.version < excluded.version`;
+
+/**
+ * One chunk of a backfill: the pairs after a cursor, read under FOR SHARE so that a pair being updated is read after
+ * that update commits (and its version is taken after the update's); upserted with the same guard as an update.
+ */
+const QUEUE_CHUNK = `
+WITH src AS (
+  SELECT sm.student_id, sm.concept_id, sm.p_known, sm.updated_at
+  FROM public.student_mastery sm
+  WHERE sm.n_responses > 0
+    AND ($1::uuid IS NULL OR (sm.student_id, sm.concept_id) > ($1::uuid, $2::uuid))
+  ORDER BY sm.student_id, sm.concept_id
+  LIMIT $3
+  FOR SHARE
+), queued AS (
+  INSERT INTO bkt_internal.graph_outbox AS o (kind, student_id, concept_id, level, mastered, version, updated_at)
+  SELECT 'mastery', src.student_id, src.concept_id, src.p_known, src.p_known >= $4::float8,
+    nextval('bkt_internal.graph_version_seq'), src.updated_at
+  FROM src
+  ORDER BY src.student_id, src.concept_id
+  ON CONFLICT (kind, student_id, concept_id) DO UPDATE
+    SET level = excluded.level, mastered = excluded.mastered, version = excluded.version, updated_at = excluded.updated_at
+    WHERE o.version < excluded.version
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM src)::int AS n,
+  (SELECT count(*) FROM queued)::int AS queued,
+  last.student_id::text AS last_student, last.concept_id::text AS last_concept
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (SELECT student_id, concept_id FROM src ORDER BY student_id DESC, concept_id DESC LIMIT 1) last ON true`;
+
+interface OutboxDbRow {
+  kind: 'mastery' | 'removal';
+  student_id: string;
+  concept_id: string;
+  level: number | null;
+  mastered: boolean | null;
+  version: string;
+  updated_at: string | null;
+  enqueued_at: Date | string;
+}
+
+interface StatsRow {
+  pending: number;
+  oldest: Date | string | null;
+  age: number;
+  last_error: string | null;
+  last_error_at: Date | string | null;
+}
+
+const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
+
+/** The outbox as the relay needs it, over either driver. */
+export class SqlOutbox implements OutboxPort {
+  #flag: { value: boolean; readAt: number } | null = null;
+  readonly #now: () => number;
+
+  constructor(
+    readonly db: SqlDatabase,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#now = now;
+  }
+
+  /**
+   * The outbox part of the update transaction: while the projection is on, upserts one row per written pair with a
+   * new version from the sequence; an older version never replaces a newer pending one.
+   */
+  pairsWrittenHook(threshold: number): PairsWrittenHook {
+    return async (tx: SqlExecutor, pairs: readonly PairWrite[]) => {
+      if (pairs.length === 0 || !(await this.#enabled(tx))) return;
+      await tx.query(UPSERT_MASTERY_ROWS, [
+        JSON.stringify(pairs.map((p) => ({ student_id: p.studentId, concept_id: p.conceptId, level: p.state.known }))),
+        threshold,
+      ]);
+    };
+  }
+
+  /** The flag as last read, re-read in the caller's transaction once it is GRAPH_FLAG_TTL_MS old. */
+  async #enabled(tx: SqlExecutor): Promise<boolean> {
+    const now = this.#now();
+    if (this.#flag !== null && now - this.#flag.readAt < GRAPH_FLAG_TTL_MS) return this.#flag.value;
+    const rows = await tx.query<{ enabled: boolean }>('SELECT enabled FROM bkt_internal.graph_settings');
+    this.#flag = { value: rows[0]?.enabled === true, readAt: now };
+    return this.#flag.value;
+  }
+
+  async readPending(limit: number): Promise<OutboxRow[]> {
+    const rows = await this.db.query<OutboxDbRow>(
+      `SELECT kind, student_id::text AS student_id, concept_id::text AS concept_id, level, mastered,
+         version::text AS version,
+         to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at, enqueued_at
+       FROM bkt_internal.graph_outbox ORDER BY enqueued_at, seq LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r): OutboxRow => {
+      const version = Number(r.version);
+      const enqueued_at = toDate(r.enqueued_at);
+      if (r.kind === 'removal') return { kind: 'removal', student_id: r.student_id, version, enqueued_at };
+      return {
+        kind: 'mastery',
+        student_id: r.student_id,
+        concept_id: r.concept_id,
+        level: r.level as number,
+        mastered: r.mastered as boolean,
+        version,
+        updated_at: r.updated_at as string,
+        enqueued_at,
+      };
+    });
+  }
+
+  async deleteIfUnchanged(sent: readonly OutboxSent[]): Promise<number> {
+    if (sent.length === 0) return 0;
+    const keys = sent.map((s) => ({
+      kind: s.kind,
+      student_id: s.student_id,
+      concept_id: s.kind === 'mastery' ? s.concept_id : REMOVAL_CONCEPT,
+      version: s.version,
+    }));
+    // Rows are locked in key order (the order updates lock them in), and a row updated meanwhile fails the version
+    // check when re-read under the lock, so it stays pending.
+    const rows = await this.db.query<{ n: number }>(
+      `WITH doomed AS (
+         SELECT o.seq FROM bkt_internal.graph_outbox o
+         JOIN jsonb_to_recordset($1::jsonb) AS x(kind text, student_id uuid, concept_id uuid, version bigint)
+           ON o.kind = x.kind AND o.student_id = x.student_id AND o.concept_id = x.concept_id AND o.version = x.version
+         ORDER BY o.kind, o.student_id, o.concept_id
+         FOR UPDATE OF o
+       ), gone AS (
+         DELETE FROM bkt_internal.graph_outbox WHERE seq IN (SELECT seq FROM doomed) RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [JSON.stringify(keys)],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async acquireLease(holder: string, ttlMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO bkt_internal.graph_lease AS l (name, holder, expires_at)
+       VALUES ('graph_relay', $1, now() + $2::int * interval '1 millisecond')
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE l.holder = excluded.holder OR l.expires_at < now()
+       RETURNING holder`,
+      [holder, Math.trunc(ttlMs)],
+    );
+    return rows.length === 1;
+  }
+
+  async renewLease(holder: string, ttlMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE bkt_internal.graph_lease SET expires_at = now() + $2::int * interval '1 millisecond'
+       WHERE name = 'graph_relay' AND holder = $1 RETURNING holder`,
+      [holder, Math.trunc(ttlMs)],
+    );
+    return rows.length === 1;
+  }
+
+  async releaseLease(holder: string): Promise<void> {
+    await this.db.query(
+      `UPDATE bkt_internal.graph_lease SET expires_at = now() - interval '1 millisecond' WHERE name = 'graph_relay' AND holder = $1`,
+      [holder],
+    );
+  }
+
+  async stats(): Promise<OutboxStats> {
+    const rows = await this.db.query<StatsRow>(
+      `SELECT count(*)::int AS pending, min(o.enqueued_at) AS oldest,
+         COALESCE(GREATEST(0, extract(epoch FROM now() - min(o.enqueued_at))), 0)::float8 AS age,
+         (SELECT last_error FROM bkt_internal.graph_settings) AS last_error,
+         (SELECT last_error_at FROM bkt_internal.graph_settings) AS last_error_at
+       FROM bkt_internal.graph_outbox o`,
+    );
+    const r = rows[0];
+    return {
+      pending: r.pending,
+      oldestEnqueuedAt: r.oldest === null ? null : toDate(r.oldest),
+      oldestAgeSeconds: r.pending === 0 ? 0 : r.age,
+      lastError:
+        r.last_error === null || r.last_error_at === null ? null : { message: r.last_error, at: toDate(r.last_error_at) },
+    };
+  }
+
+  async recordError(message: string): Promise<void> {
+    await this.db.query('UPDATE bkt_internal.graph_settings SET last_error = $1, last_error_at = now()', [message.slice(0, 1000)]);
+  }
+}
+
+/** A `bkt graph` operation that cannot be done as asked; the message says what to do. */
+export class GraphAdminError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GraphAdminError';
+  }
+}
+
+export interface GraphSettings {
+  readonly enabled: boolean;
+  readonly everEnabled: boolean;
+  readonly changedAt: Date;
+}
+
+export interface GraphStatus extends OutboxStats {
+  readonly settings: GraphSettings;
+  readonly lease: { readonly holder: string; readonly expiresAt: Date; readonly live: boolean } | null;
+}
+
+export interface QueueAllOptions {
+  /** P(L) at or above which a pair is mastered (the service's threshold). */
+  readonly threshold: number;
+  /** Pairs per transaction (each holds FOR SHARE locks on its pairs until it commits). */
+  readonly chunk?: number;
+  /** Longest wait for transactions that may have decided on the old flag. */
+  readonly settleTimeoutMs?: number;
+  readonly onChunk?: (queuedSoFar: number) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Throws GraphAdminError when the graph migration is not applied. */
+export async function assertGraphSchema(db: SqlExecutor): Promise<void> {
+  if (!(await hasGraphSchema(db))) {
+    throw new GraphAdminError('the graph outbox is not in this database (migration 20261127200000_graph_outbox); run bkt migrate first');
+  }
+}
+
+export async function hasGraphSchema(db: SqlExecutor): Promise<boolean> {
+  const rows = await db.query<{ ok: boolean }>("SELECT to_regclass('bkt_internal.graph_outbox') IS NOT NULL AS ok");
+  return rows[0]?.ok === true;
+}
+
+export async function readGraphSettings(db: SqlExecutor): Promise<GraphSettings> {
+  const rows = await db.query<{ enabled: boolean; ever_enabled: boolean; changed_at: Date | string }>(
+    'SELECT enabled, ever_enabled, changed_at FROM bkt_internal.graph_settings',
+  );
+  const r = rows[0];
+  return { enabled: r.enabled, everEnabled: r.ever_enabled, changedAt: toDate(r.changed_at) };
+}
+
+/** Turns the projection on or off for every instance; returns whether it was on before. */
+export async function setGraphEnabled(db: SqlDatabase, enabled: boolean): Promise<{ wasEnabled: boolean }> {
+  const rows = await db.transaction((tx) =>
+    tx.query<{ was: boolean }>(
+      `WITH old AS (SELECT enabled AS was FROM bkt_internal.graph_settings FOR UPDATE)
+       UPDATE bkt_internal.graph_settings SET enabled = $1, ever_enabled = ever_enabled OR $1, changed_at = now()
+       FROM old RETURNING old.was`,
+      [enabled],
+    ),
+  );
+  return { wasEnabled: rows[0].was };
+}
+
+/**
+ * Waits until no update can still skip the outbox because it read the flag before it was turned on: first until every
+ * instance's cached flag is newer than the change (GRAPH_FLAG_TTL_MS plus a margin, by the database clock), then
+ * until every transaction in progress at that point has ended (an update that skipped had written its rows, so it has
+ * a transaction id by then).
+ */
+async function settle(db: SqlDatabase, timeoutMs: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+  const wait = await db.query<{ ms: number }>(
+    `SELECT GREATEST(0, extract(epoch FROM changed_at + $1::int * interval '1 millisecond' - now()) * 1000)::float8 AS ms
+     FROM bkt_internal.graph_settings`,
+    [GRAPH_FLAG_TTL_MS + 1_000],
+  );
+  if (wait[0].ms > 0) await sleep(Math.ceil(wait[0].ms));
+  const open = await db.query<{ xid: string }>('SELECT x::text AS xid FROM pg_snapshot_xip(pg_current_snapshot()) AS x');
+  let xids = open.map((r) => r.xid);
+  const deadline = Date.now() + timeoutMs;
+  while (xids.length > 0) {
+    const still = await db.query<{ xid: string }>(
+      `SELECT x::text AS xid FROM unnest($1::text[]) AS t(x) WHERE pg_xact_status(t.x::xid8) = 'in progress'`,
+      [`{${xids.join(',')}}`],
+    );
+    xids = still.map((r) => r.xid);
+    if (xids.length === 0) break;
+    if (Date.now() > deadline) {
+      throw new GraphAdminError(
+        `transactions ${xids.join(', ')} have been open for over ${Math.round(timeoutMs / 1000)} s; an update among them may ` +
+          'have skipped the outbox. Nothing was queued: run the command again once they end',
+      );
+    }
+    await sleep(50);
+  }
+}
+
+/**
+ * Queues every pair that has been answered (backfill after enable, or repair), chunk by chunk, after `settle`.
+ * Returns the number of pairs read. Refuses while the projection is off: nothing would keep the rows current.
+ */
+export async function queueAllPairs(db: SqlDatabase, options: QueueAllOptions): Promise<number> {
+  const settings = await readGraphSettings(db);
+  if (!settings.enabled) throw new GraphAdminError('the graph projection is disabled; run bkt graph enable (it queues every pair)');
+  const sleep = options.sleep ?? realSleep;
+  await settle(db, options.settleTimeoutMs ?? 60_000, sleep);
+  const chunk = options.chunk ?? 5_000;
+  let total = 0;
+  let cursor: [string, string] | null = null;
+  for (;;) {
+    const after: [string, string] | null = cursor;
+    type Chunk = { n: number; last_student: string | null; last_concept: string | null };
+    const rows: Chunk[] = await db.transaction((tx) =>
+      tx.query<Chunk>(QUEUE_CHUNK, [
+        after?.[0] ?? null,
+        after?.[1] ?? null,
+        chunk,
+        options.threshold,
+      ]),
+    );
+    const r = rows[0];
+    total += r.n;
+    options.onChunk?.(total);
+    if (r.n < chunk || r.last_student === null || r.last_concept === null) return total;
+    cursor = [r.last_student, r.last_concept];
+  }
+}
+
+/** Settings, pending rows and their age, the last relay error and the lease, for `bkt graph status`. */
+export async function readGraphStatus(db: SqlDatabase): Promise<GraphStatus> {
+  const stats = await new SqlOutbox(db).stats();
+  const settings = await readGraphSettings(db);
+  const lease = await db.query<{ holder: string; expires_at: Date | string; live: boolean }>(
+    `SELECT holder, expires_at, expires_at > now() AS live FROM bkt_internal.graph_lease WHERE name = 'graph_relay'`,
+  );
+  const l = lease[0];
+  return {
+    ...stats,
+    settings,
+    lease: l === undefined ? null : { holder: l.holder, expiresAt: toDate(l.expires_at), live: l.live },
+  };
+}

@@ -1,0 +1,346 @@
+/**
+ * The scenarios: each gets a fresh database on the suite's own PostgreSQL instance, drives a real `bkt serve` with a
+ * seeded stream, then runs the checker and prints its figures. They return what they measured; the test files
+ * decide what must hold (the full run and the fast CI part call the same functions with other sizes).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MasteryService, ParametersCache } from '../../../src/service/index.js';
+import { migrate } from '../../../src/store/migrate.js';
+import { openPostgres } from '../../../src/store/postgres-driver.js';
+import { SqlStore } from '../../../src/store/sql-store.js';
+import { checkRecord, formatFigures, type CheckResult } from './checker.js';
+import { findLeaks } from './leaks.js';
+import { runExtensionChecks, type ExtensionOutcome } from './extensions.js';
+import { conceptId, loadClient, openLoop, quantile, seededRandom, studentId, updateStream, type Exchange, type LoadClient, type Op } from './load-client.js';
+import { createDatabase, type PgInstance } from './pg-instance.js';
+import { errorLines, startServe, type ServeProcess } from './serve-process.js';
+
+export const STUDENTS = 200;
+export const CONCEPTS = 20;
+
+/** Service settings of every scenario: short timeouts so that an outage answers fast. */
+export const SERVE_ENV = {
+  BKT_POOL_SIZE: '10',
+  BKT_POOL_TIMEOUT_MS: '1000',
+  BKT_STATEMENT_TIMEOUT_MS: '2000',
+  BKT_LOCK_TIMEOUT_MS: '2000',
+  BKT_PARAMS_REFRESH_MS: '100',
+};
+/** The longest an answer may take while the database is away: the pool wait plus a statement, plus slack. */
+export const ANSWER_BOUND_MS = 1000 + 2000 + 1000;
+
+export interface ScenarioResult extends CheckResult {
+  readonly name: string;
+  readonly extra: Record<string, number | string>;
+  readonly extensions: ExtensionOutcome[];
+  readonly exchanges: readonly Exchange[];
+  /** Log lines of level error or worse from the service (a 500 logs one). */
+  readonly errorLogs: string[];
+}
+
+/**
+ * A fresh, migrated database with parameters for half of the concepts (the checker replays with them), so the
+ * replay is checked against per-concept parameters and the defaults alike.
+ */
+export async function prepareDatabase(instance: PgInstance, label: string): Promise<string> {
+  const url = await createDatabase(instance, `bkt_rel_${label}_${randomBytes(3).toString('hex')}`);
+  const db = openPostgres({ connectionString: url, poolSize: 2, poolTimeoutMs: 5000, statementTimeoutMs: 30_000, lockTimeoutMs: 5000 });
+  try {
+    await migrate(db);
+    const random = seededRandom(42);
+    for (let c = 0; c < CONCEPTS; c += 2) {
+      await db.query('INSERT INTO public.bkt_parameters (concept_id, p_l0, p_t, p_g, p_s, p_f) VALUES ($1, $2, $3, $4, $5, $6)', [
+        conceptId(c),
+        0.05 + random() * 0.5,
+        0.05 + random() * 0.3,
+        0.05 + random() * 0.25,
+        0.05 + random() * 0.2,
+        c % 4 === 0 ? random() * 0.05 : 0,
+      ]);
+    }
+  } finally {
+    await db.close();
+  }
+  return url;
+}
+
+async function finish(name: string, url: string, client: LoadClient, serve: ServeProcess | undefined, extra: Record<string, number | string>, logs: string[]): Promise<ScenarioResult> {
+  await client.close();
+  if (serve) {
+    logs.push(serve.output());
+    await serve.stop();
+  }
+  const check = await checkRecord(url, client.exchanges);
+  // No answer, not even a 503 during an outage, names a table, a column, a path or a stack frame.
+  for (const e of client.exchanges) {
+    if (e.status >= 400 && e.answer !== undefined) {
+      const leaks = findLeaks(JSON.stringify(e.answer), '');
+      if (leaks.length > 0) check.problems.push(`a ${e.status} answer leaks ${leaks.join(', ')}: ${JSON.stringify(e.answer)}`);
+    }
+  }
+  console.log(formatFigures(name, check.figures, extra));
+  console.log(`  answers: ${JSON.stringify(answerKinds(client.exchanges))}`);
+  for (const p of check.problems) console.log(`  problem: ${p}`);
+  const extensions = await runExtensionChecks(url);
+  return { name, ...check, extra, extensions, exchanges: client.exchanges, errorLogs: logs.flatMap(errorLines) };
+}
+
+/** Counts of answers by status and error code (or the client's failure), e.g. {"200": 990, "503 unavailable": 10}. */
+export function answerKinds(exchanges: readonly Exchange[]): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const e of exchanges) {
+    const code = (e.answer as { error?: { code?: string } } | undefined)?.error?.code;
+    const k = e.status === 0 ? `no answer (${e.failure})` : code ? `${e.status} ${code}` : String(e.status);
+    kinds[k] = (kinds[k] ?? 0) + 1;
+  }
+  return kinds;
+}
+
+const latency = (e: Exchange) => e.doneAt - e.scheduledAt;
+const ms = (x: number) => Math.round(x * 100) / 100;
+
+/** The direct-SQL maximum: the service's update in this process, closed loop, on a scratch database. */
+export async function directMaximum(instance: PgInstance, seconds: number): Promise<number> {
+  const url = await prepareDatabase(instance, 'direct');
+  const db = openPostgres({ connectionString: url, poolSize: 10, poolTimeoutMs: 5000, statementTimeoutMs: 5000, lockTimeoutMs: 2000 });
+  const store = new SqlStore(db);
+  const parameters = new ParametersCache(store, 500);
+  await parameters.start();
+  const service = new MasteryService({ store, parameters, threshold: 0.95 });
+  const random = seededRandom(7);
+  const one = () =>
+    service.recordResponse({
+      studentId: studentId(Math.floor(random() * STUDENTS)),
+      conceptId: conceptId(Math.floor(random() * CONCEPTS)),
+      correct: random() < 0.7,
+      responseId: randomUUID(),
+    });
+  try {
+    const run = async (s: number) => {
+      let n = 0;
+      const end = performance.now() + s * 1000;
+      await Promise.all(Array.from({ length: 20 }, async () => {
+        while (performance.now() < end) {
+          await one();
+          n++;
+        }
+      }));
+      return n / s;
+    };
+    await run(1); // warm-up
+    return await run(seconds);
+  } finally {
+    parameters.stop();
+    await db.close();
+  }
+}
+
+/** Responses per operation of the stream the load scenario sends (5% batches of 1 to 10). */
+export const LOAD_STREAM = { batchShare: 0.05, maxBatch: 10 };
+export const LOAD_RESPONSES_PER_OP = 1 - LOAD_STREAM.batchShare + LOAD_STREAM.batchShare * ((1 + LOAD_STREAM.maxBatch) / 2);
+
+/**
+ * Load: open loop at `rate` operations per second for `seconds`, after `warmUp` seconds at that rate (connections,
+ * JIT) that the thirds leave out; p99 and RSS of the first and last thirds.
+ */
+export async function loadScenario(instance: PgInstance, opts: { rate: number; seconds: number; warmUp: number; seed: number }): Promise<ScenarioResult> {
+  const url = await prepareDatabase(instance, 'load');
+  const serve = await startServe({ databaseUrl: url, env: SERVE_ENV });
+  const client = loadClient({ url: serve.url });
+  const rss: { t: number; bytes: number }[] = [];
+  const stream = updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS, ...LOAD_STREAM });
+  await openLoop(client, stream, opts.rate, opts.warmUp);
+  const sampler = setInterval(() => rss.push({ t: client.now(), bytes: serve.rss() }), 250);
+  const start = client.now();
+  await openLoop(client, stream, opts.rate, opts.seconds);
+  clearInterval(sampler);
+  const third = (opts.seconds * 1000) / 3;
+  const inThird = <T extends { t: number }>(xs: T[], k: number) => xs.filter((x) => x.t - start >= k * third && x.t - start < (k + 1) * third);
+  const lat = client.exchanges.filter((e) => e.scheduledAt >= start).map((e) => ({ t: e.scheduledAt, v: latency(e) }));
+  const p99 = (k: number) => quantile(inThird(lat, k).map((x) => x.v), 0.99);
+  const meanRss = (k: number) => {
+    const xs = inThird(rss, k).map((x) => x.bytes);
+    return xs.reduce((a, b) => a + b, 0) / xs.length / 2 ** 20;
+  };
+  const extra = {
+    rate: opts.rate,
+    'responses/s': ms(opts.rate * LOAD_RESPONSES_PER_OP),
+    seconds: opts.seconds,
+    'p50 ms': ms(quantile(lat.map((x) => x.v), 0.5)),
+    'p99 ms': ms(quantile(lat.map((x) => x.v), 0.99)),
+    'p99 first third ms': ms(p99(0)),
+    'p99 last third ms': ms(p99(2)),
+    'RSS first third MiB': ms(meanRss(0)),
+    'RSS last third MiB': ms(meanRss(2)),
+    'RSS max MiB': ms(Math.max(...rss.map((x) => x.bytes)) / 2 ** 20),
+  };
+  return finish('load', url, client, serve, extra, []);
+}
+
+/**
+ * Database restart: PostgreSQL is stopped (fast shutdown: sessions are cut) at `stopAt` s and started again
+ * `downFor` s later, while the load goes on. The service is never restarted.
+ */
+export async function databaseRestartScenario(
+  instance: PgInstance,
+  opts: { rate: number; seconds: number; stopAt: number; downFor: number; seed: number },
+): Promise<ScenarioResult & { outage: { from: number; to: number; startIssued: number } }> {
+  const url = await prepareDatabase(instance, 'restart');
+  const serve = await startServe({ databaseUrl: url, env: SERVE_ENV });
+  const client = loadClient({ url: serve.url, timeoutMs: 15_000 });
+  // from: the server is down (pg_ctl stop returned); startIssued: pg_ctl start began (nothing can answer before);
+  // to: pg_ctl start returned (the server is surely back).
+  const outage = { from: NaN, to: NaN, startIssued: NaN };
+  let phase: 'before' | 'down' | 'after' = 'before';
+  let pending: Promise<void> | undefined;
+  await openLoop(client, updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS }), opts.rate, opts.seconds, (elapsed) => {
+    if (phase === 'before' && elapsed >= opts.stopAt * 1000) {
+      phase = 'down';
+      // The outage counts from when the server is down (pg_ctl -w returns), until it accepts connections again.
+      pending = instance.stop('fast').then(() => {
+        outage.from = client.now();
+      });
+    } else if (phase === 'down' && elapsed >= (opts.stopAt + opts.downFor) * 1000) {
+      phase = 'after';
+      pending = pending!.then(async () => {
+        outage.startIssued = client.now();
+        await instance.start();
+        outage.to = client.now();
+      });
+    }
+  });
+  await pending;
+  if (!instance.isRunning()) await instance.start();
+  const during = client.exchanges.filter((e) => e.sentAt >= outage.from && e.sentAt < outage.to);
+  const extra = {
+    rate: opts.rate,
+    seconds: opts.seconds,
+    'outage s': ms((outage.to - outage.from) / 1000),
+    'sent during outage': during.length,
+    '503 during outage': during.filter((e) => e.status === 503).length,
+    'max answer ms during outage': ms(Math.max(0, ...during.map((e) => e.doneAt - e.sentAt))),
+    'first 2xx after restart ms': ms(
+      Math.min(...client.exchanges.filter((e) => e.sentAt >= outage.to && e.status === 200).map((e) => e.doneAt)) - outage.to,
+    ),
+  };
+  const result = await finish('database restart', url, client, serve, extra, []);
+  return { ...result, outage };
+}
+
+/** Crash: SIGKILL the service at `killAt` s, start it again (same port) `downFor` s later; the load goes on. */
+export async function crashScenario(
+  instance: PgInstance,
+  opts: { rate: number; seconds: number; killAt: number; downFor: number; seed: number },
+): Promise<ScenarioResult> {
+  const url = await prepareDatabase(instance, 'crash');
+  let serve = await startServe({ databaseUrl: url, env: SERVE_ENV });
+  const client = loadClient({ url: serve.url, timeoutMs: 15_000 });
+  const logs: string[] = [];
+  let phase: 'before' | 'down' | 'after' = 'before';
+  let pending: Promise<void> | undefined;
+  let killedAt = NaN;
+  let inFlightAtKill = 0;
+  let restartedAt = NaN;
+  await openLoop(client, updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS }), opts.rate, opts.seconds, (elapsed) => {
+    if (phase === 'before' && elapsed >= opts.killAt * 1000) {
+      phase = 'down';
+      inFlightAtKill = client.exchanges.filter((e) => Number.isNaN(e.doneAt)).length;
+      killedAt = client.now();
+      const old = serve;
+      pending = old.kill().then(() => {
+        logs.push(old.output());
+      });
+    } else if (phase === 'down' && elapsed >= (opts.killAt + opts.downFor) * 1000) {
+      phase = 'after';
+      pending = pending!.then(async () => {
+        serve = await startServe({ databaseUrl: url, env: SERVE_ENV, port: serve.port });
+        restartedAt = client.now();
+      });
+    }
+  });
+  await pending;
+  const extra = {
+    rate: opts.rate,
+    seconds: opts.seconds,
+    'in flight at kill': inFlightAtKill,
+    'down s': ms((restartedAt - killedAt) / 1000),
+    '2xx after restart': client.exchanges.filter((e) => e.sentAt >= restartedAt && e.status === 200).length,
+  };
+  return finish('crash', url, client, serve, extra, logs);
+}
+
+/**
+ * Hot pair: background load on random pairs; after `burstAt` s, `burst` concurrent single updates on one pair.
+ * Compares the other pairs' latency while the burst runs with their latency before it.
+ */
+export async function hotPairScenario(
+  instance: PgInstance,
+  opts: { rate: number; seconds: number; burstAt: number; burst: number; seed: number },
+): Promise<ScenarioResult> {
+  const url = await prepareDatabase(instance, 'hot');
+  const serve = await startServe({ databaseUrl: url, env: SERVE_ENV });
+  const client = loadClient({ url: serve.url });
+  const hot = updateStream({ seed: opts.seed + 1, students: 1, concepts: 1, batchShare: 0, hotPair: [studentId(STUDENTS + 1), conceptId(0)] });
+  let burst: Promise<Exchange[]> | undefined;
+  let burstFrom = NaN;
+  await openLoop(client, updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS, batchShare: 0 }), opts.rate, opts.seconds, (elapsed) => {
+    if (!burst && elapsed >= opts.burstAt * 1000) {
+      burstFrom = client.now();
+      burst = Promise.all(Array.from({ length: opts.burst }, () => client.send(hot.next())));
+    }
+  });
+  const hotExchanges = await burst!;
+  const burstTo = Math.max(...hotExchanges.map((e) => e.doneAt));
+  const hotSet = new Set(hotExchanges);
+  const others = client.exchanges.filter((e) => !hotSet.has(e));
+  // Before: from 1 s after the start (connections opened, code warm) to the burst.
+  const before = others.filter((e) => e.scheduledAt >= 1000 && e.scheduledAt < burstFrom).map(latency);
+  const during = others.filter((e) => e.scheduledAt >= burstFrom && e.scheduledAt <= burstTo).map(latency);
+  const extra = {
+    burst: opts.burst,
+    'burst ms': ms(burstTo - burstFrom),
+    'hot 2xx': hotExchanges.filter((e) => e.status === 200).length,
+    'hot p50 ms': ms(quantile(hotExchanges.map((e) => e.doneAt - e.sentAt), 0.5)),
+    'hot max ms': ms(Math.max(...hotExchanges.map((e) => e.doneAt - e.sentAt))),
+    'others before: n': before.length,
+    'others before p50 ms': ms(quantile(before, 0.5)),
+    'others before p90 ms': ms(quantile(before, 0.9)),
+    'others before p99 ms': ms(quantile(before, 0.99)),
+    'others during: n': during.length,
+    'others during p50 ms': ms(quantile(during, 0.5)),
+    'others during p90 ms': ms(quantile(during, 0.9)),
+    'others during p99 ms': ms(quantile(during, 0.99)),
+  };
+  return finish('hot pair', url, client, serve, extra, []);
+}
+
+/** Retry storm: every operation sent twice at once with the same response ids. */
+export async function retryStormScenario(instance: PgInstance, opts: { rate: number; seconds: number; seed: number }): Promise<ScenarioResult & { twins: [Exchange, Exchange][] }> {
+  const url = await prepareDatabase(instance, 'storm');
+  const serve = await startServe({ databaseUrl: url, env: SERVE_ENV });
+  const client = loadClient({ url: serve.url });
+  const stream = updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS });
+  const doubled = { next: (): Op => stream.next() };
+  const twins: [Exchange, Exchange][] = [];
+  // Each scheduled operation becomes two requests sent in the same tick.
+  const sendTwice = client.send.bind(client);
+  const storm: LoadClient = {
+    ...client,
+    exchanges: client.exchanges,
+    async send(op, at) {
+      const pair = await Promise.all([sendTwice(op, at), sendTwice(op, at)]);
+      twins.push(pair);
+      return pair[0];
+    },
+  };
+  await openLoop(storm, doubled, opts.rate, opts.seconds);
+  const both2xx = twins.filter(([a, b]) => a.status === 200 && b.status === 200);
+  const extra = {
+    rate: opts.rate,
+    seconds: opts.seconds,
+    twins: twins.length,
+    'twins both 2xx': both2xx.length,
+  };
+  const result = await finish('retry storm', url, client, serve, extra, []);
+  return { ...result, twins };
+}
