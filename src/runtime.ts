@@ -84,7 +84,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     });
     const service = new MasteryService({ store: graph.wrap(store), parameters, threshold: config.masteryThreshold, pairWaitMs: config.lockTimeoutMs });
     const fitJobs = new FitJobService({
-      store: new SqlFitJobStore(db),
+      store: new SqlFitJobStore(db, store.pairsWritten),
       fitter: options.fitter ?? workerFitter(config.fitThreads),
       owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       heartbeatMs: config.fitHeartbeatMs,

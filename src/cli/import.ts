@@ -9,6 +9,7 @@ import {
   BKT_IMPORT_NAMESPACE, ImportRefusedError, importLog, mapIds, ParametersCache, ServiceError,
 } from '../service/index.js';
 import { SqlImportStore } from '../store/import-store.js';
+import { hasGraphSchema, SqlOutbox } from '../store/outbox-store.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { migrate, MigrationError } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
@@ -103,12 +104,15 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
       for (const [id, u] of mapping.concepts) text += `concept,${csvField(id)},${u}\n`;
       mappingOut.write(text);
     }
-    const parameters = new ParametersCache(new SqlStore(db), 60_000);
+    const store = new SqlStore(db);
+    // Imported pairs reach the graph projection like updates do (the outbox queues them only while it is enabled).
+    if (await hasGraphSchema(db)) store.onPairsWritten(new SqlOutbox(db).pairsWrittenHook(config.masteryThreshold));
+    const parameters = new ParametersCache(store, 60_000);
     await parameters.refresh();
     const t0 = performance.now();
     let phase = false;
     const summary = await importLog(
-      new SqlImportStore(db),
+      new SqlImportStore(db, store.pairsWritten),
       {
         data,
         lineOf: log.lineOf,

@@ -6,7 +6,9 @@ import type {
   FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStatus, FitJobStore, FittedParameters,
   HistoryCursor, HistoryPage, ReplayPair, ReplayWrite,
 } from '../service/fit-ports.js';
+import type { PairWrite } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
+import type { PairsWrittenHook } from './sql-store.js';
 import { numberArray, uuidArray } from './sql-arrays.js';
 import type { SqlDatabase, SqlValue } from './sql.js';
 
@@ -48,7 +50,11 @@ const EMPTY_PROGRESS: FitJobProgress = { phase: 'queued', rowsRead: 0, unitsDone
 const ACTIVE = "status IN ('queued', 'running')";
 
 export class SqlFitJobStore implements FitJobStore {
-  constructor(private readonly db: SqlDatabase) {}
+  /** `pairsWritten` runs in each replay transaction after its states are written (the graph outbox). */
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly pairsWritten?: PairsWrittenHook,
+  ) {}
 
   async createJob(options: FitJobOptions, owner: string): Promise<string | undefined> {
     // The unique partial index fit_jobs_one_active admits one queued or running job: a second insert conflicts.
@@ -235,6 +241,26 @@ export class SqlFitJobStore implements FitJobStore {
             numberArray(writes.map((w) => w.paramsVersion)),
           ],
         );
+        if (this.pairsWritten) {
+          const byStudent = new Map(pairs.map((p) => [p.studentId, p]));
+          await this.pairsWritten(
+            tx,
+            writes.map((w): PairWrite => {
+              const p = byStudent.get(w.studentId)!;
+              return {
+                studentId: w.studentId,
+                conceptId: w.conceptId,
+                state: w.state,
+                version: p.version,
+                nResponses: p.correct.length,
+                nCorrect: p.correct.reduce((n, c) => n + c, 0),
+                paramsVersion: w.paramsVersion,
+                firstAnsweredAt: null,
+                lastAnsweredAt: null,
+              };
+            }),
+          );
+        }
         return { lastStudentId: students[students.length - 1], pairs: locked.length };
       });
     } catch (e) {

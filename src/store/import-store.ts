@@ -8,6 +8,7 @@ import { pairKey, type PairKey, type PairWrite, type StoredPair } from '../servi
 import { translateDbError } from './db-errors.js';
 import { boolArray, numberArray, uuidArray } from './sql-arrays.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
+import type { PairsWrittenHook } from './sql-store.js';
 
 class Conflicts extends Error {
   constructor(readonly pairs: PairKey[]) {
@@ -58,7 +59,11 @@ const PAIRS_UNNEST = `unnest($1::uuid[], $2::uuid[], $3::float8[], $4::float8[],
   AS x(student_id, concept_id, p_known, p_unknown, version, n_responses, n_correct, params_version)`;
 
 export class SqlImportStore implements ImportStore {
-  constructor(private readonly db: SqlDatabase) {}
+  /** `pairsWritten` runs in each batch's transaction after its pairs are written (the graph outbox). */
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly pairsWritten?: PairsWrittenHook,
+  ) {}
 
   async existingResponseIds(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
@@ -104,6 +109,7 @@ export class SqlImportStore implements ImportStore {
           throw new Conflicts(sorted.filter((p) => !ok.has(pairKey(p.studentId, p.conceptId))));
         }
         await insertHistory(tx, history);
+        await this.pairsWritten?.(tx, sorted);
       });
       return { conflicts: [] };
     } catch (e) {
@@ -171,6 +177,7 @@ export class SqlImportStore implements ImportStore {
           pairColumns(decided.pairs),
         );
         await insertHistory(tx, decided.history);
+        await this.pairsWritten?.(tx, decided.pairs);
       });
     } catch (e) {
       throw translateDbError(e);

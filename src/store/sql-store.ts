@@ -113,6 +113,11 @@ export class SqlStore implements MasteryStore, ParameterSource {
     this.hooks.push(hook);
   }
 
+  /** Runs the hooks for pairs written by another transaction of this database (imports, fit-job replays). */
+  readonly pairsWritten: PairsWrittenHook = async (tx, pairs) => {
+    for (const hook of this.hooks) await hook(tx, pairs);
+  };
+
   async recordResponses<R>(
     input: { readonly priors: readonly PriorRow[]; readonly responseIds: readonly string[] },
     plan: (locked: LockedSnapshot) => WritePlan<R>,

@@ -8,19 +8,19 @@ import { loadResponseData } from '../../src/cli/load.js';
 import { DEFAULT_COLUMNS, readResponseLog } from '../../src/cli/csv-input.js';
 import { importedId, importLog, mapIds, ParametersCache, type ImportSummary } from '../../src/service/index.js';
 import { SqlImportStore } from '../../src/store/import-store.js';
-import { SqlStore } from '../../src/store/sql-store.js';
+import { SqlStore, type PairsWrittenHook } from '../../src/store/sql-store.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
 import { BIN } from '../support/bin.js';
 
 const SILENT = { phase() {}, update() {}, stop() {} };
 
 /** What `bkt import` does, in this process (PGlite in memory cannot be shared with a child process). */
-export async function importInProcess(db: SqlDatabase, file: string, append = false): Promise<ImportSummary> {
+export async function importInProcess(db: SqlDatabase, file: string, append = false, pairsWritten?: PairsWrittenHook): Promise<ImportSummary> {
   const { log, data } = await loadResponseData(file, DEFAULT_COLUMNS, SILENT);
   const parameters = new ParametersCache(new SqlStore(db), 60_000);
   await parameters.refresh();
   return importLog(
-    new SqlImportStore(db),
+    new SqlImportStore(db, pairsWritten),
     { data, lineOf: log.lineOf, sha256: log.sha256, append, threshold: 0.95, parameters: (c) => parameters.get(c) },
     mapIds(data),
   );
