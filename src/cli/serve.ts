@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, settingsHelp, ConfigError } from '../config.js';
 import { GraphConfigError } from '../graph/config.js';
-import { createRuntime } from '../runtime.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { MigrationError } from '../store/migrate.js';
 
@@ -28,6 +27,8 @@ export function registerServe(program: Command): void {
       try {
         const env = opts.migrate ? process.env : { ...process.env, BKT_MIGRATE: 'false' };
         const config = loadConfig(env);
+        // Loaded here, not at the top: the HTTP stack is heavy, and other commands must start fast.
+        const { createRuntime } = await import('../runtime.js');
         runtime = await createRuntime(config, { graphEnv: process.env });
         const log = runtime.app.log;
         if (config.serviceTokenDigests.length + config.adminTokenDigests.length === 0) {

@@ -1,6 +1,8 @@
-/** Opens the database the settings name: a PostgreSQL server when DATABASE_URL is set, else embedded PGlite. */
-import { openPglite } from './pglite-driver.js';
-import { openPostgres } from './postgres-driver.js';
+/**
+ * Opens the database the settings name: a PostgreSQL server when DATABASE_URL is set, else embedded PGlite.
+ * Each driver is loaded only when chosen, so commands that never open a database (and the one driver not used)
+ * cost nothing at start-up.
+ */
 import type { SqlDatabase } from './sql.js';
 
 export interface DatabaseSettings {
@@ -14,6 +16,7 @@ export interface DatabaseSettings {
 
 export async function openDatabase(s: DatabaseSettings, onIdleError?: (err: Error) => void): Promise<SqlDatabase> {
   if (s.databaseUrl !== undefined) {
+    const { openPostgres } = await import('./postgres-driver.js');
     return openPostgres({
       connectionString: s.databaseUrl,
       poolSize: s.poolSize,
@@ -23,5 +26,6 @@ export async function openDatabase(s: DatabaseSettings, onIdleError?: (err: Erro
       ...(onIdleError && { onIdleError }),
     });
   }
+  const { openPglite } = await import('./pglite-driver.js');
   return openPglite(s.dataDir, s);
 }
