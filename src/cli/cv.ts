@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { crossValidate, type CvFallback, type CvResult } from '../bkt/index.js';
-import { fitDatasetParallel } from '../fitting/parallel.js';
+import { fitDatasetParallel, warmUpWorkers } from '../fitting/parallel.js';
 import { metricsJson, metricsTable } from './evaluate.js';
 import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options.js';
 import { loadResponseData } from './load.js';
@@ -34,6 +34,7 @@ export function registerCv(program: Command): void {
 async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   const started = performance.now();
   const progress = makeProgress();
+  warmUpWorkers(o.threads); // they start while the CSV is read
   const { log, data } = await loadResponseData(file, columnNames(o), progress);
   let result: CvResult;
   try {

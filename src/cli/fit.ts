@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { ConceptFit, DatasetFit, FitOptions } from '../bkt/index.js';
-import { fitDatasetParallel } from '../fitting/parallel.js';
+import { fitDatasetParallel, warmUpWorkers } from '../fitting/parallel.js';
 import { UsageError } from './errors.js';
 import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options.js';
 import { loadResponseData } from './load.js';
@@ -45,6 +45,7 @@ async function runFit(file: string, o: FitCommandOptions): Promise<void> {
 
 async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOutput): Promise<void> {
   const progress = makeProgress();
+  warmUpWorkers(o.threads); // they start while the CSV is read
   const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), progress);
   const t1 = performance.now();
   const options = fitOptionsFrom(o);

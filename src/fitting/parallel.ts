@@ -45,12 +45,48 @@ function shared<T extends Uint8Array | Uint32Array>(a: T): T {
  * Starts one fit worker: the compiled JS normally; when this module runs from its TypeScript source (tests,
  * `tsx`), a small bootstrap registers tsx inside the worker first, since loaders do not carry into workers.
  */
-function startWorker(workerData: WorkerInput): Worker {
+function startWorker(): Worker {
   // execArgv: [] so a worker does not inherit the parent's loaders (tsx, test runners): it is plain JS.
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, execArgv: [] });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { execArgv: [] });
   const source = new URL('./worker.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
+  return new Worker(bootstrap, { eval: true, execArgv: [] });
+}
+
+/**
+ * Idle workers kept warm between fits: starting a thread and compiling the E-step again costs 50 to 100 ms, a
+ * large share of a fit that takes half a second (cross-validation fits k times). Idle workers are unref'd, so
+ * they never keep the process alive; a worker that fails or is aborted is terminated, not returned.
+ */
+const idle: Worker[] = [];
+let jobCounter = 0;
+
+function takeWorker(): Worker {
+  const w = idle.pop() ?? startWorker();
+  w.removeAllListeners();
+  w.ref();
+  return w;
+}
+
+/**
+ * Starts the workers a fit on `threads` threads will use, ahead of time (for example while a CSV is being
+ * parsed), so the fit does not wait for them. They wait idle and never keep the process alive.
+ */
+export function warmUpWorkers(threads: number): void {
+  for (let n = idle.length; n < threads - 1; n++) returnWorker(startWorker());
+}
+
+function returnWorker(w: Worker): void {
+  w.removeAllListeners();
+  // A worker that dies while idle leaves the set instead of hanging the next fit.
+  const forget = () => {
+    const i = idle.indexOf(w);
+    if (i >= 0) idle.splice(i, 1);
+  };
+  w.once('exit', forget);
+  w.once('error', forget);
+  w.unref();
+  idle.push(w);
 }
 
 export function defaultThreads(): number {
@@ -101,29 +137,42 @@ export async function fitDatasetParallel(
   };
   // threads - 1 workers, and this thread takes units from the same counter meanwhile: no thread waits for a
   // worker to start, and the work is the same whoever does it.
-  const pool = Array.from({ length: helpers }, () => startWorker(input));
+  const job = ++jobCounter;
+  const pool = Array.from({ length: helpers }, takeWorker);
+  const healthy = new Set(pool);
   const finished = pool.map(
     (w) =>
       new Promise<void>((resolve, reject) => {
         w.on('message', (m: WorkerMessage) => {
+          if (m.job !== job) return;
           if (m.kind === 'done') resolve();
           else record(units[m.index], m.outcome);
         });
-        w.on('error', reject);
-        w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`fit worker exited with code ${code}`))));
+        w.on('error', (err) => {
+          healthy.delete(w);
+          reject(err);
+        });
+        w.on('exit', (code) => {
+          healthy.delete(w);
+          reject(new Error(`fit worker exited with code ${code}`));
+        });
+        w.postMessage({ job, input });
       }),
   );
   const aborted = new Promise<never>((_, reject) => {
     signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
   aborted.catch(() => {});
+  let completed = false;
   try {
     for (let i = callerWorks ? Atomics.add(input.next, 0, 1) : units.length; i < units.length; i = Atomics.add(input.next, 0, 1)) {
       record(units[i], runUnit(input.data, units[i], o, alpha));
     }
     await Promise.race([Promise.all(finished), aborted]);
+    completed = true;
   } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    // Only workers that finished this job cleanly go back to the idle set; the others may still be running it.
+    await Promise.all(pool.map((w) => (completed && healthy.has(w) ? returnWorker(w) : w.terminate())));
   }
   if (results.length !== units.length) throw new Error(`fit workers finished ${results.length} of ${units.length} units`);
   return assembleFit(data, o, results);

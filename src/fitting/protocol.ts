@@ -12,4 +12,12 @@ export interface WorkerInput {
   readonly niceness: number | null;
 }
 
-export type WorkerMessage = { kind: 'unit'; index: number; outcome: RestartOutcome } | { kind: 'done' };
+/** Sent to a worker for each fit it helps with. */
+export interface WorkerJob {
+  readonly job: number;
+  readonly input: WorkerInput;
+}
+
+export type WorkerMessage =
+  | { kind: 'unit'; job: number; index: number; outcome: RestartOutcome }
+  | { kind: 'done'; job: number };

@@ -1,21 +1,29 @@
-/** A fit worker: takes units from the shared counter until none are left, posting each outcome. */
+/** A fit worker, kept warm between fits: each message is one fit to help with. */
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { maxSequenceLength, runUnit } from '../bkt/index.js';
-import type { WorkerInput, WorkerMessage } from './protocol.js';
+import type { WorkerJob, WorkerMessage } from './protocol.js';
 
-const { data, units, options, next, niceness } = workerData as WorkerInput;
-if (niceness !== null) {
-  try {
-    // On Linux this lowers the priority of this thread alone; elsewhere it may apply to the process or fail.
-    setPriority(niceness);
-  } catch {
-    // Not permitted here: run at the normal priority.
+let currentNiceness: number | null = null;
+let alpha = new Float64Array(0);
+
+/** One fit: take units from the shared counter until none are left, posting each outcome. */
+parentPort!.on('message', ({ job, input }: WorkerJob) => {
+  const { data, units, options, next, niceness } = input;
+  if (niceness !== currentNiceness) {
+    try {
+      // On Linux this sets the priority of this thread alone; elsewhere it may apply to the process or fail.
+      setPriority(niceness ?? 0);
+      currentNiceness = niceness;
+    } catch {
+      // Not permitted here: run at the priority we have.
+    }
   }
-}
-const alpha = new Float64Array(2 * maxSequenceLength(data));
-const post = (m: WorkerMessage) => parentPort!.postMessage(m);
-for (let i = Atomics.add(next, 0, 1); i < units.length; i = Atomics.add(next, 0, 1)) {
-  post({ kind: 'unit', index: i, outcome: runUnit(data, units[i], options, alpha) });
-}
-post({ kind: 'done' });
+  const need = 2 * maxSequenceLength(data);
+  if (alpha.length < need) alpha = new Float64Array(need);
+  const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+  for (let i = Atomics.add(next, 0, 1); i < units.length; i = Atomics.add(next, 0, 1)) {
+    post({ kind: 'unit', job, index: i, outcome: runUnit(data, units[i], options, alpha) });
+  }
+  post({ kind: 'done', job });
+});
