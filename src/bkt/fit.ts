@@ -69,7 +69,8 @@ export interface DatasetFit {
 
 /** The sequences a unit works on. */
 export function unitSequences(data: ResponseData, concept: number): SequenceSet {
-  return concept === POOLED ? data : conceptSequences(data, concept);
+  // Always the same two-field shape, so the E-step's property reads stay monomorphic for V8.
+  return concept === POOLED ? { responses: data.responses, offsets: data.offsets } : conceptSequences(data, concept);
 }
 
 export function unitKey(data: ResponseData, concept: number): string {
@@ -98,7 +99,8 @@ export function runUnit(data: ResponseData, unit: FitUnit, o: FitOptions, alpha?
   return { ...em, restart: unit.restart, degenerate };
 }
 
-function dataSize(data: ResponseData, seqs: SequenceSet) {
+function dataSize(data: ResponseData, concept: number) {
+  const seqs = unitSequences(data, concept);
   const { offsets } = seqs;
   let longSequences = 0;
   let students = 0;
@@ -108,7 +110,7 @@ function dataSize(data: ResponseData, seqs: SequenceSet) {
     if (len >= 2) longSequences++;
   }
   // The pooled set holds one sequence per (student, concept): count its distinct students.
-  if (seqs === data) students = new Set(data.seqStudent).size;
+  if (concept === POOLED) students = new Set(data.seqStudent).size;
   return { responses: countRows(seqs), students, longSequences };
 }
 
@@ -120,8 +122,7 @@ export function summarizeConcept(
   o: FitOptions,
 ): ConceptFit {
   const conceptId = concept === POOLED ? 'pooled' : data.conceptIds[concept];
-  const seqs = unitSequences(data, concept);
-  const size = dataSize(data, seqs);
+  const size = dataSize(data, concept);
   const byLogLik = [...outcomes].sort((a, b) => b.logLik - a.logLik || a.restart - b.restart);
   const eligible = o.fallback === 'none' ? byLogLik : byLogLik.filter((x) => !x.degenerate);
   const ranked = eligible.length > 0 ? eligible : byLogLik;
