@@ -144,7 +144,7 @@ describe('authentication', () => {
 
 describe('what errors return', () => {
   it('the leak detector finds stack frames, paths and internal names, and allows what the request itself sent', () => {
-    expect(findLeaks('Error: x\n    at Object.<anonymous> (/work/src/a.ts:1:2)', '')).not.toEqual([]);
+    expect(findLeaks('Error: x\n    at Object.<anonymous> (/srv/app/src/a.ts:1:2)', '')).not.toEqual([]);
     expect(findLeaks('{"message":"relation \\"student_mastery\\" does not exist"}', '')).not.toEqual([]);
     expect(findLeaks('{"message":"null value in column p_known"}', '')).not.toEqual([]);
     expect(findLeaks('{"message":"see dist/cli/main.js:12"}', '')).not.toEqual([]);
