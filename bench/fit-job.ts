@@ -5,13 +5,13 @@
  *
  *   npm run build && npx tsx bench/fit-job.ts [--data assist2009.csv] [--threads 1] [--rate 100] [--seconds 10] [--runs 3]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAIN, startServe } from './support/serve.js';
 import pg from 'pg';
 import { Pool } from 'undici';
 
@@ -30,7 +30,6 @@ const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
 const RUNS = Number(args.runs);
 const SERVER = process.env.BKT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MAIN = resolve(import.meta.dirname, '../dist/cli/main.js');
 
 const withDb = (url: string, name: string) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -53,33 +52,7 @@ function bin(cmd: string[], env: Record<string, string> = {}): { stdout: string;
   return { stdout: r.stdout, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => r(port));
-    });
-  });
-}
 
-async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`${url}/ready`)).ok) return { child, url };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGTERM');
-  throw new Error('bkt serve did not become ready');
-}
 
 /** The running job's phase, as last polled (latencies are grouped by it). */
 let phase = 'idle';

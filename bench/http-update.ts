@@ -17,13 +17,13 @@
  * on with the real Neo4j writer at a closed port (the relay failing and retrying); on with the RecordingGraphWriter
  * (the relay draining after every commit). Prints the median p50/p99 per mode and the p99 change against off.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort, startServe } from './support/serve.js';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { loadConfig } from '../src/config.js';
@@ -54,7 +54,6 @@ const STUDENTS = Number(args.students);
 const CONCEPTS = Number(args.concepts);
 const POOL = Number(args.pool);
 const SERVER = process.env.BKT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MAIN = resolve(import.meta.dirname, '../dist/cli/main.js');
 const TIMEOUTS = { statementTimeoutMs: 5000, lockTimeoutMs: 2000 };
 
 /** The same ids in SQL (md5(text)::uuid) and here. */
@@ -151,33 +150,7 @@ function directSender(db: SqlDatabase): { send: Send; stop: () => void; ready: P
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => r(port));
-    });
-  });
-}
 
-async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`${url}/ready`)).ok) return { child, url };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGTERM');
-  throw new Error('bkt serve did not become ready');
-}
 
 function httpSender(url: string): { send: Send; close: () => Promise<void> } {
   const client = new Pool(url, { connections: 128, pipelining: 1 });

@@ -11,3 +11,4 @@ export * from './fit.js';
 export * from './build.js';
 export * from './evaluate.js';
 export * from './cv.js';
+export * from './growable.js';

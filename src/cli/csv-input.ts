@@ -6,6 +6,7 @@
  * header's field count; a short row silently swallows the next line. csv-parse, csv-parser and fast-csv were
  * 3 to 5 times slower. Papa Parse keeps every row's own fields, so short, long and blank rows are seen.
  */
+import { GrowableArray } from '../bkt/index.js';
 import { createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
@@ -140,23 +141,6 @@ function parseCorrect(text: string): number {
   }
 }
 
-/** Growable typed column. */
-class Column<T extends Uint32Array | Uint8Array | Float64Array> {
-  length = 0;
-  constructor(public data: T) {}
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new (this.data.constructor as new (n: number) => T)(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = v;
-  }
-  done(): T {
-    return this.data.slice(0, this.length) as T;
-  }
-}
-
 class Interner {
   readonly ids: string[] = [];
   private readonly index = new Map<string, number>();
@@ -182,11 +166,11 @@ export async function readResponseLog(file: string, columns: ColumnNames, progre
   const students = new Interner();
   const concepts = new Interner();
   const size = 1 << 16;
-  const student = new Column(new Uint32Array(size));
-  const concept = new Column(new Uint32Array(size));
-  const correct = new Column(new Uint8Array(size));
-  const order = columns.order === null ? null : new Column(new Float64Array(size));
-  const lineOf = new Column(new Uint32Array(size));
+  const student = new GrowableArray(new Uint32Array(size));
+  const concept = new GrowableArray(new Uint32Array(size));
+  const correct = new GrowableArray(new Uint8Array(size));
+  const order = columns.order === null ? null : new GrowableArray(new Float64Array(size));
+  const lineOf = new GrowableArray(new Uint32Array(size));
   let header: readonly string[] = [];
   let iStudent = -1;
   let iConcept = -1;

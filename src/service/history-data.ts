@@ -3,37 +3,15 @@
  * order is already the core's grouping (concept, then student, each sequence in time order), so rows are appended
  * as they come: one byte per answer and a few per sequence, never an object per row.
  */
-import type { ResponseData } from '../bkt/index.js';
+import { GrowableArray, type ResponseData } from '../bkt/index.js';
 import type { HistoryPage } from './fit-ports.js';
 
-class Growable<T extends Uint8Array | Uint32Array> {
-  length = 0;
-  constructor(private data: T) {}
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new (this.data.constructor as new (n: number) => T)(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = v;
-  }
-  at(i: number): number {
-    return this.data[i];
-  }
-  /** Drops everything from `length` on. */
-  truncate(length: number): void {
-    this.length = length;
-  }
-  done(): T {
-    return this.data.slice(0, this.length) as T;
-  }
-}
 
 /** Accumulates pages; concepts with fewer than `minResponses` rows are dropped as soon as they end. */
 export class HistoryDataBuilder {
-  private readonly responses = new Growable(new Uint8Array(1 << 16));
-  private readonly offsets = new Growable(new Uint32Array(1 << 12));
-  private readonly seqStudent = new Growable(new Uint32Array(1 << 12));
+  private readonly responses = new GrowableArray(new Uint8Array(1 << 16));
+  private readonly offsets = new GrowableArray(new Uint32Array(1 << 12));
+  private readonly seqStudent = new GrowableArray(new Uint32Array(1 << 12));
   private readonly conceptSeqs: number[] = [0];
   private readonly conceptIds: string[] = [];
   private readonly studentIds: string[] = [];
