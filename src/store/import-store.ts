@@ -8,7 +8,7 @@ import { pairKey, type PairKey, type PairWrite, type StoredPair } from '../servi
 import { translateDbError } from './db-errors.js';
 import { boolArray, numberArray, uuidArray } from './sql-arrays.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
-import type { PairsWrittenHook } from './sql-store.js';
+import { type PairRow, type PairsWrittenHook, toPair } from './sql-store.js';
 
 class Conflicts extends Error {
   constructor(readonly pairs: PairKey[]) {
@@ -139,10 +139,7 @@ export class SqlImportStore implements ImportStore {
             numberArray(sorted.map((p) => p.paramsVersion)),
           ],
         );
-        const rows = await tx.query<{
-          student_id: string; concept_id: string; p_known: number; p_unknown: number; version: number;
-          n_responses: number; n_correct: number; params_version: number; updated_at: Date | string;
-        }>(
+        const rows = await tx.query<PairRow>(
           `SELECT sm.student_id, sm.concept_id, sm.p_known, sm.p_unknown, sm.version, sm.n_responses, sm.n_correct,
              sm.params_version, sm.updated_at
            FROM public.student_mastery sm
@@ -152,21 +149,7 @@ export class SqlImportStore implements ImportStore {
            FOR UPDATE OF sm`,
           [students, concepts],
         );
-        const locked = new Map<string, StoredPair>(
-          rows.map((r) => [
-            pairKey(r.student_id, r.concept_id),
-            {
-              studentId: r.student_id,
-              conceptId: r.concept_id,
-              state: { known: r.p_known, unknown: r.p_unknown },
-              version: r.version,
-              nResponses: r.n_responses,
-              nCorrect: r.n_correct,
-              paramsVersion: r.params_version,
-              updatedAt: r.version === 0 ? null : new Date(r.updated_at).toISOString(),
-            },
-          ]),
-        );
+        const locked = new Map<string, StoredPair>(rows.map((r) => [pairKey(r.student_id, r.concept_id), toPair(r)]));
         const decided = plan(locked);
         await tx.query(
           `UPDATE public.student_mastery sm SET p_known = x.p_known, p_unknown = x.p_unknown, version = x.version,

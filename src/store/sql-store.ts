@@ -27,7 +27,8 @@ import type { SqlDatabase, SqlExecutor } from './sql.js';
  */
 export type PairsWrittenHook = (tx: SqlExecutor, pairs: readonly PairWrite[]) => Promise<void>;
 
-interface PairRow {
+/** A `student_mastery` row as read by the stores (shared with the import store). */
+export interface PairRow {
   student_id: string;
   concept_id: string;
   p_known: number;
@@ -41,7 +42,7 @@ interface PairRow {
 
 const PAIR_COLUMNS = 'student_id, concept_id, p_known, p_unknown, version, n_responses, n_correct, params_version, updated_at';
 
-function toPair(r: PairRow): StoredPair {
+export function toPair(r: PairRow): StoredPair {
   return {
     studentId: r.student_id,
     conceptId: r.concept_id,
