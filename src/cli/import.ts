@@ -27,6 +27,7 @@ interface ImportOptions extends ColumnOptions {
   namespace: string;
   mapping?: string;
   batchRows: number;
+  transactions: number;
   json: boolean;
 }
 
@@ -56,7 +57,8 @@ export function registerImport(program: Command): void {
       BKT_IMPORT_NAMESPACE,
     )
     .option('--mapping <file>', 'write the id mapping as CSV (kind,id,uuid) to this file ("-" for stdout)')
-    .option('--batch-rows <n>', 'rows per transaction (whole pairs)', parseInteger(1, 10_000_000), 20_000);
+    .option('--batch-rows <n>', 'rows per transaction (whole pairs)', parseInteger(1, 10_000_000), 20_000)
+    .option('--transactions <n>', 'batches in the database at once (on one connection each; PGlite runs them in turn)', parseInteger(1, 16), 2);
   addJsonOption(addColumnOptions(cmd)).action(async (file: string, o: ImportOptions) => runImport(file, o));
 }
 
@@ -120,6 +122,7 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
         namespace: o.namespace,
         append: o.append,
         batchRows: o.batchRows,
+        transactions: o.transactions,
         threshold: config.masteryThreshold,
         parameters: (c) => parameters.get(c),
         onProgress: (done, total) => {

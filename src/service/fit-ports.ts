@@ -218,22 +218,33 @@ export interface HistoryStore {
 }
 
 /**
- * Imported history rows, column by column (a batch holds tens of thousands: one object per row would cost more in
- * garbage collection than the arithmetic). Imported rows have no session and no answered_at.
+ * Imported history rows of one batch, column by column in typed arrays (a batch holds tens of thousands: one object,
+ * or even one string, per row would cost more in garbage collection than the arithmetic). Row i belongs to the pair
+ * at `pairOf[i]` of the batch's pair list; its response id is 16 bytes at `responseIds[16 i]`. Imported rows have
+ * no session and no answered_at.
  */
 export class HistoryColumns {
-  readonly studentIds: string[] = [];
-  readonly conceptIds: string[] = [];
-  readonly seq: number[] = [];
-  readonly correct: boolean[] = [];
-  readonly responseIds: string[] = [];
-  readonly masteryBefore: number[] = [];
-  readonly masteryAfter: number[] = [];
-  readonly pUnknownAfter: number[] = [];
-  readonly pCorrect: number[] = [];
-  readonly paramsVersion: number[] = [];
-  get length(): number {
-    return this.seq.length;
+  length = 0;
+  readonly pairOf: Uint32Array;
+  readonly seq: Int32Array;
+  readonly correct: Uint8Array;
+  readonly responseIds: Uint8Array;
+  readonly masteryBefore: Float64Array;
+  readonly masteryAfter: Float64Array;
+  readonly pUnknownAfter: Float64Array;
+  readonly pCorrect: Float64Array;
+  readonly paramsVersion: Int32Array;
+
+  constructor(readonly capacity: number) {
+    this.pairOf = new Uint32Array(capacity);
+    this.seq = new Int32Array(capacity);
+    this.correct = new Uint8Array(capacity);
+    this.responseIds = new Uint8Array(16 * capacity);
+    this.masteryBefore = new Float64Array(capacity);
+    this.masteryAfter = new Float64Array(capacity);
+    this.pUnknownAfter = new Float64Array(capacity);
+    this.pCorrect = new Float64Array(capacity);
+    this.paramsVersion = new Int32Array(capacity);
   }
 }
 
@@ -243,8 +254,9 @@ export interface ImportStore {
   /** Which of these pairs have answered at least once (version > 0). */
   pairsWithState(pairs: readonly PairKey[]): Promise<PairKey[]>;
   /**
-   * One transaction: writes pairs that have no state yet (no row, or a row never answered) with their history.
-   * If any of them has state by now, nothing is written and those pairs are returned.
+   * One transaction: writes pairs that have no state yet (no row, or a row never answered) with their history
+   * (`history.pairOf` indexes `pairs`). If any of them has state by now, nothing is written and those pairs are
+   * returned.
    */
   insertPairs(pairs: readonly PairWrite[], history: HistoryColumns): Promise<{ conflicts: PairKey[] }>;
   /**

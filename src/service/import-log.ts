@@ -8,6 +8,7 @@
  * `response:<sha256 of the file>:<line>`, so importing the same file again finds its rows already recorded: pairs
  * already imported are skipped (a pair is all or nothing), which also resumes an import that was stopped.
  */
+import { hash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { initialState, updateMastery, type MasteryState, type ResponseData } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
@@ -25,9 +26,44 @@ export function importedId(kind: 'student' | 'concept', id: string, namespace: s
   return UUID.test(id) ? id.toLowerCase() : uuidv5(`${kind}:${id}`, namespace);
 }
 
+/**
+ * The response ids of one file: UUIDv5 (RFC 9562: SHA-1 of the namespace's 16 bytes and the name, version and
+ * variant bits set) of `response:<sha256 of the file>:<line>`, computed straight into bytes with one buffer for all
+ * lines (an import makes one per row; the general-purpose v5 costs several allocations and a validation each).
+ */
+export class ResponseIds {
+  private readonly buf: Buffer;
+  private readonly prefix: number;
+
+  constructor(sha256: string, namespace: string = BKT_IMPORT_NAMESPACE) {
+    const head = Buffer.from(`response:${sha256}:`, 'utf8');
+    this.buf = Buffer.alloc(16 + head.length + 20);
+    Buffer.from(namespace.replaceAll('-', ''), 'hex').copy(this.buf, 0);
+    head.copy(this.buf, 16);
+    this.prefix = 16 + head.length;
+  }
+
+  /** Writes the id of `line` as 16 bytes at `out[at..]`. */
+  write(line: number, out: Uint8Array, at: number): void {
+    const end = this.prefix + this.buf.write(String(line), this.prefix, 'latin1');
+    const d = hash('sha1', this.buf.subarray(0, end), 'buffer');
+    out.set(d.subarray(0, 16), at);
+    out[at + 6] = (d[6] & 0x0f) | 0x50;
+    out[at + 8] = (d[8] & 0x3f) | 0x80;
+  }
+
+  /** The id of `line` in text form. */
+  text(line: number): string {
+    const b = new Uint8Array(16);
+    this.write(line, b, 0);
+    const h = Buffer.from(b).toString('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+}
+
 /** The response_id of the row on `line` of the file whose bytes hash to `sha256`. */
 export function importedResponseId(sha256: string, line: number, namespace: string = BKT_IMPORT_NAMESPACE): string {
-  return uuidv5(`response:${sha256}:${line}`, namespace);
+  return new ResponseIds(sha256, namespace).text(line);
 }
 
 /** A pair of the file already has state and `append` was not asked for. */
@@ -48,6 +84,11 @@ export interface ImportLogInput {
   readonly append: boolean;
   /** Rows per transaction (whole pairs; default 20,000). */
   readonly batchRows?: number;
+  /**
+   * Transactions in flight at once (default 2): batches hold disjoint pairs, so they commit independently, and the
+   * server works on one while the next is computed and sent. PGlite runs them one after the other.
+   */
+  readonly transactions?: number;
   readonly threshold: number;
   readonly parameters: (conceptId: string) => ResolvedParameters;
   readonly onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -81,6 +122,10 @@ interface Pair {
 
 const CHUNK = 10_000;
 
+/** (student, concept) order; UUIDs in lower-case text compare like the database compares their bytes. */
+export const byPairKey = (a: PairKey, b: PairKey): number =>
+  a.studentId < b.studentId ? -1 : a.studentId > b.studentId ? 1 : a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0;
+
 /** The UUIDs of the file's ids, checked for collisions (two ids differing only in the case of a UUID). */
 export function mapIds(data: ResponseData, namespace: string = BKT_IMPORT_NAMESPACE): ImportMapping {
   const map = (kind: 'student' | 'concept', ids: readonly string[]) => {
@@ -100,8 +145,9 @@ export function mapIds(data: ResponseData, namespace: string = BKT_IMPORT_NAMESP
 
 export async function importLog(store: ImportStore, input: ImportLogInput, mapping: ImportMapping = mapIds(input.data, input.namespace)): Promise<ImportSummary> {
   const { data, lineOf, sha256, append, threshold } = input;
-  const namespace = input.namespace ?? BKT_IMPORT_NAMESPACE;
-  const responseId = (row: number) => importedResponseId(sha256, lineOf[data.rowOf[row]], namespace);
+  const ids = new ResponseIds(sha256, input.namespace ?? BKT_IMPORT_NAMESPACE);
+  const lineOfRow = (row: number) => lineOf[data.rowOf[row]];
+  const responseId = (row: number) => ids.text(lineOfRow(row));
 
   const pairs: Pair[] = [];
   for (let c = 0; c < data.conceptIds.length; c++) {
@@ -111,6 +157,9 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       if (rows > 0) pairs.push({ key: { studentId: mapping.students[data.seqStudent[s]][1], conceptId }, seq: s, rows });
     }
   }
+  // In the order of the history table's (student, concept, seq) keys: a fresh import then appends to its indexes
+  // instead of inserting all over them, and each batch locks its pairs in the order every writer uses.
+  pairs.sort((a, b) => byPairKey(a.key, b.key));
 
   // A pair is imported all or nothing, so its first row tells whether this file's rows of it are recorded.
   const done = new Set<string>();
@@ -136,8 +185,8 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
     );
   }
 
-  /** Replays one pair's rows from `start`, appending after `version`. */
-  const replay = (p: Pair, start: { state: MasteryState; version: number; nResponses: number; nCorrect: number }, h: HistoryColumns): PairWrite => {
+  /** Replays one pair's rows from `start`, appending after `version`; `index` is its place in the batch's pair list. */
+  const replay = (p: Pair, index: number, start: { state: MasteryState; version: number; nResponses: number; nCorrect: number }, h: HistoryColumns): PairWrite => {
     const { params, version: paramsVersion } = input.parameters(p.key.conceptId);
     let state = start.state;
     let nCorrect = start.nCorrect;
@@ -146,16 +195,16 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       const u = updateMastery(state, correct, params, threshold);
       state = u.state;
       if (correct) nCorrect++;
-      h.studentIds.push(p.key.studentId);
-      h.conceptIds.push(p.key.conceptId);
-      h.seq.push(start.version + k);
-      h.correct.push(correct);
-      h.responseIds.push(responseId(t));
-      h.masteryBefore.push(u.masteryBefore);
-      h.masteryAfter.push(u.masteryAfter);
-      h.pUnknownAfter.push(state.unknown);
-      h.pCorrect.push(u.pCorrect);
-      h.paramsVersion.push(paramsVersion);
+      const i = h.length++;
+      h.pairOf[i] = index;
+      h.seq[i] = start.version + k;
+      h.correct[i] = correct ? 1 : 0;
+      ids.write(lineOfRow(t), h.responseIds, 16 * i);
+      h.masteryBefore[i] = u.masteryBefore;
+      h.masteryAfter[i] = u.masteryAfter;
+      h.pUnknownAfter[i] = state.unknown;
+      h.pCorrect[i] = u.pCorrect;
+      h.paramsVersion[i] = paramsVersion;
     }
     return {
       ...p.key,
@@ -171,21 +220,34 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
 
   let rowsDone = 0;
   let pairsAppended = 0;
-  let inflight: Promise<void> | undefined;
+  // Batches in the database at once: while one transaction waits on the server, the next is computed and sent.
+  const inflight: Promise<void>[] = [];
+  const drain = async (keep: number) => {
+    while (inflight.length > keep) {
+      try {
+        await inflight.shift();
+      } catch (e) {
+        // Let the others finish (each is its own transaction) before reporting the failure.
+        await Promise.allSettled(inflight.splice(0));
+        throw e;
+      }
+    }
+  };
+  const transactions = Math.max(1, input.transactions ?? 2);
   /** Continues each pair of the batch from its stored state (a pair without one starts from the prior). */
-  const appendBatch = (batch: readonly Pair[]) =>
+  const appendBatch = (batch: readonly Pair[], rows: number) =>
     store.appendPairs(
       batch.map((p) => {
         const { params, version } = input.parameters(p.key.conceptId);
         return { key: p.key, state: initialState(params), paramsVersion: version };
       }),
       (locked: ReadonlyMap<string, StoredPair>) => {
-        const history = new HistoryColumns();
-        const writes = batch.map((p) => {
+        const history = new HistoryColumns(rows);
+        const writes = batch.map((p, index) => {
           const stored = locked.get(`${p.key.studentId}/${p.key.conceptId}`);
           if (!stored) throw new Error(`pair ${p.key.studentId}/${p.key.conceptId} was not locked`);
           if (stored.version > 0) pairsAppended++;
-          return replay(p, stored, history);
+          return replay(p, index, stored, history);
         });
         return { pairs: writes, history };
       },
@@ -200,19 +262,18 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       batch.push(todo[i++]);
     }
     if (append) {
-      await appendBatch(batch);
+      await appendBatch(batch, rows);
       rowsDone += rows;
       input.onProgress?.(rowsDone, rowsTotal);
       continue;
     }
-    const history = new HistoryColumns();
-    const writes = batch.map((p) => {
+    const history = new HistoryColumns(rows);
+    const writes = batch.map((p, index) => {
       const { params } = input.parameters(p.key.conceptId);
-      return replay(p, { state: initialState(params), version: 0, nResponses: 0, nCorrect: 0 }, history);
+      return replay(p, index, { state: initialState(params), version: 0, nResponses: 0, nCorrect: 0 }, history);
     });
-    // The previous batch is in the database while this one is computed: the arithmetic overlaps the inserts.
-    await inflight;
-    inflight = store.insertPairs(writes, history).then(({ conflicts }) => {
+    await drain(transactions - 1);
+    const written = store.insertPairs(writes, history).then(({ conflicts }) => {
       if (conflicts.length > 0) {
         throw new ImportRefusedError(
           conflicts,
@@ -223,10 +284,11 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       rowsDone += rows;
       input.onProgress?.(rowsDone, rowsTotal);
     });
-    // A failure surfaces at the next await; keep it from counting as unhandled meanwhile.
-    inflight.catch(() => {});
+    // A failure surfaces at the next drain; keep it from counting as unhandled meanwhile.
+    written.catch(() => {});
+    inflight.push(written);
   }
-  await inflight;
+  await drain(0);
 
   const rowsAll = pairs.reduce((n, p) => n + p.rows, 0);
   return {

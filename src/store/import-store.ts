@@ -1,12 +1,15 @@
 /**
- * The SQL of imports (the ImportStore port): bulk writes of whole pairs and their history with one `unnest` of
- * array parameters per table, so a batch of tens of thousands of rows is a handful of statements.
+ * The SQL of imports (the ImportStore port): bulk writes of whole pairs, with one `unnest` of array parameters per
+ * statement, and of their history by binary COPY, so a batch of tens of thousands of rows is a handful of statements.
  */
+import { randomFillSync } from 'node:crypto';
 import type { MasteryState } from '../bkt/index.js';
 import type { HistoryColumns, ImportStore } from '../service/fit-ports.js';
+import { byPairKey as byPair } from '../service/import-log.js';
 import { pairKey, type PairKey, type PairWrite, type StoredPair } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
-import { boolArray, numberArray, uuidArray } from './sql-arrays.js';
+import { BinaryCopyWriter, uuidBytes } from './copy-binary.js';
+import { numberArray, uuidArray } from './sql-arrays.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 import { type PairRow, type PairsWrittenHook, toPair } from './sql-store.js';
 
@@ -16,29 +19,81 @@ class Conflicts extends Error {
   }
 }
 
-const byPair = (a: PairKey, b: PairKey) =>
-  a.studentId < b.studentId ? -1 : a.studentId > b.studentId ? 1 : a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0;
+const HISTORY_COLUMNS = [
+  'id', 'student_id', 'concept_id', 'seq', 'mastery_before', 'mastery_after', 'p_unknown_after', 'p_correct',
+  'response_correct', 'response_id', 'params_version',
+];
 
-async function insertHistory(tx: SqlExecutor, h: HistoryColumns): Promise<void> {
+/**
+ * Time-ordered row ids in the UUIDv7 layout (RFC 9562): 48 bits of Unix milliseconds, then a 32-bit counter that
+ * only grows within this process (in rand_a and the top of rand_b, the RFC's "fixed-length dedicated counter"),
+ * then 42 random bits. Consecutive ids sort in creation order, so a bulk load appends to the primary key's index
+ * instead of inserting all over it. Random bits come from one draw per batch, not one per id.
+ */
+export class TimeOrderedIds {
+  private counter = 0;
+  private lastMs = 0;
+
+  /** Writes `n` ids, 16 bytes each, into `out`. */
+  fill(out: Uint8Array, n: number): void {
+    randomFillSync(out, 0, 16 * n);
+    const ms = Math.max(Date.now(), this.lastMs);
+    if (ms !== this.lastMs) this.counter = 0;
+    this.lastMs = ms;
+    const hi = Math.floor(ms / 2 ** 16);
+    const lo = ms % 2 ** 16;
+    for (let i = 0; i < n; i++) {
+      const at = 16 * i;
+      const c = this.counter++ >>> 0;
+      out[at] = hi >>> 24;
+      out[at + 1] = (hi >>> 16) & 0xff;
+      out[at + 2] = (hi >>> 8) & 0xff;
+      out[at + 3] = hi & 0xff;
+      out[at + 4] = lo >>> 8;
+      out[at + 5] = lo & 0xff;
+      out[at + 6] = 0x70 | (c >>> 28);
+      out[at + 7] = (c >>> 20) & 0xff;
+      out[at + 8] = 0x80 | ((c >>> 14) & 0x3f);
+      out[at + 9] = (c >>> 6) & 0xff;
+      out[at + 10] = ((c & 0x3f) << 2) | (out[at + 10] & 0x03);
+    }
+    if (this.counter >= 2 ** 32) {
+      // Four billion ids in one millisecond cannot happen; move to the next one rather than wrap.
+      this.lastMs++;
+      this.counter = 0;
+    }
+  }
+}
+
+const rowIds = new TimeOrderedIds();
+
+/** The batch's history rows by binary COPY, with time-ordered row ids (above). */
+async function insertHistory(tx: SqlExecutor, pairs: readonly PairWrite[], h: HistoryColumns): Promise<void> {
   if (h.length === 0) return;
-  await tx.query(
-    `INSERT INTO public.mastery_history (student_id, concept_id, seq, mastery_before, mastery_after, p_unknown_after,
-       p_correct, response_correct, response_id, params_version)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
-       $8::boolean[], $9::uuid[], $10::int[])`,
-    [
-      uuidArray(h.studentIds),
-      uuidArray(h.conceptIds),
-      numberArray(h.seq),
-      numberArray(h.masteryBefore),
-      numberArray(h.masteryAfter),
-      numberArray(h.pUnknownAfter),
-      numberArray(h.pCorrect),
-      boolArray(h.correct),
-      uuidArray(h.responseIds),
-      numberArray(h.paramsVersion),
-    ],
-  );
+  const keys = new Uint8Array(32 * pairs.length);
+  pairs.forEach((p, i) => {
+    uuidBytes(p.studentId, keys, 32 * i);
+    uuidBytes(p.conceptId, keys, 32 * i + 16);
+  });
+  const ids = new Uint8Array(16 * h.length);
+  rowIds.fill(ids, h.length);
+  const w = new BinaryCopyWriter(160 * h.length + 64);
+  for (let i = 0; i < h.length; i++) {
+    const k = 32 * h.pairOf[i];
+    w.row(HISTORY_COLUMNS.length)
+      .uuidFrom(ids, 16 * i)
+      .uuidFrom(keys, k)
+      .uuidFrom(keys, k + 16)
+      .int4(h.seq[i])
+      .float8(h.masteryBefore[i])
+      .float8(h.masteryAfter[i])
+      .float8(h.pUnknownAfter[i])
+      .float8(h.pCorrect[i])
+      .bool(h.correct[i] === 1)
+      .uuidFrom(h.responseIds, 16 * i)
+      .int4(h.paramsVersion[i]);
+  }
+  await tx.copyIn('public.mastery_history', HISTORY_COLUMNS, w.finish());
 }
 
 function pairColumns(pairs: readonly PairWrite[]) {
@@ -108,7 +163,7 @@ export class SqlImportStore implements ImportStore {
           const ok = new Set(written.map((r) => pairKey(r.student_id, r.concept_id)));
           throw new Conflicts(sorted.filter((p) => !ok.has(pairKey(p.studentId, p.conceptId))));
         }
-        await insertHistory(tx, history);
+        await insertHistory(tx, pairs, history);
         await this.pairsWritten?.(tx, sorted);
       });
       return { conflicts: [] };
@@ -159,7 +214,7 @@ export class SqlImportStore implements ImportStore {
            WHERE sm.student_id = x.student_id AND sm.concept_id = x.concept_id`,
           pairColumns(decided.pairs),
         );
-        await insertHistory(tx, decided.history);
+        await insertHistory(tx, decided.pairs, decided.history);
         await this.pairsWritten?.(tx, decided.pairs);
       });
     } catch (e) {

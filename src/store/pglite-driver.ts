@@ -2,7 +2,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { resolve } from 'node:path';
 import { acquireLockFile } from './lock-file.js';
-import { setLocalScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
+import { copyStatement, setLocalScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
 
 export const MEMORY = 'memory://';
 
@@ -14,6 +14,10 @@ function executor(db: PGlite | Transaction): SqlExecutor {
     },
     async exec(script: string): Promise<void> {
       await db.exec(script);
+    },
+    async copyIn(table: string, columns: readonly string[], data: Uint8Array): Promise<number> {
+      const r = await db.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([data]) });
+      return r.affectedRows ?? 0;
     },
   };
 }
@@ -37,6 +41,7 @@ export async function openPglite(dataDir: string, timeouts: TimeoutSettings): Pr
     kind: 'pglite',
     query: base.query,
     exec: base.exec,
+    copyIn: base.copyIn,
     transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       return db.transaction(async (tx) => {
         await tx.exec(setLocal);

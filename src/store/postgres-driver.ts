@@ -3,8 +3,11 @@
  * PgBouncer): statements are unnamed (no prepared statements), and all session settings are SET LOCAL, so nothing
  * outlives a transaction. TLS follows the URL's `sslmode`.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { beginScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
+import { from as copyFrom } from 'pg-copy-streams';
+import { beginScript, copyStatement, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
 
 export interface PostgresOptions extends TimeoutSettings {
   readonly connectionString: string;
@@ -13,6 +16,13 @@ export interface PostgresOptions extends TimeoutSettings {
   readonly poolTimeoutMs: number;
   /** Called with errors of idle connections (for example the server restarting); they must not crash the process. */
   readonly onIdleError?: (err: Error) => void;
+}
+
+/** Streams a binary COPY on one connection (a Submittable holds its connection until the copy ends). */
+async function copyOn(client: pg.PoolClient, table: string, columns: readonly string[], data: Uint8Array): Promise<number> {
+  const stream = client.query(copyFrom(copyStatement(table, columns, 'STDIN')));
+  await pipeline(Readable.from([data]), stream);
+  return stream.rowCount;
 }
 
 function executor(c: pg.Pool | pg.PoolClient): SqlExecutor {
@@ -24,6 +34,19 @@ function executor(c: pg.Pool | pg.PoolClient): SqlExecutor {
     async exec(script: string): Promise<void> {
       // No parameters: the simple protocol, which runs several statements.
       await c.query(script);
+    },
+    async copyIn(table: string, columns: readonly string[], data: Uint8Array): Promise<number> {
+      if (!(c instanceof pg.Pool)) return copyOn(c, table, columns, data);
+      const client = await c.connect();
+      let broken: Error | undefined;
+      try {
+        return await copyOn(client, table, columns, data);
+      } catch (e) {
+        broken = e as Error;
+        throw e;
+      } finally {
+        client.release(broken ?? false);
+      }
     },
   };
 }
@@ -45,6 +68,7 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
     kind: 'postgres',
     query: base.query,
     exec: base.exec,
+    copyIn: base.copyIn,
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;

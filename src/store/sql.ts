@@ -10,6 +10,21 @@ export interface SqlExecutor {
   query<R extends object = Record<string, unknown>>(text: string, params?: readonly SqlValue[]): Promise<R[]>;
   /** A script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
+  /**
+   * Bulk load: `data` is a whole binary COPY stream (see copy-binary.ts) for `columns` of `table`, loaded with
+   * `COPY ... FROM STDIN (FORMAT binary)` (PGlite: from its /dev/blob device). Resolves to the rows loaded.
+   */
+  copyIn(table: string, columns: readonly string[], data: Uint8Array): Promise<number>;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/** The COPY statement of `copyIn`, from names the code chose (checked, since COPY takes no parameters). */
+export function copyStatement(table: string, columns: readonly string[], source: string): string {
+  const names = [...table.split('.'), ...columns];
+  for (const n of names) if (!IDENTIFIER.test(n)) throw new TypeError(`not a plain SQL name: ${JSON.stringify(n)}`);
+  const quoted = (n: string) => `"${n}"`;
+  return `COPY ${table.split('.').map(quoted).join('.')} (${columns.map(quoted).join(', ')}) FROM ${source} (FORMAT binary)`;
 }
 
 export interface PoolStats {
