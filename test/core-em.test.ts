@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type BktParams, conceptSequences, DEFAULT_PARAMS, fitDataset, makeFitOptions, makeRandom, PARAM_NAMES,
-  restartStart, runEm, degeneracyReasons,
+  restartStart, runEm, degeneracyReasons, initialState, logLikelihood, updateMastery,
 } from '../src/bkt/index.js';
 import { fitDatasetParallel } from '../src/fitting/parallel.js';
 import { loadResponses } from './support/load.js';
@@ -137,6 +137,39 @@ describe('flags and fallback', () => {
       expect(c.gap!.logLik).toBeGreaterThanOrEqual(0);
       expect(c.opportunitiesToMastery).toBeCloseTo((1 - c.params.prior) / c.params.learn, 12);
       expect(c.restarts).toBe(4);
+    }
+  });
+});
+
+describe('the E-step log-likelihood', () => {
+  it('equals the sum of log P(answer | earlier answers) from single updates, through long sequences and many of them', () => {
+    const random = makeRandom(TEST_SEED, 'log-likelihood', 0);
+    // Sequences long enough to fold the forward and backward products many times, and enough of them to fold the
+    // running product across sequences; parameters from mild to extreme.
+    const lengths = [0, 1, 2, 3000, 700, ...Array.from({ length: 400 }, () => 1 + Math.floor(random() * 60))];
+    const offsets = new Uint32Array(lengths.length + 1);
+    lengths.forEach((n, i) => (offsets[i + 1] = offsets[i] + n));
+    const responses = new Uint8Array(offsets[lengths.length]);
+    for (let i = 0; i < responses.length; i++) responses[i] = random() < 0.6 ? 1 : 0;
+    const cases: BktParams[] = [
+      DEFAULT_PARAMS,
+      { prior: 0.5, learn: 0.05, guess: 0.3, slip: 0.2, forget: 0.1 },
+      { prior: 0, learn: 0, guess: 1e-6, slip: 0.5, forget: 0 },
+      { prior: 1, learn: 1, guess: 0.5, slip: 1e-6, forget: 0.3 },
+    ];
+    for (const p of cases) {
+      let direct = 0;
+      for (let s = 0; s < lengths.length; s++) {
+        let state = initialState(p);
+        for (let t = offsets[s]; t < offsets[s + 1]; t++) {
+          const u = updateMastery(state, responses[t] === 1, p);
+          direct += Math.log(responses[t] === 1 ? u.pCorrect : 1 - u.pCorrect);
+          state = u.state;
+        }
+      }
+      const ll = logLikelihood({ responses, offsets }, p);
+      expect(Number.isFinite(ll)).toBe(true);
+      expect(Math.abs(ll - direct)).toBeLessThan(1e-9 * Math.abs(direct));
     }
   });
 });

@@ -27,21 +27,28 @@ export interface Counts {
   /** Expected wrong answers while known, and expected rows while known. */
   slipNum: number;
   slipDen: number;
+  /** The likelihood of the responses is scale * 2^(-FOLD_BITS * folds) (see eStep). */
+  scale: number;
+  folds: number;
 }
 
 export function emptyCounts(): Counts {
   return {
     priorNum: 0, sequences: 0, learnNum: 0, learnDen: 0, forgetNum: 0,
-    forgetDen: 0, guessNum: 0, guessDen: 0, slipNum: 0, slipDen: 0,
+    forgetDen: 0, guessNum: 0, guessDen: 0, slipNum: 0, slipDen: 0, scale: 1, folds: 0,
   };
 }
 
 /**
- * Below this a running product is folded into the log-likelihood: a log every few dozen rows, not per row.
- * Both running products (within a sequence, and across sequences) stay above it, so their product stays
- * above 1e-300 and never reaches float64's subnormal range.
+ * A running product that falls below 2^-FOLD_BITS is multiplied by 2^FOLD_BITS and the fold counted: exact (a power
+ * of two only moves the exponent), no division and no log per row. Both running products (within a sequence, and
+ * across sequences) stay above 2^-FOLD_BITS, so their product stays above 2^-900 and never reaches float64's
+ * subnormal range.
  */
-const FOLD_BELOW = 1e-150;
+const FOLD_BITS = 450;
+const FOLD_BELOW = 2 ** -FOLD_BITS;
+const FOLD_UP = 2 ** FOLD_BITS;
+const LOG_FOLD = FOLD_BITS * Math.LN2;
 
 /** Longest sequence in the set: the size of the forward buffer. */
 export function maxSequenceLength(seqs: SequenceSet): number {
@@ -56,6 +63,35 @@ export function maxSequenceLength(seqs: SequenceSet): number {
  * of the responses under `p`. `alpha` is scratch of at least 2 * the longest sequence.
  */
 export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Float64Array): number {
+  if (!warm) warmUp();
+  forwardBackward(seqs, p, counts, alpha);
+  return Math.log(counts.scale) - counts.folds * LOG_FOLD;
+}
+
+/**
+ * A first call of forwardBackward on a few rows that go through every branch, before any real data. V8 compiles
+ * a long-running loop on stack replacement while the function's first call is still inside it; any statement that
+ * has not run by then (the stores after the loops, a fold the first sequences never need) has no type feedback, and
+ * the compiled loops bail out to the interpreter when they reach it, on every later call too, since that compiled
+ * code stays cached. Measured on assist2009: hundreds of such bailouts per fit, and a fresh process fitting about
+ * 1.5x slower than a warm one. Running the function to its end once on a tiny input first leaves no such statement.
+ */
+let warm = false;
+function warmUp(): void {
+  warm = true;
+  // Prior 0 and learn 0 keep every sequence unknown, so each correct answer multiplies the likelihood by guess
+  // (2^-20): 30 rows fold within a sequence, forward and backward; four of 10 rows fold the running product
+  // across sequences. An empty and a one-row sequence take the other early paths.
+  const lengths = [0, 1, 30, 10, 10, 10, 10];
+  const offsets = new Uint32Array(lengths.length + 1);
+  lengths.forEach((n, i) => (offsets[i + 1] = offsets[i] + n));
+  const responses = new Uint8Array(offsets[lengths.length]).fill(1);
+  const params = { prior: 0, learn: 0, guess: 2 ** -20, slip: 0.5, forget: 0 };
+  forwardBackward({ responses, offsets }, params, emptyCounts(), new Float64Array(60));
+}
+
+/** The loops of eStep, which leave the likelihood as counts.scale and counts.folds (the caller takes the one log). */
+function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Float64Array): void {
   const { responses, offsets } = seqs;
   const { prior, learn, guess, slip, forget } = p;
   const stay = 1 - forget;
@@ -68,7 +104,7 @@ export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Fl
   const eUd = 2 * guess - 1;
   let priorNum = 0, learnNum = 0, learnDen = 0, forgetNum = 0, forgetDen = 0;
   let knownDen = 0, unknownDen = 0, knownCorrect = 0, unknownCorrect = 0;
-  let logLik = 0;
+  let folds = 0;
   let scale = 1;
   let sequences = 0;
   const nSeq = offsets.length - 1;
@@ -90,18 +126,17 @@ export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Fl
       alpha[2 * t + 1] = aU;
       known = aK * stay + aU * learn;
       unknown = aK * forget + aU * miss;
-      const total = known + unknown;
-      if (total < FOLD_BELOW) {
-        logLik += Math.log(total);
-        known /= total;
-        unknown /= total;
+      if (known + unknown < FOLD_BELOW) {
+        known *= FOLD_UP;
+        unknown *= FOLD_UP;
+        folds++;
       }
     }
     // The transition keeps the total, so it is P(this sequence's answers) up to the scales taken out.
     scale *= known + unknown;
     if (scale < FOLD_BELOW) {
-      logLik += Math.log(scale);
-      scale = 1;
+      scale *= FOLD_UP;
+      folds++;
     }
     // Backward: gamma and xi normalised per step by their own sum; beta only rescaled when it gets small.
     const lastK = alpha[2 * (len - 1)];
@@ -146,7 +181,8 @@ export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Fl
     }
     priorNum += gK;
   }
-  logLik += Math.log(scale);
+  counts.scale = scale;
+  counts.folds = folds;
   counts.priorNum = priorNum;
   counts.sequences = sequences;
   counts.learnNum = learnNum;
@@ -157,7 +193,6 @@ export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Fl
   counts.guessDen = unknownDen;
   counts.slipNum = knownDen - knownCorrect;
   counts.slipDen = knownDen;
-  return logLik;
 }
 
 function clip(v: number, hi: number): number {
