@@ -92,6 +92,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       threshold: config.masteryThreshold,
       onParametersApplied: () => parameters.refresh(),
       onJobError: (jobId, err) => app?.log.error({ err, jobId }, 'fit job failed'),
+      onStaleJobs: (jobs) => app?.log.warn({ jobs }, 'fit jobs whose heartbeat stopped are marked interrupted (sweep)'),
+      onSweepError: (err) => app?.log.warn({ err }, 'the sweep for stale fit jobs failed; the next one tries again'),
     });
     // Embedded PGlite has one process (the lock file): any job it finds queued or running was left by a dead one.
     const interrupted = await fitJobs.recover(db.kind === 'pglite' ? 'all' : 'stale');
@@ -110,6 +112,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     if (interrupted.length > 0) built.log.warn({ jobs: interrupted }, 'fit jobs left running by a stopped process are marked interrupted');
     const wired = graph;
     wired.start();
+    // A job whose process dies while this one runs is marked interrupted by the sweep, without waiting for a reader.
+    fitJobs.startSweep();
     return {
       app: built,
       db,

@@ -45,6 +45,10 @@ export interface FitJobServiceOptions {
   readonly onParametersApplied?: () => Promise<void>;
   /** Where a failed job's details go (they are not shown to API callers). */
   readonly onJobError?: (jobId: string, err: unknown) => void;
+  /** Jobs the periodic sweep (`startSweep`) marked interrupted. */
+  readonly onStaleJobs?: (jobIds: string[]) => void;
+  /** A sweep that failed (the database away, say); the next one tries again. */
+  readonly onSweepError?: (err: unknown) => void;
   /** History rows per page (default 5,000) and pairs per replay transaction (default 500). */
   readonly pageSize?: number;
   readonly replayBatch?: number;
@@ -131,9 +135,39 @@ export class FitJobService {
     | { id: string; progress: FitJobProgress; done: Promise<void>; stopped: boolean; abort: AbortController }
     | undefined;
   private closed = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> | undefined;
 
   constructor(options: FitJobServiceOptions) {
     this.o = options;
+  }
+
+  /**
+   * Sweeps every staleMs / 2: a job whose process died is marked interrupted within about 1.5 x staleMs of its last
+   * heartbeat, even if nobody reads it or starts another job. The timer does not keep the process alive, a sweep
+   * never overlaps the previous one, and close() stops it.
+   */
+  startSweep(): void {
+    if (this.sweepTimer !== undefined || this.closed) return;
+    this.sweepTimer = setInterval(() => {
+      if (this.sweeping !== undefined) return;
+      this.sweeping = this.sweep().finally(() => {
+        this.sweeping = undefined;
+      });
+    }, Math.max(1, Math.floor(this.o.staleMs / 2)));
+    this.sweepTimer.unref();
+  }
+
+  /** One sweep: marks interrupted the queued or running jobs whose heartbeat is older than staleMs. Never throws. */
+  async sweep(): Promise<string[]> {
+    try {
+      const ids = await this.o.store.interruptStaleJobs(this.o.staleMs);
+      if (ids.length > 0) this.o.onStaleJobs?.(ids);
+      return ids;
+    } catch (err) {
+      this.o.onSweepError?.(err);
+      return [];
+    }
   }
 
   /**
@@ -181,6 +215,9 @@ export class FitJobService {
    */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    await this.sweeping;
     const c = this.current;
     if (!c) return;
     c.stopped = true;

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SEED } from '../support/seed.js';
+import { expectCrashChecks } from './support/crash-expectations.js';
 import { createPgInstance, type PgInstance } from './support/pg-instance.js';
 import {
   ANSWER_BOUND_MS,
@@ -89,10 +90,11 @@ describe('reliability scenarios (full)', () => {
     expect(late.filter((e) => e.status !== 200)).toEqual([]);
   });
 
-  it('crash: SIGKILL mid-load and restart; nothing acknowledged is missing', async () => {
+  it('crash: SIGKILL mid-load and mid-fit, restart; nothing acknowledged is missing, the job ends interrupted, the outbox is complete', async () => {
     const r = await crashScenario(instance, { rate: 200, seconds: 15, killAt: 5, downFor: 2, seed: TEST_SEED + 2 });
     expectClean(r);
     expect(r.extra['2xx after restart']).toBeGreaterThan(0);
+    expectCrashChecks(r);
   });
 
   it('hot pair: 200 concurrent updates on one pair; other pairs keep their latency', async () => {

@@ -1,85 +1,162 @@
 /**
- * Checks for tables that other parts of the product add (fit jobs, the graph outbox). Each looks for its table by
- * name and is skipped, with the reason printed, while the table does not exist, so the scenarios need no change when
- * those parts land; a scenario that exercises them only has to create the jobs or rows first.
+ * Checks of the tables beside the mastery state: fit jobs (bkt_internal.fit_jobs) and the graph outbox
+ * (bkt_internal.graph_outbox). A check is skipped, with the reason printed, only where the database cannot tell what
+ * should hold: its table is missing, or a relay may have projected (and so deleted) outbox rows. A scenario that
+ * exercises these parts (the crash scenario) asserts that the checks ran.
  */
 import pg from 'pg';
+import { DEFAULT_THRESHOLD } from '../../../src/bkt/index.js';
 
 export interface ExtensionOutcome {
   readonly name: string;
-  /** Why the check did not run (its table is missing or has an unknown shape). */
+  /** Why the check did not run. */
   readonly skipped?: string;
   readonly problems: string[];
   readonly figures?: Record<string, number>;
 }
 
-interface Table {
-  schema: string;
-  name: string;
-  columns: Set<string>;
+export interface ExtensionContext {
+  /** The service's mastery threshold (an outbox row's `mastered` is level >= threshold). */
+  readonly threshold?: number;
+  /** A fit job the scenario left running in a process it killed: the restarted service must have marked it `interrupted`. */
+  readonly interruptedFitJob?: string;
 }
 
-async function findTable(client: pg.Client, pattern: string): Promise<Table | undefined> {
-  const r = await client.query<{ schema: string; name: string; columns: string[] }>(
-    `SELECT t.table_schema AS schema, t.table_name AS name, array_agg(c.column_name::text) AS columns
-     FROM information_schema.tables t JOIN information_schema.columns c USING (table_schema, table_name)
-     WHERE t.table_name LIKE $1 AND t.table_schema NOT IN ('pg_catalog', 'information_schema')
-     GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 1`,
-    [pattern],
-  );
-  const row = r.rows[0];
-  return row && { schema: row.schema, name: row.name, columns: new Set(row.columns) };
-}
+export const FIT_JOBS_CHECK = 'no fit job stays running';
+export const OUTBOX_CHECK = 'graph outbox: one pending row per answered pair, at its state';
 
-const qualified = (t: Table) => `"${t.schema}"."${t.name}"`;
-
-/** After a crash and restart, no fit job may stay `running` (the restarted service must fail or resume it). */
-async function noFitJobRunning(client: pg.Client): Promise<ExtensionOutcome> {
-  const name = 'no fit job stays running';
-  const table = await findTable(client, '%fit_job%');
-  if (!table) return { name, skipped: 'no fit job table in this database (fit jobs not merged yet)', problems: [] };
-  if (!table.columns.has('status')) return { name, skipped: `${table.name} has no status column`, problems: [] };
-  const r = await client.query<{ status: string; n: number }>(`SELECT status::text, count(*)::int AS n FROM ${qualified(table)} GROUP BY 1`);
-  const counts = Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
-  const running = counts.running ?? 0;
-  return { name, problems: running > 0 ? [`${running} fit jobs still running after the restart`] : [], figures: counts };
+async function tableExists(client: pg.Client, name: string): Promise<boolean> {
+  const r = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [name]);
+  return r.rows[0].ok;
 }
 
 /**
- * Every outbox row is pending for a pair that exists, at a version the pair has reached (a row ahead of its pair
- * would project a state that was never committed). Rows that were projected are gone from the outbox.
+ * No fit job stays queued or running (a killed process's job is marked interrupted by the instances still up); the
+ * job the scenario named, if any, ended `interrupted`.
  */
-async function outboxProjectedOrPending(client: pg.Client): Promise<ExtensionOutcome> {
-  const name = 'graph outbox rows projected or pending';
-  const table = await findTable(client, '%outbox%');
-  if (!table) return { name, skipped: 'no graph outbox table in this database (the SQL outbox is not merged yet)', problems: [] };
-  for (const c of ['student_id', 'concept_id', 'version']) {
-    if (!table.columns.has(c)) return { name, skipped: `${table.name} has no ${c} column`, problems: [] };
-  }
-  const r = await client.query<{ pending: number; ahead: number; orphan: number }>(
-    `SELECT count(*)::int AS pending,
-            count(*) FILTER (WHERE m.version < o.version)::int AS ahead,
-            count(*) FILTER (WHERE o.concept_id IS NOT NULL AND m.student_id IS NULL)::int AS orphan
-     FROM ${qualified(table)} o
-     LEFT JOIN public.student_mastery m ON m.student_id = o.student_id AND m.concept_id = o.concept_id`,
-  );
-  const { pending, ahead, orphan } = r.rows[0];
+async function fitJobsEnded(client: pg.Client, ctx: ExtensionContext): Promise<ExtensionOutcome> {
+  const name = FIT_JOBS_CHECK;
+  if (!(await tableExists(client, 'bkt_internal.fit_jobs'))) return { name, skipped: 'no bkt_internal.fit_jobs in this database', problems: [] };
+  const r = await client.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM bkt_internal.fit_jobs GROUP BY 1');
+  const figures: Record<string, number> = Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
   const problems: string[] = [];
-  if (ahead > 0) problems.push(`${ahead} outbox rows are ahead of their pair's committed version`);
-  if (orphan > 0) problems.push(`${orphan} outbox rows name a pair that does not exist`);
-  return { name, problems, figures: { pending } };
+  const active = (figures.running ?? 0) + (figures.queued ?? 0);
+  if (active > 0) problems.push(`${active} fit jobs still queued or running after the run`);
+  if (ctx.interruptedFitJob !== undefined) {
+    const job = await client.query<{ status: string }>('SELECT status FROM bkt_internal.fit_jobs WHERE id = $1', [ctx.interruptedFitJob]);
+    const status = job.rows[0]?.status ?? 'missing';
+    if (status !== 'interrupted') problems.push(`fit job ${ctx.interruptedFitJob}, running when its process was killed, is ${status}, not interrupted`);
+  }
+  return { name, problems, figures };
 }
 
-export const EXTENSION_CHECKS = [noFitJobRunning, outboxProjectedOrPending];
+interface PairRow {
+  student_id: string;
+  concept_id: string;
+  p_known: number;
+}
+
+interface OutboxRow {
+  kind: 'mastery' | 'removal';
+  student_id: string;
+  concept_id: string;
+  level: number | null;
+  mastered: boolean | null;
+}
+
+/**
+ * With the projection on and no relay ever run, the outbox must hold exactly one pending `mastery` row per answered
+ * pair, carrying the pair's committed state (level = p_known, mastered = level >= threshold): a missing row or one
+ * with another level is a graph update lost (`absent`, `stale`). A row for a pair that does not exist (`orphan`) is
+ * an update that was never committed. Outbox versions come from a global sequence and are not compared with the
+ * pair's version. With the projection never enabled, the outbox must be empty.
+ */
+async function outboxMatchesPairs(client: pg.Client, ctx: ExtensionContext): Promise<ExtensionOutcome> {
+  const name = OUTBOX_CHECK;
+  if (!(await tableExists(client, 'bkt_internal.graph_outbox'))) return { name, skipped: 'no bkt_internal.graph_outbox in this database', problems: [] };
+  const threshold = ctx.threshold ?? DEFAULT_THRESHOLD;
+  const settings = (await client.query<{ enabled: boolean; ever_enabled: boolean }>('SELECT enabled, ever_enabled FROM bkt_internal.graph_settings')).rows[0];
+  const leases = (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM bkt_internal.graph_lease')).rows[0].n;
+  const rows = (
+    await client.query<OutboxRow>('SELECT kind, student_id::text, concept_id::text, level, mastered FROM bkt_internal.graph_outbox')
+  ).rows;
+  if (!settings.ever_enabled) {
+    return {
+      name,
+      problems: rows.length > 0 ? [`${rows.length} outbox rows, but the projection was never enabled`] : [],
+      figures: { pending: rows.length },
+    };
+  }
+  if (leases > 0) return { name, skipped: 'a relay held the lease: rows it projected are gone from the outbox', problems: [] };
+  if (!settings.enabled) return { name, skipped: 'the projection was turned off again: later updates queue nothing', problems: [] };
+
+  const pairs = (
+    await client.query<PairRow>('SELECT student_id::text, concept_id::text, p_known FROM public.student_mastery WHERE n_responses > 0')
+  ).rows;
+  const byPair = new Map<string, OutboxRow[]>();
+  let removal = 0;
+  for (const row of rows) {
+    if (row.kind === 'removal') {
+      removal++;
+      continue;
+    }
+    const key = `${row.student_id}/${row.concept_id}`;
+    const list = byPair.get(key) ?? [];
+    list.push(row);
+    byPair.set(key, list);
+  }
+  const problems: string[] = [];
+  const problem = (p: string) => {
+    if (problems.length < 20) problems.push(p);
+  };
+  let absent = 0;
+  let stale = 0;
+  let duplicated = 0;
+  for (const pair of pairs) {
+    const key = `${pair.student_id}/${pair.concept_id}`;
+    const list = byPair.get(key) ?? [];
+    byPair.delete(key);
+    if (list.length === 0) {
+      absent++;
+      problem(`pair ${key} (p_known ${pair.p_known}) has no pending outbox row: its graph update is lost`);
+      continue;
+    }
+    if (list.length > 1) {
+      duplicated++;
+      problem(`pair ${key} has ${list.length} mastery outbox rows`);
+    }
+    const row = list[0];
+    if (row.level !== pair.p_known || row.mastered !== pair.p_known >= threshold) {
+      stale++;
+      problem(`pair ${key}: outbox level ${row.level} mastered ${row.mastered}, but p_known is ${pair.p_known}`);
+    }
+  }
+  let orphan = 0;
+  for (const [key, list] of byPair) {
+    orphan += list.length;
+    problem(`${list.length} outbox rows for ${key}, a pair with no answered state`);
+  }
+  const mastery = rows.length - removal;
+  if (absent > 0) problems.unshift(`${absent} answered pairs have no pending outbox row`);
+  if (stale > 0) problems.unshift(`${stale} outbox rows hold another state than their pair`);
+  if (orphan > 0) problems.unshift(`${orphan} outbox rows name a pair that does not exist`);
+  return { name, problems, figures: { pairs: pairs.length, pending: mastery, absent, stale, duplicated, orphan, removal } };
+}
+
+export const EXTENSION_CHECKS = [fitJobsEnded, outboxMatchesPairs];
 
 /** Runs every extension check and prints each outcome (skips with their reason). */
-export async function runExtensionChecks(databaseUrl: string, log: (line: string) => void = console.log): Promise<ExtensionOutcome[]> {
+export async function runExtensionChecks(
+  databaseUrl: string,
+  ctx: ExtensionContext = {},
+  log: (line: string) => void = console.log,
+): Promise<ExtensionOutcome[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const outcomes: ExtensionOutcome[] = [];
     for (const check of EXTENSION_CHECKS) {
-      const o = await check(client);
+      const o = await check(client, ctx);
       log(o.skipped ? `  check "${o.name}": skipped: ${o.skipped}` : `  check "${o.name}": ${o.problems.length ? o.problems.join('; ') : 'ok'} ${JSON.stringify(o.figures ?? {})}`);
       outcomes.push(o);
     }

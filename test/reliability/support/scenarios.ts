@@ -4,16 +4,20 @@
  * decide what must hold (the full run and the fast CI part call the same functions with other sizes).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { MasteryService, ParametersCache } from '../../../src/service/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { importedId, MasteryService, ParametersCache } from '../../../src/service/index.js';
 import { migrate } from '../../../src/store/migrate.js';
 import { openPostgres } from '../../../src/store/postgres-driver.js';
 import { SqlStore } from '../../../src/store/sql-store.js';
 import { checkRecord, formatFigures, type CheckResult } from './checker.js';
 import { findLeaks } from './leaks.js';
-import { runExtensionChecks, type ExtensionOutcome } from './extensions.js';
+import { runExtensionChecks, type ExtensionContext, type ExtensionOutcome } from './extensions.js';
 import { conceptId, loadClient, openLoop, quantile, seededRandom, studentId, updateStream, type Exchange, type LoadClient, type Op } from './load-client.js';
 import { createDatabase, type PgInstance } from './pg-instance.js';
-import { errorLines, startServe, type ServeProcess } from './serve-process.js';
+import { ADMIN_TOKEN, errorLines, runBkt, startServe, type ServeProcess } from './serve-process.js';
 
 export const STUDENTS = 200;
 export const CONCEPTS = 20;
@@ -64,13 +68,31 @@ export async function prepareDatabase(instance: PgInstance, label: string): Prom
   return url;
 }
 
-async function finish(name: string, url: string, client: LoadClient, serve: ServeProcess | undefined, extra: Record<string, number | string>, logs: string[]): Promise<ScenarioResult> {
+interface FinishOptions {
+  /** Concepts the scenario wrote outside the load (an imported log), left out of the record check. */
+  readonly ignoreConcepts?: readonly string[];
+  /** What the extension checks must find (a fit job left running by a killed process). */
+  readonly context?: ExtensionContext;
+  /** Problems the scenario found itself. */
+  readonly problems?: readonly string[];
+}
+
+async function finish(
+  name: string,
+  url: string,
+  client: LoadClient,
+  serve: ServeProcess | undefined,
+  extra: Record<string, number | string>,
+  logs: string[],
+  options: FinishOptions = {},
+): Promise<ScenarioResult> {
   await client.close();
   if (serve) {
     logs.push(serve.output());
     await serve.stop();
   }
-  const check = await checkRecord(url, client.exchanges);
+  const check = await checkRecord(url, client.exchanges, { ...(options.ignoreConcepts && { ignoreConcepts: options.ignoreConcepts }) });
+  check.problems.push(...(options.problems ?? []));
   // No answer, not even a 503 during an outage, names a table, a column, a path or a stack frame.
   for (const e of client.exchanges) {
     if (e.status >= 400 && e.answer !== undefined) {
@@ -81,7 +103,7 @@ async function finish(name: string, url: string, client: LoadClient, serve: Serv
   console.log(formatFigures(name, check.figures, extra));
   console.log(`  answers: ${JSON.stringify(answerKinds(client.exchanges))}`);
   for (const p of check.problems) console.log(`  problem: ${p}`);
-  const extensions = await runExtensionChecks(url);
+  const extensions = await runExtensionChecks(url, options.context);
   return { name, ...check, extra, extensions, exchanges: client.exchanges, errorLogs: logs.flatMap(errorLines) };
 }
 
@@ -227,46 +249,180 @@ export async function databaseRestartScenario(
   return { ...result, outage };
 }
 
-/** Crash: SIGKILL the service at `killAt` s, start it again (same port) `downFor` s later; the load goes on. */
+/**
+ * The crash scenario's fit job: a concept the load never uses, imported (the real `bkt import`) from a synthetic log
+ * before the service starts. The answers carry no learning, and with forget fitted and tol 0 every EM restart runs all
+ * its iterations: 100 students x 100 answers x 100 restarts x 1,000 iterations is about 10 s on the one fit thread
+ * here (`bkt fit --fit-forget --tol 0 --max-iterations 1000 --restarts 100 --threads 1` on the same file), while the
+ * kill comes about 1 s after the job starts. The import takes about 0.5 s.
+ */
+export const SEED_FIT = {
+  concept: 'reliability-seed-concept',
+  students: 100,
+  answers: 100,
+  request: { restarts: 100, forget: true, tol: 0, max_iterations: 1000 },
+} as const;
+
+/** Writes the seed log into a temporary directory and imports it; returns the concept's UUID and the rows imported. */
+async function importSeedConcept(url: string, seed: number): Promise<{ conceptId: string; rows: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bkt-reliability-seed-'));
+  try {
+    const random = seededRandom(seed);
+    const lines = ['student_id,concept_id,correct'];
+    for (let s = 0; s < SEED_FIT.students; s++) {
+      for (let a = 0; a < SEED_FIT.answers; a++) lines.push(`seed-student-${s},${SEED_FIT.concept},${random() < 0.6 ? 1 : 0}`);
+    }
+    const file = join(dir, 'seed.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const summary = JSON.parse(await runBkt(['import', file, '--json'], url)) as { rows_imported: number };
+    return { conceptId: importedId('concept', SEED_FIT.concept), rows: summary.rows_imported };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+
+/** POSTs the seed concept's fit job and polls it (before the kill) until it runs; returns its id. */
+async function startSeedFit(serveUrl: string, conceptId: string): Promise<string> {
+  const r = await fetch(`${serveUrl}/api/bkt/fit`, {
+    method: 'POST',
+    headers: adminHeaders,
+    body: JSON.stringify({ concept_ids: [conceptId], ...SEED_FIT.request }),
+  });
+  const body = (await r.json()) as { job_id?: string };
+  if (r.status !== 202 || body.job_id === undefined) throw new Error(`POST /api/bkt/fit answered ${r.status}: ${JSON.stringify(body)}`);
+  for (let i = 0; i < 400; i++) {
+    const job = (await (await fetch(`${serveUrl}/api/bkt/fit/${body.job_id}`, { headers: adminHeaders })).json()) as { status: string };
+    if (job.status === 'running') return body.job_id;
+    if (job.status !== 'queued') throw new Error(`the fit job ended before the kill: ${JSON.stringify(job)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the fit job did not start running within 10 s');
+}
+
+/** A fit job's status read from the database (never through the service: a GET would mark a stale job itself). */
+async function fitJobStatus(url: string, id: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ status: string }>('SELECT status FROM bkt_internal.fit_jobs WHERE id = $1', [id])).rows[0]?.status ?? 'missing';
+  } finally {
+    await client.end();
+  }
+}
+
+/** Polls the database until the job is no longer queued or running, or `timeoutMs` passed; returns its status. */
+async function waitUntilEnded(url: string, id: string, timeoutMs: number): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const status = await fitJobStatus(url, id);
+    if ((status !== 'running' && status !== 'queued') || performance.now() > deadline) return status;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Which part of the service marked the job interrupted, from its warn lines: its start, or the periodic sweep. */
+function interruptedBy(output: string, id: string): string {
+  for (const line of output.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; jobs?: string[] };
+      if (!entry.jobs?.includes(id)) continue;
+      if (entry.msg?.includes('(sweep)')) return 'sweep';
+      if (entry.msg?.includes('left running by a stopped process')) return 'start';
+    } catch {
+      // not a log line
+    }
+  }
+  return 'not logged';
+}
+
+/**
+ * Crash: the graph projection is turned on (the real `bkt graph enable`) and a concept the load never uses is
+ * imported, then the service starts. About 1 s before `killAt` s a fit job starts on that concept; once it runs, the
+ * service is SIGKILLed, and started again (same port) `downFor` s later while the load goes on. Then the job must be
+ * marked `interrupted` by the restarted service's sweep: its BKT_FIT_STALE_MS is longer than the restart takes, so
+ * the restart's own recovery finds the heartbeat still fresh, and nothing reads the job through the service after
+ * the kill. No relay runs (no NEO4J_URI): every answered pair must have its pending outbox row at its state.
+ */
 export async function crashScenario(
   instance: PgInstance,
   opts: { rate: number; seconds: number; killAt: number; downFor: number; seed: number },
 ): Promise<ScenarioResult> {
   const url = await prepareDatabase(instance, 'crash');
-  let serve = await startServe({ databaseUrl: url, env: SERVE_ENV });
+  const setupStart = performance.now();
+  await runBkt(['graph', 'enable', '--json'], url);
+  const seed = await importSeedConcept(url, opts.seed);
+  const setupSeconds = (performance.now() - setupStart) / 1000;
+  // Stale only well after the restart: the restart's recovery must find the job alive, so that the sweep marks it.
+  const staleMs = Math.round((opts.downFor + 2.5) * 1000);
+  const env = { ...SERVE_ENV, BKT_FIT_THREADS: '1', BKT_FIT_HEARTBEAT_MS: '200', BKT_FIT_STALE_MS: String(staleMs) };
+  let serve = await startServe({ databaseUrl: url, env });
   const client = loadClient({ url: serve.url, timeoutMs: 15_000 });
   const logs: string[] = [];
-  let phase: 'before' | 'down' | 'after' = 'before';
+  const problems: string[] = [];
+  let phase: 'before' | 'fit' | 'down' | 'after' = 'before';
   let pending: Promise<void> | undefined;
+  const fit: { id?: string; settled: boolean; atKill?: string } = { settled: false };
   let killedAt = NaN;
+  let killElapsed = NaN;
   let inFlightAtKill = 0;
   let restartedAt = NaN;
   await openLoop(client, updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS }), opts.rate, opts.seconds, (elapsed) => {
-    if (phase === 'before' && elapsed >= opts.killAt * 1000) {
+    if (phase === 'before' && elapsed >= Math.max(0, opts.killAt - 1) * 1000) {
+      phase = 'fit';
+      startSeedFit(serve.url, seed.conceptId)
+        .then(
+          (id) => {
+            fit.id = id;
+          },
+          (e: Error) => {
+            problems.push(`the fit job did not run before the kill: ${e.message}`);
+          },
+        )
+        .finally(() => {
+          fit.settled = true;
+        });
+    } else if (phase === 'fit' && elapsed >= opts.killAt * 1000 && fit.settled) {
       phase = 'down';
       inFlightAtKill = client.exchanges.filter((e) => Number.isNaN(e.doneAt)).length;
       killedAt = client.now();
+      killElapsed = elapsed;
       const old = serve;
-      pending = old.kill().then(() => {
+      pending = old.kill().then(async () => {
         logs.push(old.output());
+        if (fit.id !== undefined) fit.atKill = await fitJobStatus(url, fit.id);
       });
-    } else if (phase === 'down' && elapsed >= (opts.killAt + opts.downFor) * 1000) {
+    } else if (phase === 'down' && elapsed >= killElapsed + opts.downFor * 1000) {
       phase = 'after';
       pending = pending!.then(async () => {
-        serve = await startServe({ databaseUrl: url, env: SERVE_ENV, port: serve.port });
+        serve = await startServe({ databaseUrl: url, env, port: serve.port });
         restartedAt = client.now();
       });
     }
   });
   await pending;
+  if (Number.isNaN(restartedAt)) problems.push('the load ended before the service was killed and started again');
+  // The sweep runs every staleMs / 2: the job is marked within 1.5 x staleMs of its last heartbeat.
+  const status = fit.id === undefined ? 'none' : await waitUntilEnded(url, fit.id, 2 * staleMs + 10_000);
   const extra = {
     rate: opts.rate,
     seconds: opts.seconds,
+    'setup s': ms(setupSeconds),
+    'seed rows': seed.rows,
     'in flight at kill': inFlightAtKill,
     'down s': ms((restartedAt - killedAt) / 1000),
     '2xx after restart': client.exchanges.filter((e) => e.sentAt >= restartedAt && e.status === 200).length,
+    'fit job at kill': fit.atKill ?? 'none',
+    'fit job': status,
+    'fit job interrupted by': fit.id === undefined ? 'none' : interruptedBy(serve.output(), fit.id),
+    'fit stale ms': staleMs,
   };
-  return finish('crash', url, client, serve, extra, logs);
+  return finish('crash', url, client, serve, extra, logs, {
+    ignoreConcepts: [seed.conceptId],
+    problems,
+    ...(fit.id !== undefined && { context: { interruptedFitJob: fit.id } }),
+  });
 }
 
 /**

@@ -2,8 +2,9 @@
  * The real `bkt serve` as a child process (the built bin, dist/cli/main.js) on a free port of 127.0.0.1, as operators
  * run it. Its output is kept for failure messages and for the checks that no 500 was logged.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { BIN } from '../../support/bin.js';
 import { freePort } from './pg-instance.js';
 
@@ -90,6 +91,24 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
       await exited;
     },
   };
+}
+
+/**
+ * Runs another command of the built bin against the scenario's database (`graph enable`, `import`), asynchronously so
+ * that the event loop goes on; rejects with the command's stderr when it fails. Returns its stdout.
+ */
+export async function runBkt(args: readonly string[], databaseUrl: string): Promise<string> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first`);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
+      maxBuffer: 1 << 24,
+    });
+    return stdout;
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    throw new Error(`bkt ${args.join(' ')} failed: ${err.stderr || err.message}`);
+  }
 }
 
 /** Log lines of level error (50) or worse: a 500 is logged as `unhandled error`. */
