@@ -2,7 +2,7 @@
  * Output files are written to a temporary file beside the target and renamed into place only when complete, so a
  * failure (bad input found late, disk full, Ctrl-C) never leaves a half-written output behind.
  */
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError, systemMessage } from './errors.js';
@@ -21,9 +21,21 @@ function hookSignals(): void {
   }
 }
 
+/** Whether `path` exists and is something other than a regular file or a directory: a device, a FIFO, a socket. */
+function isSpecialFile(path: string): boolean {
+  try {
+    const s = statSync(path);
+    return !s.isFile() && !s.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A text output written in large chunks with synchronous writes (simple, and as fast as streams for one file);
- * `commit()` renames it into place, `abort()` removes it. Writes to stdout (`-`) are not atomic: nothing to rename.
+ * `commit()` renames it into place, `abort()` removes it. Writes to stdout (`-`) and to special files (`/dev/null`,
+ * `/dev/stdout`, a named pipe) go straight to them: there is nothing to rename, and renaming over a device would
+ * replace the device with a plain file.
  */
 export class AtomicOutput {
   private readonly fd: number | null;
@@ -35,6 +47,13 @@ export class AtomicOutput {
     if (target === '-') {
       this.tmp = null;
       this.fd = null;
+    } else if (isSpecialFile(target)) {
+      this.tmp = null;
+      try {
+        this.fd = openSync(target, 'w');
+      } catch (err) {
+        throw new InputError(target, null, `cannot write here: ${systemMessage(err as NodeJS.ErrnoException)}`);
+      }
     } else {
       hookSignals();
       this.tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -64,18 +83,20 @@ export class AtomicOutput {
   /** Finishes the file and moves it into place. */
   commit(): void {
     this.flush();
-    if (this.fd === null || this.tmp === null) return;
+    if (this.fd === null || this.done) return;
+    this.done = true;
     closeSync(this.fd);
+    if (this.tmp === null) return;
     renameSync(this.tmp, this.target);
     pending.delete(this.tmp);
-    this.done = true;
   }
 
-  /** Removes the temporary file (no effect after commit). */
+  /** Removes the temporary file (no effect after commit; a special file is only closed). */
   abort(): void {
-    if (this.done || this.fd === null || this.tmp === null) return;
+    if (this.done || this.fd === null) return;
     this.done = true;
     closeSync(this.fd);
+    if (this.tmp === null) return;
     rmSync(this.tmp, { force: true });
     pending.delete(this.tmp);
   }

@@ -3,7 +3,8 @@
  * row by row (all four probability columns within 1e-9), in input order; --final-states from a gzipped file
  * must give each pair's last p_mastery_after; --order-col must restore time order from a shuffled file.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bkt, bktJson, parseCsv, tempDir } from '../support/bin.js';
@@ -143,4 +144,25 @@ it('shows no progress bar when stderr is not a terminal, and prints a one-line s
   expect(r.status).toBe(0);
   expect(r.stderr).toBe('');
   expect(r.stdout).toBe(`predicted 16,858 rows (587 students, 12 concepts) with defaults to ${out}\n`);
+});
+
+describe('bkt predict -o a special file', () => {
+  it('writes into a named pipe and leaves it a pipe (never renames over it)', async () => {
+    const fifo = join(tmp.dir, 'out.fifo');
+    const copy = join(tmp.dir, 'from-fifo.csv');
+    execFileSync('mkfifo', [fifo]);
+    // A reader copies what comes through the pipe to a plain file (bkt's open of the pipe waits for it).
+    const reader = spawn('sh', ['-c', 'cat "$0" > "$1"', fifo, copy], { stdio: 'ignore' });
+    const closed = new Promise((r) => reader.on('close', r));
+    const r = bkt(['predict', dataPath('ct_pybkt.csv'), '-o', fifo]);
+    const stillFifo = lstatSync(fifo).isFIFO();
+    if (!stillFifo) reader.kill(); // nothing will ever open the pipe it waits on
+    await closed;
+    expect(stillFifo).toBe(true);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const got = parseCsv(readFileSync(copy, 'utf8'));
+    expect(got.header).toEqual(['student_id', 'concept_id', 'correct', ...PROBABILITIES, 'mastered']);
+    expect(got.rows.length).toBe(readCsv('ct_pybkt.csv').rows.length);
+  });
 });
