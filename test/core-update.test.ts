@@ -139,7 +139,7 @@ describe('properties', () => {
         const n = responses.length;
         const out = {
           pCorrect: new Float64Array(n), masteryBefore: new Float64Array(n), posterior: new Float64Array(n),
-          masteryAfter: new Float64Array(n), mastered: new Uint8Array(n),
+          masteryAfter: new Float64Array(n), unknownAfter: new Float64Array(n), mastered: new Uint8Array(n),
           finalKnown: new Float64Array(seqs.length), finalUnknown: new Float64Array(seqs.length),
         };
         traceMastery(p, { responses, offsets }, out);
@@ -151,6 +151,7 @@ describe('properties', () => {
             if (u.pCorrect !== out.pCorrect[t] || u.masteryBefore !== out.masteryBefore[t]) return false;
             if (u.posterior !== out.posterior[t] || u.masteryAfter !== out.masteryAfter[t]) return false;
             if (Number(u.mastered) !== out.mastered[t]) return false;
+            if (u.state.known !== out.masteryAfter[t] || u.state.unknown !== out.unknownAfter[t]) return false;
             state = u.state;
             t++;
           }

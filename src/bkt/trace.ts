@@ -22,6 +22,8 @@ export interface TraceColumns {
   masteryBefore?: Float64Array;
   posterior?: Float64Array;
   masteryAfter?: Float64Array;
+  /** The exact state's unknown probability after the row (masteryAfter is its known one). */
+  unknownAfter?: Float64Array;
   /** 1 where masteryAfter >= threshold. */
   mastered?: Uint8Array;
   /** Per sequence: the exact state after its last row (the prior for an empty sequence). */
@@ -43,7 +45,7 @@ export function traceMastery(
   checkParams(params);
   const { responses, offsets } = seqs;
   const { learn, guess, slip, forget, prior } = params;
-  const { pCorrect, masteryBefore, posterior, masteryAfter, mastered, finalKnown, finalUnknown } = out;
+  const { pCorrect, masteryBefore, posterior, masteryAfter, unknownAfter, mastered, finalKnown, finalUnknown } = out;
   const nSeq = offsets.length - 1;
   for (let s = 0; s < nSeq; s++) {
     let known = prior;
@@ -62,6 +64,7 @@ export function traceMastery(
       unknown = atMostOne(postKnown * forget + postUnknown * (1 - learn));
       if (posterior) posterior[t] = postKnown;
       if (masteryAfter) masteryAfter[t] = known;
+      if (unknownAfter) unknownAfter[t] = unknown;
       if (mastered) mastered[t] = known >= threshold ? 1 : 0;
     }
     if (finalKnown) finalKnown[s] = known;

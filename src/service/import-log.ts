@@ -10,7 +10,9 @@
  */
 import { hash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
-import { initialState, updateMastery, type MasteryState, type ResponseData } from '../bkt/index.js';
+import {
+  initialState, type MasteryState, type ResponseData, traceMastery, updateMastery,
+} from '../bkt/index.js';
 import { ServiceError } from './errors.js';
 import { HistoryColumns, type ImportStore } from './fit-ports.js';
 import type { ResolvedParameters } from './parameters-cache.js';
@@ -115,6 +117,8 @@ export interface ImportSummary {
 
 interface Pair {
   readonly key: PairKey;
+  /** Concept index in data. */
+  readonly concept: number;
   /** Sequence index in data. */
   readonly seq: number;
   readonly rows: number;
@@ -143,6 +147,37 @@ export function mapIds(data: ResponseData, namespace: string = BKT_IMPORT_NAMESP
   return { students: map('student', data.studentIds), concepts: map('concept', data.conceptIds) };
 }
 
+/** Every sequence of `data` traced from its concept's prior: per-row columns and each sequence's final state. */
+function traceFromPriors(data: ResponseData, parametersOf: (concept: number) => ResolvedParameters, threshold: number) {
+  const rows = data.responses.length;
+  const nSeq = data.offsets.length - 1;
+  const out = {
+    pCorrect: new Float64Array(rows),
+    masteryBefore: new Float64Array(rows),
+    masteryAfter: new Float64Array(rows),
+    unknownAfter: new Float64Array(rows),
+    finalKnown: new Float64Array(nSeq),
+    finalUnknown: new Float64Array(nSeq),
+  };
+  /** The parameter version each concept was traced with. */
+  const versions = new Int32Array(data.conceptIds.length);
+  for (let c = 0; c < data.conceptIds.length; c++) {
+    const from = data.conceptSeqs[c];
+    const to = data.conceptSeqs[c + 1];
+    if (to === from) continue;
+    const { params, version } = parametersOf(c);
+    versions[c] = version;
+    // Offsets are row numbers of the whole data set, so the per-row columns are filled in place; the final states
+    // are per sequence, so they get this concept's part of their columns.
+    traceMastery(params, { responses: data.responses, offsets: data.offsets.subarray(from, to + 1) }, {
+      ...out,
+      finalKnown: out.finalKnown.subarray(from, to),
+      finalUnknown: out.finalUnknown.subarray(from, to),
+    }, threshold);
+  }
+  return { ...out, versions };
+}
+
 export async function importLog(store: ImportStore, input: ImportLogInput, mapping: ImportMapping = mapIds(input.data, input.namespace)): Promise<ImportSummary> {
   const { data, lineOf, sha256, append, threshold } = input;
   const ids = new ResponseIds(sha256, input.namespace ?? BKT_IMPORT_NAMESPACE);
@@ -154,7 +189,7 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
     const conceptId = mapping.concepts[c][1];
     for (let s = data.conceptSeqs[c]; s < data.conceptSeqs[c + 1]; s++) {
       const rows = data.offsets[s + 1] - data.offsets[s];
-      if (rows > 0) pairs.push({ key: { studentId: mapping.students[data.seqStudent[s]][1], conceptId }, seq: s, rows });
+      if (rows > 0) pairs.push({ key: { studentId: mapping.students[data.seqStudent[s]][1], conceptId }, concept: c, seq: s, rows });
     }
   }
   // In the order of the history table's (student, concept, seq) keys: a fresh import then appends to its indexes
@@ -185,8 +220,13 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
     );
   }
 
+  // Without append every pair starts from its concept's prior: the core traces each concept's sequences in one pass
+  // over the flat arrays (no object per row), and the batches copy from these columns.
+  const traced = append ? undefined : traceFromPriors(data, (c) => input.parameters(mapping.concepts[c][1]), threshold);
+
   /** Replays one pair's rows from `start`, appending after `version`; `index` is its place in the batch's pair list. */
   const replay = (p: Pair, index: number, start: { state: MasteryState; version: number; nResponses: number; nCorrect: number }, h: HistoryColumns): PairWrite => {
+    if (traced && start.version === 0) return copyTraced(p, index, traced.versions[p.concept], h);
     const { params, version: paramsVersion } = input.parameters(p.key.conceptId);
     let state = start.state;
     let nCorrect = start.nCorrect;
@@ -211,6 +251,36 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       state,
       version: start.version + p.rows,
       nResponses: start.nResponses + p.rows,
+      nCorrect,
+      paramsVersion,
+      firstAnsweredAt: null,
+      lastAnsweredAt: null,
+    };
+  };
+
+  /** A pair's rows from the traced columns (a pair of a file without append, starting at the prior). */
+  const copyTraced = (p: Pair, index: number, paramsVersion: number, h: HistoryColumns): PairWrite => {
+    const t = traced!;
+    let nCorrect = 0;
+    for (let r = data.offsets[p.seq], k = 1; r < data.offsets[p.seq + 1]; r++, k++) {
+      const i = h.length++;
+      const correct = data.responses[r];
+      nCorrect += correct;
+      h.pairOf[i] = index;
+      h.seq[i] = k;
+      h.correct[i] = correct;
+      ids.write(lineOfRow(r), h.responseIds, 16 * i);
+      h.masteryBefore[i] = t.masteryBefore[r];
+      h.masteryAfter[i] = t.masteryAfter[r];
+      h.pUnknownAfter[i] = t.unknownAfter[r];
+      h.pCorrect[i] = t.pCorrect[r];
+      h.paramsVersion[i] = paramsVersion;
+    }
+    return {
+      ...p.key,
+      state: { known: t.finalKnown[p.seq], unknown: t.finalUnknown[p.seq] },
+      version: p.rows,
+      nResponses: p.rows,
       nCorrect,
       paramsVersion,
       firstAnsweredAt: null,
