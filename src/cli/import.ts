@@ -146,6 +146,7 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
       rows_already_imported: summary.rowsAlreadyImported,
       pairs_already_imported: summary.pairsAlreadyImported,
       pairs_appended: summary.pairsAppended,
+      tables_vacuumed: summary.settled,
       namespace: o.namespace,
       mapping: o.mapping ?? null,
       seconds: { import: round(seconds, 3), total: round((performance.now() - started) / 1000, 3) },
@@ -154,6 +155,12 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
     if (o.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;
+    }
+    if (!summary.settled) {
+      process.stderr.write(
+        'bkt: warning: VACUUM (ANALYZE) of the history and state tables was refused after the import; the first fit ' +
+          'job reads history more slowly until autovacuum has run\n',
+      );
     }
     const say = o.mapping === '-' ? process.stderr : process.stdout;
     say.write(

@@ -263,6 +263,12 @@ export interface ImportStore {
    * One transaction: inserts absent pairs at their prior, locks every pair (sorted), calls `plan` with the stored
    * pairs by `pairKey`, writes the pairs and history rows it returns.
    */
+  /**
+   * After a bulk load: brings the tables' visibility map and planner statistics up to date, so that the next reads
+   * (a fit job's index-only scans of history, trends) do not each pay for it. Best effort: resolves false when the
+   * database refused (no right to vacuum, say), which costs those reads speed, not correctness.
+   */
+  settle(): Promise<boolean>;
   appendPairs(
     priors: readonly { readonly key: PairKey; readonly state: MasteryState; readonly paramsVersion: number }[],
     plan: (locked: ReadonlyMap<string, StoredPair>) => { pairs: PairWrite[]; history: HistoryColumns },

@@ -113,6 +113,8 @@ export interface ImportSummary {
   readonly rowsAlreadyImported: number;
   /** Pairs continued from a stored state (append). */
   readonly pairsAppended: number;
+  /** Whether the tables were vacuumed and analysed afterwards (false: the database refused; see ImportStore.settle). */
+  readonly settled: boolean;
 }
 
 interface Pair {
@@ -359,6 +361,9 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
     inflight.push(written);
   }
   await drain(0);
+  // A fresh import leaves every history row without its visibility bit: the first fit job would read it from the
+  // heap row by row, about 10x slower than from the index alone (measured on assist2009).
+  const settled = rowsTotal > 0 ? await store.settle() : true;
 
   const rowsAll = pairs.reduce((n, p) => n + p.rows, 0);
   return {
@@ -371,5 +376,6 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
     pairsAlreadyImported: pairs.length - todo.length,
     rowsAlreadyImported: rowsAll - rowsTotal,
     pairsAppended,
+    settled,
   };
 }

@@ -73,7 +73,7 @@ describe.each(['pglite', 'postgres'] as const)('bkt import into %s', (kind) => {
     const first = run([a, '--json', '--mapping', join(tmp.dir, 'map.csv')]);
     expect(first.status, first.stderr).toBe(0);
     const summary = JSON.parse(first.stdout);
-    expect(summary).toMatchObject({ rows_imported: 3999, rows_already_imported: 0, namespace: BKT_IMPORT_NAMESPACE });
+    expect(summary).toMatchObject({ rows_imported: 3999, rows_already_imported: 0, namespace: BKT_IMPORT_NAMESPACE, tables_vacuumed: true });
     expect(await counts()).toEqual({ history: 3999, pairs: summary.pairs, responses: 3999 });
 
     const mapping = parseCsv(readFileSync(join(tmp.dir, 'map.csv'), 'utf8'));
