@@ -158,7 +158,7 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
     }
     if (!summary.settled) {
       process.stderr.write(
-        'bkt: warning: VACUUM (ANALYZE) of the history and state tables was refused after the import; the first fit ' +
+        'bkt: warning: VACUUM of the history table was refused after the import; the first fit ' +
           'job reads history more slowly until autovacuum has run\n',
       );
     }

@@ -264,8 +264,8 @@ export interface ImportStore {
    * pairs by `pairKey`, writes the pairs and history rows it returns.
    */
   /**
-   * After a bulk load: brings the tables' visibility map and planner statistics up to date, so that the next reads
-   * (a fit job's index-only scans of history, trends) do not each pay for it. Best effort: resolves false when the
+   * After a bulk load: brings the history table's visibility map up to date, so that the next reads (a fit job's
+   * index-only scans of history, trends) do not each pay for it. Best effort: resolves false when the
    * database refused (no right to vacuum, say), which costs those reads speed, not correctness.
    */
   settle(): Promise<boolean>;

@@ -113,7 +113,7 @@ export interface ImportSummary {
   readonly rowsAlreadyImported: number;
   /** Pairs continued from a stored state (append). */
   readonly pairsAppended: number;
-  /** Whether the tables were vacuumed and analysed afterwards (false: the database refused; see ImportStore.settle). */
+  /** Whether the history table was vacuumed afterwards (false: the database refused; see ImportStore.settle). */
   readonly settled: boolean;
 }
 
