@@ -18,15 +18,24 @@ export const GRAPH_FLAG_TTL_MS = 1_000;
 /** concept_id of a removal row (the unique key needs a value). */
 export const REMOVAL_CONCEPT = '00000000-0000-0000-0000-000000000000';
 
-const UPSERT_MASTERY_ROWS = `
+/**
+ * The outbox upsert for the pairs in the jsonb parameter `pairs` (fields student_id, concept_id and the level in
+ * `level`): one row per pair with a new version from the sequence; an older version never replaces a newer pending
+ * one. `threshold` is the parameter holding the mastery threshold.
+ */
+function upsertMasteryRows(pairs: string, level: string, threshold: string): string {
+  return `
 INSERT INTO bkt_internal.graph_outbox AS o (kind, student_id, concept_id, level, mastered, version, updated_at)
-SELECT 'mastery', x.student_id, x.concept_id, x.level, x.level >= $2::float8,
+SELECT 'mastery', x.student_id, x.concept_id, x.${level}, x.${level} >= ${threshold}::float8,
   nextval('bkt_internal.graph_version_seq'), now()
-FROM jsonb_to_recordset($1::jsonb) AS x(student_id uuid, concept_id uuid, level float8)
+FROM jsonb_to_recordset(${pairs}::jsonb) AS x(student_id uuid, concept_id uuid, ${level} float8)
 ORDER BY x.student_id, x.concept_id
 ON CONFLICT (kind, student_id, concept_id) DO UPDATE
   SET level = excluded.level, mastered = excluded.mastered, version = excluded.version, updated_at = excluded.updated_at
   WHERE o.version < excluded.version`;
+}
+
+const UPSERT_MASTERY_ROWS = upsertMasteryRows('$1', 'level', '$2');
 
 /**
  * One chunk of a backfill: the pairs after a cursor, read under FOR SHARE so that a pair being updated is read after
@@ -93,16 +102,21 @@ export class SqlOutbox implements OutboxPort {
 
   /**
    * The outbox part of the update transaction: while the projection is on, upserts one row per written pair with a
-   * new version from the sequence; an older version never replaces a newer pending one.
+   * new version from the sequence; an older version never replaces a newer pending one. A single update runs it
+   * inline, as part of the statement that writes the state and history (one round trip fewer per answer); imports
+   * and fit-job replays call the function.
    */
   pairsWrittenHook(threshold: number): PairsWrittenHook {
-    return async (tx: SqlExecutor, pairs: readonly PairWrite[]) => {
+    const hook = async (tx: SqlExecutor, pairs: readonly PairWrite[]) => {
       if (pairs.length === 0 || !(await this.#enabled(tx))) return;
       await tx.query(UPSERT_MASTERY_ROWS, [
         JSON.stringify(pairs.map((p) => ({ student_id: p.studentId, concept_id: p.conceptId, level: p.state.known }))),
         threshold,
       ]);
     };
+    return Object.assign(hook, {
+      inline: { active: (tx: SqlExecutor) => this.#enabled(tx), sql: upsertMasteryRows('$1', 'p_known', '$3'), params: [threshold] },
+    });
   }
 
   /** The flag as last read, re-read in the caller's transaction once it is GRAPH_FLAG_TTL_MS old. */

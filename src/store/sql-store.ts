@@ -19,13 +19,28 @@ import {
 } from '../service/ports.js';
 import { isRetryable, translateDbError } from './db-errors.js';
 import { pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
-import type { SqlDatabase, SqlExecutor } from './sql.js';
+import type { SqlDatabase, SqlExecutor, SqlValue } from './sql.js';
+
+/**
+ * The same work as a hook's function, as part of the update's own write statement (a data-modifying CTE): one round
+ * trip fewer per answer.
+ */
+export interface InlineWrite {
+  /** Whether this transaction does the work (may read a flag in `tx`). */
+  active(tx: SqlExecutor): Promise<boolean>;
+  /** One data-modifying statement; `$1` is the written pairs' JSON (see pairJson), its own parameters from `$3` on. */
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+}
 
 /**
  * Extension point of the update transaction: runs after the state and history are written, before commit, in the
- * same transaction (for example a transactional outbox upsert). Throwing rolls the update back.
+ * same transaction (for example a transactional outbox upsert). Throwing rolls the update back. A hook with an
+ * `inline` form has single updates (recordResponses) run that instead of the function.
  */
-export type PairsWrittenHook = (tx: SqlExecutor, pairs: readonly PairWrite[]) => Promise<void>;
+export type PairsWrittenHook = ((tx: SqlExecutor, pairs: readonly PairWrite[]) => Promise<void>) & {
+  readonly inline?: InlineWrite;
+};
 
 /** A `student_mastery` row as read by the stores (shared with the import store). */
 export interface PairRow {
@@ -73,7 +88,8 @@ interface ResponseRow {
 const byPair = (a: PairKey, b: PairKey) =>
   a.studentId < b.studentId ? -1 : a.studentId > b.studentId ? 1 : a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0;
 
-const WRITE_SQL = `
+/** The update's write: state and history in one statement, plus a hook's inline statement when given. */
+const writeSql = (inline?: string) => `
 WITH s AS (
   UPDATE public.student_mastery sm SET
     p_known = x.p_known, p_unknown = x.p_unknown, version = x.version, n_responses = x.n_responses,
@@ -95,8 +111,9 @@ WITH s AS (
     session_id uuid, params_version int, answered_at timestamptz)
   ON CONFLICT (response_id) DO NOTHING
   RETURNING 1
-)
+)${inline === undefined ? '' : `, inline_write AS (${inline})`}
 SELECT (SELECT count(*) FROM s)::int AS pairs, (SELECT count(*) FROM h)::int AS rows`;
+const WRITE_SQL = writeSql();
 
 const MAX_ATTEMPTS = 5;
 
@@ -105,13 +122,16 @@ class SeenResponseId extends Error {}
 
 export class SqlStore implements MasteryStore, ParameterSource {
   private readonly hooks: PairsWrittenHook[] = [];
+  private inline: (InlineWrite & { readonly write: string }) | undefined;
   private migrationFiles: MigrationFile[] | undefined;
 
   constructor(readonly db: SqlDatabase) {}
 
   /** Adds a statement (or several) to every update transaction; see PairsWrittenHook. */
   onPairsWritten(hook: PairsWrittenHook): void {
+    if (hook.inline && this.hooks.some((h) => h.inline)) throw new Error('only one hook may have an inline form');
     this.hooks.push(hook);
+    this.inline = hook.inline ? { ...hook.inline, write: writeSql(hook.inline.sql) } : this.inline;
   }
 
   /** Runs the hooks for pairs written by another transaction of this database (imports, fit-job replays). */
@@ -136,15 +156,17 @@ export class SqlStore implements MasteryStore, ParameterSource {
           const responses = lookUp ? await readResponses(tx, input.responseIds) : new Map<string, RecordedResponse>();
           const decided = plan({ pairs, responses });
           if (decided.pairs.length > 0) {
-            const written = await tx.query<{ pairs: number; rows: number }>(WRITE_SQL, [
+            const inline = this.inline && (await this.inline.active(tx)) ? this.inline : undefined;
+            const written = await tx.query<{ pairs: number; rows: number }>(inline?.write ?? WRITE_SQL, [
               JSON.stringify(decided.pairs.map(pairJson)),
               JSON.stringify(decided.history.map(historyJson)),
+              ...(inline?.params ?? []),
             ]);
             if (written[0].rows !== decided.history.length) throw new SeenResponseId();
             if (written[0].pairs !== decided.pairs.length) {
               throw new Error(`update wrote ${written[0].pairs} of ${decided.pairs.length} locked pairs`);
             }
-            for (const hook of this.hooks) await hook(tx, decided.pairs);
+            for (const hook of this.hooks) if (!hook.inline) await hook(tx, decided.pairs);
           }
           return decided.result;
         });
