@@ -7,7 +7,7 @@
 import type { PairWrite } from '../service/ports.js';
 import type { OutboxPort, OutboxRow, OutboxSent, OutboxStats } from '../service/graph-port.js';
 import type { PairsWrittenHook } from './sql-store.js';
-import type { SqlDatabase, SqlExecutor } from './sql.js';
+import { jsonRows, type SqlDatabase, type SqlExecutor } from './sql.js';
 
 /**
  * How long an instance may act on the on/off flag it read before reading it again (inside the update transaction).
@@ -166,7 +166,7 @@ export class SqlOutbox implements OutboxPort {
     const rows = await this.db.query<{ n: number }>(
       `WITH doomed AS (
          SELECT o.seq FROM bkt_internal.graph_outbox o
-         JOIN jsonb_to_recordset($1::jsonb) AS x(kind text, student_id uuid, concept_id uuid, version bigint)
+         JOIN ${jsonRows('$1', 'kind text, student_id uuid, concept_id uuid, version bigint', keys.length, 'x')}
            ON o.kind = x.kind AND o.student_id = x.student_id AND o.concept_id = x.concept_id AND o.version = x.version
          ORDER BY o.kind, o.student_id, o.concept_id
          FOR UPDATE OF o

@@ -19,7 +19,7 @@ import {
 } from '../service/ports.js';
 import { isRetryable, translateDbError } from './db-errors.js';
 import { pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
-import type { SqlDatabase, SqlExecutor, SqlValue } from './sql.js';
+import { jsonRows, type SqlDatabase, type SqlExecutor, type SqlValue } from './sql.js';
 
 /**
  * The same work as a hook's function, as part of the update's own write statement (a data-modifying CTE): one round
@@ -89,7 +89,7 @@ const byPair = (a: PairKey, b: PairKey) =>
   a.studentId < b.studentId ? -1 : a.studentId > b.studentId ? 1 : a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0;
 
 /** The update's write: state and history in one statement, plus a hook's inline statement when given. */
-const writeSql = (inline?: string) => `
+export const writeSql = (pairs: number, inline?: string) => `
 WITH s AS (
   UPDATE public.student_mastery sm SET
     p_known = x.p_known, p_unknown = x.p_unknown, version = x.version, n_responses = x.n_responses,
@@ -97,8 +97,8 @@ WITH s AS (
     first_answered_at = COALESCE(sm.first_answered_at, x.first_answered_at, now()),
     last_answered_at = COALESCE(x.last_answered_at, now()),
     updated_at = now()
-  FROM jsonb_to_recordset($1::jsonb) AS x(student_id uuid, concept_id uuid, p_known float8, p_unknown float8,
-    version int, n_responses int, n_correct int, params_version int, first_answered_at timestamptz, last_answered_at timestamptz)
+  FROM ${jsonRows('$1', `student_id uuid, concept_id uuid, p_known float8, p_unknown float8, version int, n_responses int,
+    n_correct int, params_version int, first_answered_at timestamptz, last_answered_at timestamptz`, pairs, 'x')}
   WHERE sm.student_id = x.student_id AND sm.concept_id = x.concept_id
   RETURNING 1
 ), h AS (
@@ -113,7 +113,6 @@ WITH s AS (
   RETURNING 1
 )${inline === undefined ? '' : `, inline_write AS (${inline})`}
 SELECT (SELECT count(*) FROM s)::int AS pairs, (SELECT count(*) FROM h)::int AS rows`;
-const WRITE_SQL = writeSql();
 
 const MAX_ATTEMPTS = 5;
 
@@ -122,7 +121,7 @@ class SeenResponseId extends Error {}
 
 export class SqlStore implements MasteryStore, ParameterSource {
   private readonly hooks: PairsWrittenHook[] = [];
-  private inline: (InlineWrite & { readonly write: string }) | undefined;
+  private inline: InlineWrite | undefined;
   private migrationFiles: MigrationFile[] | undefined;
 
   constructor(readonly db: SqlDatabase) {}
@@ -131,7 +130,7 @@ export class SqlStore implements MasteryStore, ParameterSource {
   onPairsWritten(hook: PairsWrittenHook): void {
     if (hook.inline && this.hooks.some((h) => h.inline)) throw new Error('only one hook may have an inline form');
     this.hooks.push(hook);
-    this.inline = hook.inline ? { ...hook.inline, write: writeSql(hook.inline.sql) } : this.inline;
+    this.inline = hook.inline ?? this.inline;
   }
 
   /** Runs the hooks for pairs written by another transaction of this database (imports, fit-job replays). */
@@ -151,13 +150,12 @@ export class SqlStore implements MasteryStore, ParameterSource {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction(async (tx) => {
-          await insertPriors(tx, priors);
-          const pairs = await lockPairs(tx, priors);
+          const pairs = priors.length === 1 ? await insertAndLockOne(tx, priors[0]) : await insertAndLock(tx, priors);
           const responses = lookUp ? await readResponses(tx, input.responseIds) : new Map<string, RecordedResponse>();
           const decided = plan({ pairs, responses });
           if (decided.pairs.length > 0) {
             const inline = this.inline && (await this.inline.active(tx)) ? this.inline : undefined;
-            const written = await tx.query<{ pairs: number; rows: number }>(inline?.write ?? WRITE_SQL, [
+            const written = await tx.query<{ pairs: number; rows: number }>(writeSql(decided.pairs.length, inline?.sql), [
               JSON.stringify(decided.pairs.map(pairJson)),
               JSON.stringify(decided.history.map(historyJson)),
               ...(inline?.params ?? []),
@@ -267,16 +265,35 @@ export class SqlStore implements MasteryStore, ParameterSource {
   }
 }
 
+/**
+ * One pair: inserts its prior row if absent and locks it, in one statement. The insert's row is the caller's
+ * (inserted, so locked); an existing row is locked by the SELECT ... FOR UPDATE beside it. Under READ COMMITTED the
+ * SELECT reads the statement's snapshot, so a row that another transaction inserted and committed while this one
+ * waited on it is in neither part: then the lock is taken by a statement of its own, which sees it.
+ */
+async function insertAndLockOne(tx: SqlExecutor, p: PriorRow): Promise<Map<string, StoredPair>> {
+  const rows = await tx.query<PairRow>(
+    `WITH inserted AS (
+       INSERT INTO public.student_mastery (student_id, concept_id, p_known, p_unknown, params_version)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (student_id, concept_id) DO NOTHING
+       RETURNING ${PAIR_COLUMNS}
+     ), existing AS (
+       SELECT ${PAIR_COLUMNS} FROM public.student_mastery WHERE student_id = $1 AND concept_id = $2 FOR UPDATE
+     )
+     SELECT * FROM inserted UNION ALL SELECT * FROM existing`,
+    [p.studentId, p.conceptId, p.state.known, p.state.unknown, p.paramsVersion],
+  );
+  if (rows.length === 0) return lockPairs(tx, [p]);
+  return new Map(rows.map((r) => [pairKey(r.student_id, r.concept_id), toPair(r)]));
+}
+
+/** Several pairs: inserts the absent ones' prior rows, then locks them all in sorted order. */
+async function insertAndLock(tx: SqlExecutor, priors: readonly PriorRow[]): Promise<Map<string, StoredPair>> {
+  await insertPriors(tx, priors);
+  return lockPairs(tx, priors);
+}
+
 async function insertPriors(tx: SqlExecutor, priors: readonly PriorRow[]): Promise<void> {
-  if (priors.length === 1) {
-    const p = priors[0];
-    await tx.query(
-      `INSERT INTO public.student_mastery (student_id, concept_id, p_known, p_unknown, params_version)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (student_id, concept_id) DO NOTHING`,
-      [p.studentId, p.conceptId, p.state.known, p.state.unknown, p.paramsVersion],
-    );
-    return;
-  }
   await tx.query(
     `INSERT INTO public.student_mastery (student_id, concept_id, p_known, p_unknown, params_version)
      SELECT x.student_id, x.concept_id, x.p_known, x.p_unknown, x.params_version
@@ -308,7 +325,7 @@ async function lockPairs(tx: SqlExecutor, keys: readonly PairKey[]): Promise<Map
           // ORDER BY below FOR UPDATE: rows are locked in sorted order, the same order in every transaction.
           `SELECT ${PAIR_COLUMNS.split(', ').map((c) => `sm.${c}`).join(', ')}
            FROM public.student_mastery sm
-           JOIN jsonb_to_recordset($1::jsonb) AS k(student_id uuid, concept_id uuid)
+           JOIN ${jsonRows('$1', 'student_id uuid, concept_id uuid', keys.length, 'k')}
              ON sm.student_id = k.student_id AND sm.concept_id = k.concept_id
            ORDER BY sm.student_id, sm.concept_id
            FOR UPDATE OF sm`,

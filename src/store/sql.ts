@@ -64,3 +64,14 @@ export function setLocalScript(t: TimeoutSettings): string {
 export function beginScript(t: TimeoutSettings): string {
   return `BEGIN; ${setLocalScript(t)}`;
 }
+
+/**
+ * A jsonb array parameter as a table of `count` rows, for joins: `jsonb_to_recordset` alone is estimated at 100 rows
+ * whatever it holds, and against a table of tens of thousands of rows that estimate made PostgreSQL hash-join it to
+ * a sequential scan of the whole table (measured: 3 ms per single update at 18k pairs, growing with the table,
+ * instead of 0.2 ms through the index). A LIMIT of the true count gives the planner the right number.
+ */
+export function jsonRows(param: string, columns: string, count: number, alias: string): string {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`row count must be a whole number, got ${count}`);
+  return `(SELECT * FROM jsonb_to_recordset(${param}::jsonb) AS r(${columns}) LIMIT ${count}) AS ${alias}`;
+}
