@@ -36,7 +36,8 @@ export interface InlineWrite {
 /**
  * Extension point of the update transaction: runs after the state and history are written, before commit, in the
  * same transaction (for example a transactional outbox upsert). Throwing rolls the update back. A hook with an
- * `inline` form has single updates (recordResponses) run that instead of the function.
+ * `inline` form has the service's updates (recordResponses: single answers and batches) run that instead of the
+ * function; imports and fit-job replays (pairsWritten) call the function.
  */
 export type PairsWrittenHook = ((tx: SqlExecutor, pairs: readonly PairWrite[]) => Promise<void>) & {
   readonly inline?: InlineWrite;
