@@ -184,6 +184,10 @@ export async function loadScenario(instance: PgInstance, opts: { rate: number; s
     const xs = inThird(rss, k).map((x) => x.bytes);
     return xs.reduce((a, b) => a + b, 0) / xs.length / 2 ** 20;
   };
+  // p99 by 5 s window: a trend (a leak, a query that grows with the tables) climbs; a shared machine's stalls scatter.
+  const windows = Array.from({ length: Math.floor(opts.seconds / 5) }, (_, w) =>
+    ms(quantile(lat.filter((x) => x.t - start >= w * 5000 && x.t - start < (w + 1) * 5000).map((x) => x.v), 0.99)),
+  );
   const extra = {
     rate: opts.rate,
     'responses/s': ms(opts.rate * LOAD_RESPONSES_PER_OP),
@@ -192,6 +196,7 @@ export async function loadScenario(instance: PgInstance, opts: { rate: number; s
     'p99 ms': ms(quantile(lat.map((x) => x.v), 0.99)),
     'p99 first third ms': ms(p99(0)),
     'p99 last third ms': ms(p99(2)),
+    'p99 by 5 s window ms': windows.join(' '),
     'RSS first third MiB': ms(meanRss(0)),
     'RSS last third MiB': ms(meanRss(2)),
     'RSS max MiB': ms(Math.max(...rss.map((x) => x.bytes)) / 2 ** 20),
