@@ -157,6 +157,18 @@ export async function directMaximum(instance: PgInstance, seconds: number): Prom
   }
 }
 
+/** Garbage collection and event loop figures of a running service, from its /metrics (prom-client defaults). */
+async function gcFigures(url: string): Promise<{ majorCount: number; majorSeconds: number; minorSeconds: number; loopLagMaxSeconds: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+  return {
+    majorCount: value(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\S+)$/m),
+    majorSeconds: value(/^nodejs_gc_duration_seconds_sum\{kind="major"\} (\S+)$/m),
+    minorSeconds: value(/^nodejs_gc_duration_seconds_sum\{kind="minor"\} (\S+)$/m),
+    loopLagMaxSeconds: value(/^nodejs_eventloop_lag_max_seconds (\S+)$/m),
+  };
+}
+
 /** Responses per operation of the stream the load scenario sends (5% batches of 1 to 10). */
 export const LOAD_STREAM = { batchShare: 0.05, maxBatch: 10 };
 export const LOAD_RESPONSES_PER_OP = 1 - LOAD_STREAM.batchShare + LOAD_STREAM.batchShare * ((1 + LOAD_STREAM.maxBatch) / 2);
@@ -173,9 +185,11 @@ export async function loadScenario(instance: PgInstance, opts: { rate: number; s
   const stream = updateStream({ seed: opts.seed, students: STUDENTS, concepts: CONCEPTS, ...LOAD_STREAM });
   await openLoop(client, stream, opts.rate, opts.warmUp);
   const sampler = setInterval(() => rss.push({ t: client.now(), bytes: serve.rss() }), 250);
+  const gcBefore = await gcFigures(serve.url);
   const start = client.now();
   await openLoop(client, stream, opts.rate, opts.seconds);
   clearInterval(sampler);
+  const gcAfter = await gcFigures(serve.url);
   const third = (opts.seconds * 1000) / 3;
   const inThird = <T extends { t: number }>(xs: T[], k: number) => xs.filter((x) => x.t - start >= k * third && x.t - start < (k + 1) * third);
   const lat = client.exchanges.filter((e) => e.scheduledAt >= start).map((e) => ({ t: e.scheduledAt, v: latency(e) }));
@@ -200,6 +214,11 @@ export async function loadScenario(instance: PgInstance, opts: { rate: number; s
     'RSS first third MiB': ms(meanRss(0)),
     'RSS last third MiB': ms(meanRss(2)),
     'RSS max MiB': ms(Math.max(...rss.map((x) => x.bytes)) / 2 ** 20),
+    // The service's own garbage collection during the measured load (prom-client's figures on /metrics).
+    'major GCs': gcAfter.majorCount - gcBefore.majorCount,
+    'major GC ms': ms((gcAfter.majorSeconds - gcBefore.majorSeconds) * 1000),
+    'minor GC ms': ms((gcAfter.minorSeconds - gcBefore.minorSeconds) * 1000),
+    'event loop lag max ms': ms(gcAfter.loopLagMaxSeconds * 1000),
   };
   return finish('load', url, client, serve, extra, []);
 }
