@@ -202,8 +202,11 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
   const done = new Set<string>();
   for (let i = 0; i < pairs.length; i += CHUNK) {
     const chunk = pairs.slice(i, i + CHUNK);
-    const found = await store.existingResponseIds(chunk.map((p) => responseId(data.offsets[p.seq])));
-    for (const p of chunk) if (found.has(responseId(data.offsets[p.seq]))) done.add(`${p.key.studentId}/${p.key.conceptId}`);
+    const firstIds = chunk.map((p) => responseId(data.offsets[p.seq]));
+    const found = await store.existingResponseIds(firstIds);
+    chunk.forEach((p, k) => {
+      if (found.has(firstIds[k])) done.add(`${p.key.studentId}/${p.key.conceptId}`);
+    });
   }
   const todo = pairs.filter((p) => !done.has(`${p.key.studentId}/${p.key.conceptId}`));
   const rowsTotal = todo.reduce((n, p) => n + p.rows, 0);
