@@ -102,9 +102,9 @@ export class SqlOutbox implements OutboxPort {
 
   /**
    * The outbox part of the update transaction: while the projection is on, upserts one row per written pair with a
-   * new version from the sequence; an older version never replaces a newer pending one. A single update runs it
-   * inline, as part of the statement that writes the state and history (one round trip fewer per answer); imports
-   * and fit-job replays call the function.
+   * new version from the sequence; an older version never replaces a newer pending one. The service's updates run it
+   * inline, with no round trip of its own (a single answer inside bkt_internal.write_response, a batch as part of the
+   * statement that writes the state and history); imports and fit-job replays call the function.
    */
   pairsWrittenHook(threshold: number): PairsWrittenHook {
     const hook = async (tx: SqlExecutor, pairs: readonly PairWrite[]) => {
@@ -115,7 +115,12 @@ export class SqlOutbox implements OutboxPort {
       ]);
     };
     return Object.assign(hook, {
-      inline: { active: (tx: SqlExecutor) => this.#enabled(tx), sql: upsertMasteryRows('$1', 'p_known', '$3'), params: [threshold] },
+      inline: {
+        active: (tx: SqlExecutor) => this.#enabled(tx),
+        sql: upsertMasteryRows('$1', 'p_known', '$3'),
+        params: [threshold],
+        writeResponseThreshold: threshold,
+      },
     });
   }
 

@@ -31,6 +31,11 @@ export interface InlineWrite {
   /** One data-modifying statement; `$1` is the written pairs' JSON (see pairJson), its own parameters from `$3` on. */
   readonly sql: string;
   readonly params: readonly SqlValue[];
+  /**
+   * The same work inside bkt_internal.write_response (a single answer): the mastery threshold, passed as its last
+   * argument, makes it upsert the pair's graph outbox row. The function's SQL is in migration 20261127300000.
+   */
+  readonly writeResponseThreshold: number;
 }
 
 /**
@@ -147,15 +152,21 @@ export class SqlStore implements MasteryStore, ParameterSource {
     const priors = [...input.priors].sort(byPair);
     // Optimistic idempotency: repeats are rare, so the first attempt does not look response ids up; the history
     // insert skips ids already recorded (ON CONFLICT DO NOTHING), and a shortfall means a repeat: roll back, look up.
+    // One answer goes through two functions with cached plans (lock_pair, write_response: four round trips and
+    // almost no planning); batches through set-based statements.
     let lookUp = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction(async (tx) => {
-          const pairs = priors.length === 1 ? await insertAndLockOne(tx, priors[0]) : await insertAndLock(tx, priors);
+          const pairs = priors.length === 1 ? await lockPair(tx, priors[0]) : await insertAndLock(tx, priors);
           const responses = lookUp ? await readResponses(tx, input.responseIds) : new Map<string, RecordedResponse>();
           const decided = plan({ pairs, responses });
-          if (decided.pairs.length > 0) {
-            const inline = this.inline && (await this.inline.active(tx)) ? this.inline : undefined;
+          const inline = decided.pairs.length > 0 && this.inline && (await this.inline.active(tx)) ? this.inline : undefined;
+          if (decided.pairs.length === 1 && decided.history.length === 1) {
+            // The common case, one answer: a function with cached plans (see the migration).
+            const written = await tx.query<{ n: number }>(WRITE_RESPONSE, writeResponseParams(decided.pairs[0], decided.history[0], inline));
+            if (written[0].n !== 1) throw new SeenResponseId();
+          } else if (decided.pairs.length > 0) {
             const written = await tx.query<{ pairs: number; rows: number }>(writeSql(decided.pairs.length, inline?.sql), [
               JSON.stringify(decided.pairs.map(pairJson)),
               JSON.stringify(decided.history.map(historyJson)),
@@ -165,8 +176,8 @@ export class SqlStore implements MasteryStore, ParameterSource {
             if (written[0].pairs !== decided.pairs.length) {
               throw new Error(`update wrote ${written[0].pairs} of ${decided.pairs.length} locked pairs`);
             }
-            for (const hook of this.hooks) if (!hook.inline) await hook(tx, decided.pairs);
           }
+          if (decided.pairs.length > 0) for (const hook of this.hooks) if (!hook.inline) await hook(tx, decided.pairs);
           return decided.result;
         });
       } catch (e) {
@@ -267,25 +278,49 @@ export class SqlStore implements MasteryStore, ParameterSource {
 }
 
 /**
- * One pair: inserts its prior row if absent and locks it, in one statement. The insert's row is the caller's
- * (inserted, so locked); an existing row is locked by the SELECT ... FOR UPDATE beside it. Under READ COMMITTED the
- * SELECT reads the statement's snapshot, so a row that another transaction inserted and committed while this one
- * waited on it is in neither part: then the lock is taken by a statement of its own, which sees it.
+ * One pair: inserts its prior row if absent and locks it, in one call (bkt_internal.lock_pair, which also sees a row
+ * that another transaction inserted and committed while this one waited).
  */
-async function insertAndLockOne(tx: SqlExecutor, p: PriorRow): Promise<Map<string, StoredPair>> {
-  const rows = await tx.query<PairRow>(
-    `WITH inserted AS (
-       INSERT INTO public.student_mastery (student_id, concept_id, p_known, p_unknown, params_version)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (student_id, concept_id) DO NOTHING
-       RETURNING ${PAIR_COLUMNS}
-     ), existing AS (
-       SELECT ${PAIR_COLUMNS} FROM public.student_mastery WHERE student_id = $1 AND concept_id = $2 FOR UPDATE
-     )
-     SELECT * FROM inserted UNION ALL SELECT * FROM existing`,
-    [p.studentId, p.conceptId, p.state.known, p.state.unknown, p.paramsVersion],
-  );
-  if (rows.length === 0) return lockPairs(tx, [p]);
-  return new Map(rows.map((r) => [pairKey(r.student_id, r.concept_id), toPair(r)]));
+async function lockPair(tx: SqlExecutor, p: PriorRow): Promise<Map<string, StoredPair>> {
+  const rows = await tx.query<PairRow>(`SELECT ${PAIR_COLUMNS} FROM bkt_internal.lock_pair($1, $2, $3, $4, $5)`, [
+    p.studentId,
+    p.conceptId,
+    p.state.known,
+    p.state.unknown,
+    p.paramsVersion,
+  ]);
+  if (rows.length !== 1) throw new Error(`lock_pair returned ${rows.length} rows for one pair`);
+  return new Map([[pairKey(rows[0].student_id, rows[0].concept_id), toPair(rows[0])]]);
+}
+
+/** One answer's write (history, state and, when `inline` is given, the outbox row); returns 0 for a seen response id. */
+const WRITE_RESPONSE = `SELECT bkt_internal.write_response(${Array.from({ length: 21 }, (_, i) => `$${i + 1}`).join(', ')}) AS n`;
+
+function writeResponseParams(p: PairWrite, h: HistoryWrite, inline: InlineWrite | undefined): SqlValue[] {
+  if (p.studentId !== h.studentId || p.conceptId !== h.conceptId) throw new Error('history row of another pair');
+  return [
+    p.studentId,
+    p.conceptId,
+    p.state.known,
+    p.state.unknown,
+    p.version,
+    p.nResponses,
+    p.nCorrect,
+    p.paramsVersion,
+    p.firstAnsweredAt,
+    p.lastAnsweredAt,
+    h.seq,
+    h.masteryBefore,
+    h.masteryAfter,
+    h.pUnknownAfter,
+    h.pCorrect,
+    h.correct,
+    h.responseId,
+    h.sessionId,
+    h.paramsVersion,
+    h.answeredAt,
+    inline?.writeResponseThreshold ?? null,
+  ];
 }
 
 /** Several pairs: inserts the absent ones' prior rows, then locks them all in sorted order. */
