@@ -123,6 +123,16 @@ async function openLoop(send: Send, pick: () => [string, string], rate: number, 
   return summarise(latencies, (performance.now() - start) / 1000, errors);
 }
 
+/** Seeds the server database at `url` on a connection of its own, whose timeouts allow a seed of any size. */
+async function seedServer(url: string, students: number, concepts: number): Promise<void> {
+  const db = openPostgres({ connectionString: url, poolSize: 1, poolTimeoutMs: 5000, statementTimeoutMs: 600_000, lockTimeoutMs: 2000 });
+  try {
+    await seed(db, students, concepts);
+  } finally {
+    await db.close();
+  }
+}
+
 async function seed(db: SqlDatabase, students: number, concepts: number): Promise<void> {
   await migrate(db);
   await db.exec(`
@@ -186,7 +196,7 @@ async function serverBench(): Promise<void> {
     const sc = await db.query<{ v: string }>('SHOW synchronous_commit');
     console.log(`server: ${(await db.query<{ v: string }>('SELECT version() AS v'))[0].v.split(' on ')[0]}, synchronous_commit=${Object.values(sc[0])[0]}, pool ${POOL}`);
     const t0 = performance.now();
-    await seed(db, STUDENTS, CONCEPTS);
+    await seedServer(dbUrl, STUDENTS, CONCEPTS);
     console.log(`seeded ${STUDENTS} x ${CONCEPTS} pairs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const students = Array.from({ length: STUDENTS }, (_, i) => uuidOf(`s${i + 1}`));
     const concepts = Array.from({ length: CONCEPTS }, (_, i) => uuidOf(`c${i + 1}`));
@@ -289,7 +299,7 @@ async function graphBench(): Promise<void> {
   const dbUrl = u.toString();
   const db = openPostgres({ connectionString: dbUrl, poolSize: POOL, poolTimeoutMs: 5000, ...TIMEOUTS });
   try {
-    await seed(db, STUDENTS, CONCEPTS);
+    await seedServer(dbUrl, STUDENTS, CONCEPTS);
     const students = Array.from({ length: STUDENTS }, (_, i) => uuidOf(`s${i + 1}`));
     const concepts = Array.from({ length: CONCEPTS }, (_, i) => uuidOf(`c${i + 1}`));
     const pick = () => randomPair(students, concepts);

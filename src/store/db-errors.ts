@@ -47,6 +47,12 @@ export function isRetryable(e: unknown): boolean {
   return code === '23505' && (constraint === 'mastery_history_response_id_key' || constraint === 'mastery_history_pair_seq_key');
 }
 
+/** The response id is already recorded (the single-answer write inserts without ON CONFLICT). */
+export function isSeenResponseId(e: unknown): boolean {
+  const { code, constraint } = fields(e);
+  return code === '23505' && constraint === 'mastery_history_response_id_key';
+}
+
 /** The error the service should see. */
 export function translateDbError(e: unknown): unknown {
   if (e instanceof ServiceError) return e;

@@ -2,7 +2,15 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { resolve } from 'node:path';
 import { acquireLockFile } from './lock-file.js';
-import { copyStatement, setLocalScript, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
+import {
+  copyStatement,
+  setLocalScript,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlValue,
+  type TimeoutSettings,
+  type TransactionExecutor,
+} from './sql.js';
 
 export const MEMORY = 'memory://';
 
@@ -42,10 +50,25 @@ export async function openPglite(dataDir: string, timeouts: TimeoutSettings): Pr
     query: base.query,
     exec: base.exec,
     copyIn: base.copyIn,
-    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    transaction<T>(fn: (tx: TransactionExecutor) => Promise<T>): Promise<T> {
       return db.transaction(async (tx) => {
         await tx.exec(setLocal);
-        return fn(executor(tx));
+        const inner = executor(tx);
+        let ended = false;
+        const open = () => {
+          if (ended) throw new Error('the transaction already ended (commitWith)');
+        };
+        // One connection and no network: commitWith runs its statement, and PGlite commits when `fn` returns.
+        return fn({
+          query: (text, params) => (open(), inner.query(text, params)),
+          exec: (script) => (open(), inner.exec(script)),
+          copyIn: (table, columns, data) => (open(), inner.copyIn(table, columns, data)),
+          commitWith: (text, params) => {
+            open();
+            ended = true;
+            return inner.query(text, params);
+          },
+        });
       });
     },
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),

@@ -7,7 +7,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { beginScript, copyStatement, type SqlDatabase, type SqlExecutor, type SqlValue, type TimeoutSettings } from './sql.js';
+import {
+  beginScript,
+  copyStatement,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlValue,
+  type TimeoutSettings,
+  type TransactionExecutor,
+} from './sql.js';
 
 export interface PostgresOptions extends TimeoutSettings {
   readonly connectionString: string;
@@ -18,11 +26,21 @@ export interface PostgresOptions extends TimeoutSettings {
   readonly onIdleError?: (err: Error) => void;
 }
 
-/** Streams a binary COPY on one connection (a Submittable holds its connection until the copy ends). */
+/**
+ * Streams a binary COPY on one idle connection. The pool's connections pipeline their queries, which a COPY (a
+ * Submittable that holds the connection until it ends) cannot share, so the connection leaves pipeline mode for it.
+ */
 async function copyOn(client: pg.PoolClient, table: string, columns: readonly string[], data: Uint8Array): Promise<number> {
-  const stream = client.query(copyFrom(copyStatement(table, columns, 'STDIN')));
-  await pipeline(Readable.from([data]), stream);
-  return stream.rowCount;
+  const mode = client as { pipeline: boolean };
+  const pipelined = mode.pipeline;
+  mode.pipeline = false;
+  try {
+    const stream = client.query(copyFrom(copyStatement(table, columns, 'STDIN')));
+    await pipeline(Readable.from([data]), stream);
+    return stream.rowCount;
+  } finally {
+    mode.pipeline = pipelined;
+  }
 }
 
 function executor(c: pg.Pool | pg.PoolClient): SqlExecutor {
@@ -60,6 +78,9 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
     // Client-side bound for statements outside a transaction (reads); transactions also get SET LOCAL.
     query_timeout: options.statementTimeoutMs + 1_000,
     application_name: 'bkt-engine',
+    // Queries go out without waiting for the answer to the one before (each still its own sync point): a
+    // transaction's BEGIN travels with its first statement, and commitWith's statement with the COMMIT.
+    pipeline: true,
   });
   pool.on('error', (err) => options.onIdleError?.(err));
   const base = executor(pool);
@@ -69,7 +90,7 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
     query: base.query,
     exec: base.exec,
     copyIn: base.copyIn,
-    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: TransactionExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
       // A connection lost between two statements emits 'error' on the client; unheard, it would crash the process.
@@ -77,13 +98,43 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
         broken = err;
       };
       client.on('error', onError);
+      // Not awaited: BEGIN and the timeouts are pipelined with the first statement, which fails too if they do.
+      const begun = client.query(begin).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      let ended = false;
+      const inner = executor(client);
+      const open = () => {
+        if (ended) throw new Error('the transaction already ended (commitWith)');
+      };
+      const tx: TransactionExecutor = {
+        query: (text, params) => (open(), inner.query(text, params)),
+        exec: (script) => (open(), inner.exec(script)),
+        // COPY needs the connection idle: BEGIN answered first.
+        copyIn: async (table, columns, data) => (open(), await begun, inner.copyIn(table, columns, data)),
+        async commitWith<R extends object>(text: string, params?: readonly SqlValue[]): Promise<R[]> {
+          open();
+          ended = true;
+          const statement = inner.query<R>(text, params);
+          // After a failed statement the transaction is aborted, and PostgreSQL ends it with this COMMIT as a rollback.
+          const commit = client.query('COMMIT');
+          const [rows, committed] = await Promise.allSettled([statement, commit]);
+          if (rows.status === 'rejected') throw rows.reason;
+          if (committed.status === 'rejected') throw committed.reason;
+          return rows.value;
+        },
+      };
       try {
-        await client.query(begin);
-        const result = await fn(executor(client));
-        await client.query('COMMIT');
+        const result = await fn(tx);
+        const beginError = await begun;
+        if (beginError !== undefined) throw beginError;
+        if (!ended) await client.query('COMMIT');
         return result;
       } catch (e) {
+        await begun;
         try {
+          // Also after commitWith: outside a transaction ROLLBACK is only a warning.
           await client.query('ROLLBACK');
         } catch (rollbackError) {
           // The connection is unusable: drop it from the pool rather than hand it to the next request.

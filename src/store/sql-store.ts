@@ -17,7 +17,7 @@ import {
   type StoredPair,
   type WritePlan,
 } from '../service/ports.js';
-import { isRetryable, translateDbError } from './db-errors.js';
+import { isRetryable, isSeenResponseId, translateDbError } from './db-errors.js';
 import { pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
 import { jsonRows, type SqlDatabase, type SqlExecutor, type SqlValue } from './sql.js';
 
@@ -150,10 +150,11 @@ export class SqlStore implements MasteryStore, ParameterSource {
   ): Promise<R> {
     // Sorted once: every transaction inserts and locks pairs in the same order, which keeps deadlocks rare.
     const priors = [...input.priors].sort(byPair);
-    // Optimistic idempotency: repeats are rare, so the first attempt does not look response ids up; the history
-    // insert skips ids already recorded (ON CONFLICT DO NOTHING), and a shortfall means a repeat: roll back, look up.
-    // One answer goes through two functions with cached plans (lock_pair, write_response: four round trips and
-    // almost no planning); batches through set-based statements.
+    // One answer goes through two functions with cached plans and two round trips (BEGIN with lock_pair, then
+    // write_response with COMMIT); batches through set-based statements.
+    // Optimistic idempotency: repeats are rare, so the first attempt does not look response ids up. A batch's history
+    // insert skips ids already recorded (ON CONFLICT DO NOTHING) and a shortfall means a repeat; one answer's insert
+    // fails on it. Either way: roll back, run again reading the recorded ids first.
     let lookUp = false;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -162,11 +163,14 @@ export class SqlStore implements MasteryStore, ParameterSource {
           const responses = lookUp ? await readResponses(tx, input.responseIds) : new Map<string, RecordedResponse>();
           const decided = plan({ pairs, responses });
           const inline = decided.pairs.length > 0 && this.inline && (await this.inline.active(tx)) ? this.inline : undefined;
-          if (decided.pairs.length === 1 && decided.history.length === 1) {
-            // The common case, one answer: a function with cached plans (see the migration).
-            const written = await tx.query<{ n: number }>(WRITE_RESPONSE, writeResponseParams(decided.pairs[0], decided.history[0], inline));
-            if (written[0].n !== 1) throw new SeenResponseId();
-          } else if (decided.pairs.length > 0) {
+          const functionHooks = this.hooks.some((h) => !h.inline);
+          if (decided.pairs.length === 1 && decided.history.length === 1 && !functionHooks) {
+            // The common case, one answer: a function with cached plans (see the migration), sent with the COMMIT.
+            // A seen response id fails it (unique_violation), so nothing is committed; caught below.
+            await tx.commitWith(WRITE_RESPONSE, writeResponseParams(decided.pairs[0], decided.history[0], inline));
+            return decided.result;
+          }
+          if (decided.pairs.length > 0) {
             const written = await tx.query<{ pairs: number; rows: number }>(writeSql(decided.pairs.length, inline?.sql), [
               JSON.stringify(decided.pairs.map(pairJson)),
               JSON.stringify(decided.history.map(historyJson)),
@@ -176,12 +180,12 @@ export class SqlStore implements MasteryStore, ParameterSource {
             if (written[0].pairs !== decided.pairs.length) {
               throw new Error(`update wrote ${written[0].pairs} of ${decided.pairs.length} locked pairs`);
             }
+            for (const hook of this.hooks) if (!hook.inline) await hook(tx, decided.pairs);
           }
-          if (decided.pairs.length > 0) for (const hook of this.hooks) if (!hook.inline) await hook(tx, decided.pairs);
           return decided.result;
         });
       } catch (e) {
-        if (e instanceof SeenResponseId && attempt < MAX_ATTEMPTS) {
+        if ((e instanceof SeenResponseId || isSeenResponseId(e)) && attempt < MAX_ATTEMPTS) {
           lookUp = true;
           continue;
         }
@@ -293,8 +297,8 @@ async function lockPair(tx: SqlExecutor, p: PriorRow): Promise<Map<string, Store
   return new Map([[pairKey(rows[0].student_id, rows[0].concept_id), toPair(rows[0])]]);
 }
 
-/** One answer's write (history, state and, when `inline` is given, the outbox row); returns 0 for a seen response id. */
-const WRITE_RESPONSE = `SELECT bkt_internal.write_response(${Array.from({ length: 21 }, (_, i) => `$${i + 1}`).join(', ')}) AS n`;
+/** One answer's write: history, state and, when `inline` is given, the outbox row. */
+const WRITE_RESPONSE = `SELECT bkt_internal.write_response(${Array.from({ length: 21 }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 function writeResponseParams(p: PairWrite, h: HistoryWrite, inline: InlineWrite | undefined): SqlValue[] {
   if (p.studentId !== h.studentId || p.conceptId !== h.conceptId) throw new Error('history row of another pair');

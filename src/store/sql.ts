@@ -33,13 +33,23 @@ export interface PoolStats {
   readonly waiting: number;
 }
 
+/** An open transaction. */
+export interface TransactionExecutor extends SqlExecutor {
+  /**
+   * Runs `text` as the transaction's last statement and commits: the server driver sends the statement and COMMIT
+   * together, one round trip for both. Resolves with the statement's rows once the commit is done. When the statement
+   * fails, nothing of the transaction is committed and its error is thrown. No statement may follow it.
+   */
+  commitWith<R extends object = Record<string, unknown>>(text: string, params?: readonly SqlValue[]): Promise<R[]>;
+}
+
 export interface SqlDatabase extends SqlExecutor {
   readonly kind: 'pglite' | 'postgres';
   /**
    * Runs `fn` in one transaction (READ COMMITTED) with the driver's statement and lock timeouts set locally.
-   * Commits when `fn` resolves, rolls back when it throws.
+   * Commits when `fn` resolves (unless it already did, by `commitWith`), rolls back when it throws.
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: TransactionExecutor) => Promise<T>): Promise<T>;
   /** Connection pool figures for /metrics (PGlite has a single connection). */
   poolStats(): PoolStats;
   close(): Promise<void>;

@@ -40,8 +40,9 @@ REVOKE ALL ON FUNCTION bkt_internal.lock_pair(uuid, uuid, double precision, doub
 
 -- Writes one answer of a pair locked by lock_pair: its history row, then the pair's new state, then (when
 -- a_graph_threshold is not null, i.e. the graph projection is on) the pair's outbox row, with the same guard as the
--- set-based outbox upsert. Returns 0 without writing anything when a_response_id is already recorded (the caller
--- rolls back and answers with the first result), else 1. A pair that is not there is an error, never a silent skip.
+-- set-based outbox upsert. A response id already recorded fails the history insert (unique_violation on
+-- mastery_history_response_id_key), so the transaction, which the caller may commit in the same round trip, writes
+-- nothing; the caller then answers with the first result. A pair that is not there is an error, never a skip.
 CREATE FUNCTION bkt_internal.write_response(
   a_student uuid, a_concept uuid,
   a_known double precision, a_unknown double precision, a_version integer, a_n_responses integer,
@@ -50,17 +51,13 @@ CREATE FUNCTION bkt_internal.write_response(
   a_p_unknown_after double precision, a_p_correct double precision, a_correct boolean, a_response_id uuid,
   a_session_id uuid, a_history_params_version integer, a_answered_at timestamptz,
   a_graph_threshold double precision)
-RETURNS integer
+RETURNS void
 LANGUAGE plpgsql SET search_path = '' AS $$
 BEGIN
   INSERT INTO public.mastery_history (student_id, concept_id, seq, mastery_before, mastery_after, p_unknown_after,
     p_correct, response_correct, response_id, session_id, params_version, answered_at)
   VALUES (a_student, a_concept, a_seq, a_mastery_before, a_mastery_after, a_p_unknown_after,
-    a_p_correct, a_correct, a_response_id, a_session_id, a_history_params_version, a_answered_at)
-  ON CONFLICT (response_id) DO NOTHING;
-  IF NOT FOUND THEN
-    RETURN 0;
-  END IF;
+    a_p_correct, a_correct, a_response_id, a_session_id, a_history_params_version, a_answered_at);
   UPDATE public.student_mastery sm SET
     p_known = a_known, p_unknown = a_unknown, version = a_version, n_responses = a_n_responses,
     n_correct = a_n_correct, params_version = a_params_version,
@@ -81,7 +78,6 @@ BEGIN
         updated_at = excluded.updated_at
       WHERE o.version < excluded.version;
   END IF;
-  RETURN 1;
 END
 $$;
 REVOKE ALL ON FUNCTION bkt_internal.write_response(uuid, uuid, double precision, double precision, integer, integer,

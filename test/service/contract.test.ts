@@ -119,9 +119,13 @@ describe.each(DRIVERS)('mastery service on %s', (driver) => {
     expect(conflict.json()).toEqual({ error: { code: 'idempotency_conflict', message: expect.stringContaining(id), field: 'response_id' } });
     const otherTime = await update({ ...body, answered_at: '2025-03-01T10:00:00.123457Z' });
     expect(otherTime.statusCode).toBe(409);
-    const otherPair = await update({ ...body, concept_id: newId() });
+    const unseen = newId();
+    const otherPair = await update({ ...body, concept_id: unseen });
     expect(otherPair.statusCode).toBe(409);
     expect(await history(s, c)).toHaveLength(2);
+    // Not even the never-seen pair's prior row, which the update inserts before it meets the recorded id.
+    const priors = await svc.db.query('SELECT 1 FROM student_mastery WHERE student_id = $1 AND concept_id = $2', [s, unseen]);
+    expect(priors).toHaveLength(0);
   });
 
   it('50 concurrent identical requests give one row and 49 replays', async () => {
