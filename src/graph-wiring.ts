@@ -15,7 +15,7 @@ import type { SqlDatabase } from './store/sql.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Longest a committed update waits before the relay is woken for it (commits within this window share one wake-up). */
-export const NOTIFY_COALESCE_MS = 10;
+export const NOTIFY_COALESCE_MS = 20;
 
 /** Relay settings tests may shorten (poll interval, backoff, lease, batch size). */
 export type RelayTuning = Pick<RelayOptions, 'batchSize' | 'pollIntervalMs' | 'leaseTtlMs' | 'backoff' | 'holder'>;

@@ -226,11 +226,17 @@ export class OutboxRelay implements GraphProjection {
       stage = 'graph';
       await this.#writer.write(toBatch(rows));
       stage = 'outbox';
-      await this.#outbox.deleteIfUnchanged(sentKeys(rows));
+      const deleted = await this.#outbox.deleteIfUnchanged(sentKeys(rows));
       this.#recovered();
       const more = rows.length === this.#batchSize;
-      // While draining a backlog the figures are read at most once per poll interval; at the end, always.
-      await this.#refreshStats(!more);
+      if (!more) {
+        // Drained: what is pending now is what changed while the batch was in flight, moments old. Counted here
+        // rather than read, since under load this runs many times a second; the store's figures follow within a
+        // poll interval.
+        this.#pending = rows.length - deleted;
+        if (this.#pending === 0) this.#oldestAgeSeconds = 0;
+      }
+      await this.#refreshStats(false);
       return more ? 'more' : 'drained';
     } catch (error) {
       await this.#failed(stage, error);
