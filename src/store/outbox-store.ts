@@ -138,7 +138,7 @@ export class SqlOutbox implements OutboxPort {
       `SELECT kind, student_id::text AS student_id, concept_id::text AS concept_id, level, mastered,
          version::text AS version,
          to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at, enqueued_at
-       FROM bkt_internal.graph_outbox ORDER BY enqueued_at, seq LIMIT $1`,
+       FROM bkt_internal.graph_outbox ORDER BY seq LIMIT $1`,
       [limit],
     );
     return rows.map((r): OutboxRow => {

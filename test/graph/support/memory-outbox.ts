@@ -72,7 +72,7 @@ export class MemoryOutbox implements OutboxPort {
     this.#check();
     this.calls.readPending += 1;
     const rows = [...this.#rows.values()]
-      .sort((a, b) => a.enqueued_at.getTime() - b.enqueued_at.getTime() || a.seq - b.seq)
+      .sort((a, b) => a.seq - b.seq)
       .slice(0, limit)
       .map(({ seq: _seq, ...row }) => ({ ...row }) as OutboxRow);
     this.afterRead?.();
