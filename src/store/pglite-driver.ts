@@ -9,6 +9,7 @@ import {
   type SqlExecutor,
   type SqlValue,
   type TimeoutSettings,
+  transactionExecutor,
   type TransactionExecutor,
 } from './sql.js';
 
@@ -54,21 +55,8 @@ export async function openPglite(dataDir: string, timeouts: TimeoutSettings): Pr
       return db.transaction(async (tx) => {
         await tx.exec(setLocal);
         const inner = executor(tx);
-        let ended = false;
-        const open = () => {
-          if (ended) throw new Error('the transaction already ended (commitWith)');
-        };
         // One connection and no network: commitWith runs its statement, and PGlite commits when `fn` returns.
-        return fn({
-          query: (text, params) => (open(), inner.query(text, params)),
-          exec: (script) => (open(), inner.exec(script)),
-          copyIn: (table, columns, data) => (open(), inner.copyIn(table, columns, data)),
-          commitWith: (text, params) => {
-            open();
-            ended = true;
-            return inner.query(text, params);
-          },
-        });
+        return fn(transactionExecutor(inner, (text, params) => inner.query(text, params)).tx);
       });
     },
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),

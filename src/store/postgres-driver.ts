@@ -14,6 +14,7 @@ import {
   type SqlExecutor,
   type SqlValue,
   type TimeoutSettings,
+  transactionExecutor,
   type TransactionExecutor,
 } from './sql.js';
 
@@ -103,19 +104,10 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
         () => undefined,
         (e: unknown) => e,
       );
-      let ended = false;
       const inner = executor(client);
-      const open = () => {
-        if (ended) throw new Error('the transaction already ended (commitWith)');
-      };
-      const tx: TransactionExecutor = {
-        query: (text, params) => (open(), inner.query(text, params)),
-        exec: (script) => (open(), inner.exec(script)),
-        // COPY needs the connection idle: BEGIN answered first.
-        copyIn: async (table, columns, data) => (open(), await begun, inner.copyIn(table, columns, data)),
-        async commitWith<R extends object>(text: string, params?: readonly SqlValue[]): Promise<R[]> {
-          open();
-          ended = true;
+      const { tx, ended } = transactionExecutor(
+        inner,
+        async <R extends object>(text: string, params?: readonly SqlValue[]): Promise<R[]> => {
           const statement = inner.query<R>(text, params);
           // After a failed statement the transaction is aborted, and PostgreSQL ends it with this COMMIT as a rollback.
           const commit = client.query('COMMIT');
@@ -124,12 +116,13 @@ export function openPostgres(options: PostgresOptions): SqlDatabase {
           if (committed.status === 'rejected') throw committed.reason;
           return rows.value;
         },
-      };
+        () => begun,
+      );
       try {
         const result = await fn(tx);
         const beginError = await begun;
         if (beginError !== undefined) throw beginError;
-        if (!ended) await client.query('COMMIT');
+        if (!ended()) await client.query('COMMIT');
         return result;
       } catch (e) {
         await begun;

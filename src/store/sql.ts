@@ -43,6 +43,33 @@ export interface TransactionExecutor extends SqlExecutor {
   commitWith<R extends object = Record<string, unknown>>(text: string, params?: readonly SqlValue[]): Promise<R[]>;
 }
 
+/**
+ * An open transaction over `inner`, the connection's executor: `finish(text, params)` runs the last statement and
+ * commits (the driver's way); every call after it is refused. `beforeCopy` runs before a COPY (the server driver
+ * waits there for its pipelined BEGIN: a COPY needs the connection idle). Reports whether the transaction ended.
+ */
+export function transactionExecutor(
+  inner: SqlExecutor,
+  finish: <R extends object>(text: string, params?: readonly SqlValue[]) => Promise<R[]>,
+  beforeCopy: () => Promise<unknown> = async () => {},
+): { tx: TransactionExecutor; ended: () => boolean } {
+  let ended = false;
+  const open = () => {
+    if (ended) throw new Error('the transaction already ended (commitWith)');
+  };
+  const tx: TransactionExecutor = {
+    query: async (text, params) => (open(), inner.query(text, params)),
+    exec: async (script) => (open(), inner.exec(script)),
+    copyIn: async (table, columns, data) => (open(), await beforeCopy(), inner.copyIn(table, columns, data)),
+    commitWith: async (text, params) => {
+      open();
+      ended = true;
+      return finish(text, params);
+    },
+  };
+  return { tx, ended: () => ended };
+}
+
 export interface SqlDatabase extends SqlExecutor {
   readonly kind: 'pglite' | 'postgres';
   /**
