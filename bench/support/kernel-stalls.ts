@@ -2,14 +2,14 @@
  * Finds when a kernel thread that stalls everyone ran, to tell its share of a latency tail from the service's own.
  *
  * Found on the benchmark machines: a DAMON monitor (`kdamond`, here with the `paddr` operations and a `pageout`
- * scheme) wakes every ~0.5 s and, under load, runs for 5-20 ms; requests in flight then stall for 20-40 ms, whatever
- * they are (direct SQL or HTTP). At 50% load that is 1-3% of requests, enough to set p99. The probe samples the
+ * scheme) wakes every ~0.5 s and, under load, runs for 5-25 ms at a time (over 100 ms at worst); requests in flight
+ * then stall for 20-40 ms, whatever they are (direct SQL or HTTP): enough to set p99 at 50% load. The probe samples the
  * thread's cumulative run time (/proc/PID/schedstat, exact whatever the timer jitter) every 2 ms and records each
  * burst of running as a window. Linux only; absent the thread, it records nothing and says so.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-export interface Window {
+export interface Burst {
   readonly start: number;
   readonly end: number;
   /** CPU time the thread used in the window, ms. */
@@ -58,7 +58,7 @@ export function damonSettings(): string | undefined {
 
 export class KernelStallProbe {
   readonly pids: number[];
-  readonly windows: Window[] = [];
+  readonly windows: Burst[] = [];
   #timer: NodeJS.Timeout | undefined;
 
   constructor(prefix = 'kdamond') {

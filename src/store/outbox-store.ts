@@ -118,8 +118,7 @@ export class SqlOutbox implements OutboxPort {
       inline: {
         active: (tx: SqlExecutor) => this.#enabled(tx),
         sql: upsertMasteryRows('$1', 'p_known', '$3'),
-        params: [threshold],
-        writeResponseThreshold: threshold,
+        threshold,
       },
     });
   }

@@ -28,14 +28,13 @@ import { jsonRows, type SqlDatabase, type SqlExecutor, type SqlValue } from './s
 export interface InlineWrite {
   /** Whether this transaction does the work (may read a flag in `tx`). */
   active(tx: SqlExecutor): Promise<boolean>;
-  /** One data-modifying statement; `$1` is the written pairs' JSON (see pairJson), its own parameters from `$3` on. */
+  /** One data-modifying statement for a batch's write; `$1` is the written pairs' JSON (see pairJson), `$3` the threshold. */
   readonly sql: string;
-  readonly params: readonly SqlValue[];
   /**
-   * The same work inside bkt_internal.write_response (a single answer): the mastery threshold, passed as its last
-   * argument, makes it upsert the pair's graph outbox row. The function's SQL is in migration 20261127300000.
+   * The mastery threshold. A single answer does the same work inside bkt_internal.write_response, which upserts the
+   * pair's graph outbox row when given the threshold as its last argument (migration 20261127300000).
    */
-  readonly writeResponseThreshold: number;
+  readonly threshold: number;
 }
 
 /**
@@ -174,7 +173,7 @@ export class SqlStore implements MasteryStore, ParameterSource {
             const written = await tx.query<{ pairs: number; rows: number }>(writeSql(decided.pairs.length, inline?.sql), [
               JSON.stringify(decided.pairs.map(pairJson)),
               JSON.stringify(decided.history.map(historyJson)),
-              ...(inline?.params ?? []),
+              ...(inline ? [inline.threshold] : []),
             ]);
             if (written[0].rows !== decided.history.length) throw new SeenResponseId();
             if (written[0].pairs !== decided.pairs.length) {
@@ -323,7 +322,7 @@ function writeResponseParams(p: PairWrite, h: HistoryWrite, inline: InlineWrite 
     h.sessionId,
     h.paramsVersion,
     h.answeredAt,
-    inline?.writeResponseThreshold ?? null,
+    inline?.threshold ?? null,
   ];
 }
 
