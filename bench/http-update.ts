@@ -26,6 +26,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { meterCpu } from './support/cpu-meter.js';
 import { damonSettings, KernelStallProbe } from './support/kernel-stalls.js';
 import { freePort, startServe } from './support/serve.js';
 import pg from 'pg';
@@ -360,25 +361,53 @@ async function graphBench(): Promise<void> {
     await http.close();
     await rig.runtime.close();
     console.log(`graph projection bench: ${STUDENTS} x ${CONCEPTS} pairs, pool ${POOL}, in-process app max ${max.toFixed(0)}/s, open loop at 50%`);
-    const results = new Map<GraphMode, Figures[]>();
+    const results = new Map<GraphMode, Figures[]>(modes.map((m) => [m, []]));
+    /** Per run and mode: p99 / the same run's p99 with the projection off. */
+    const ratios = new Map<GraphMode, number[]>(modes.map((m) => [m, []]));
+    /** Per run and mode: CPU per update, µs, of this process (app and load generator) and of PostgreSQL. */
+    const cpu = new Map<GraphMode, { app: number; db: number }[]>(modes.map((m) => [m, []]));
     for (let run = 1; run <= RUNS; run++) {
-      for (const mode of modes) {
+      // The order turns each run, so that no mode always follows the same one (autovacuum, a backlog left behind).
+      const order = modes.map((_, i) => modes[(i + run - 1) % modes.length]);
+      const byMode = new Map<GraphMode, Figures>();
+      for (const mode of order) {
         rig = await graphRuntime(db, dbUrl, mode, neo4jPort);
         http = httpSender(rig.url);
         await closedLoop(http.send, pick, POOL * 2, 1); // warm-up of this runtime
-        results.set(mode, [...(results.get(mode) ?? []), await openLoop(http.send, pick, max * 0.5, SECONDS)]);
+        const stop = meterCpu();
+        const f = await openLoop(http.send, pick, max * 0.5, SECONDS);
+        const spent = stop();
+        const served = f.rate * SECONDS;
+        cpu.get(mode)!.push({ app: (spent.processMs * 1000) / served, db: (spent.serverMs * 1000) / served });
+        byMode.set(mode, f);
+        results.get(mode)!.push(f);
         const backlog = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bkt_internal.graph_outbox'))[0].n;
         const relay = rig.runtime.graph.relay?.metrics();
-        process.stderr.write(`run ${run}/${RUNS} ${mode}: outbox ${backlog} rows${relay ? `, relay failures ${relay.failures}` : ''}\n`);
+        process.stderr.write(
+          `run ${run}/${RUNS} ${mode}: p99 ${f.p99.toFixed(2)} ms, outbox ${backlog} rows${relay ? `, relay failures ${relay.failures}` : ''}\n`,
+        );
         await http.close();
         await rig.runtime.close();
       }
+      for (const mode of modes) ratios.get(mode)!.push(byMode.get(mode)!.p99 / byMode.get('off')!.p99);
     }
     const off = medianFigures(results.get('off')!).p99;
+    const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
     console.log(`\nmedian of ${RUNS} runs, ${SECONDS} s each:`);
     for (const [mode, list] of results) {
       const f = medianFigures(list);
-      console.log(`  ${mode.padEnd(28)} ${fmt(f)}  p99 ${mode === 'off' ? '' : `${(((f.p99 - off) / off) * 100).toFixed(1)}% vs off`}`);
+      console.log(`  ${mode.padEnd(28)} ${fmt(f)}  p99 ${mode === 'off' ? '' : `${pct((f.p99 - off) / off)} vs off`}`);
+    }
+    console.log('\np99 against the same run with the projection off (median of the per-run ratios), and CPU per update:');
+    for (const mode of modes) {
+      const c = cpu.get(mode)!;
+      const app = median(c.map((x) => x.app));
+      const dbUs = median(c.map((x) => x.db));
+      console.log(
+        `  ${mode.padEnd(28)} p99 ${mode === 'off' ? '   --  ' : pct(median(ratios.get(mode)!) - 1).padStart(7)}` +
+          `  per-run [${ratios.get(mode)!.map((r) => pct(r - 1)).join(' ')}]` +
+          `  CPU/update: app ${app.toFixed(0)} µs, PostgreSQL ${dbUs.toFixed(0)} µs, total ${(app + dbUs).toFixed(0)} µs`,
+      );
     }
   } finally {
     await db.close();

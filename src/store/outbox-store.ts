@@ -1,13 +1,15 @@
 /**
  * The graph projection's outbox in SQL (tables in migration 20261127200000_graph_outbox.sql; design in docs/graph.md):
- *   - `SqlOutbox`, the OutboxPort the relay works through (one short statement per call, lease by the database clock);
+ *   - `SqlOutbox`, the OutboxPort the relay works through (one statement per call; the relay's read and delete call
+ *     functions whose plans the connection keeps, migration 20261127400000_graph_relay_functions.sql; lease by the
+ *     database clock);
  *   - `pairsWrittenHook()`, the outbox upsert that runs inside every update transaction while the projection is on;
  *   - the operator's side for `bkt graph`: on/off, queueing every pair (backfill and repair) and status.
  */
 import type { PairWrite } from '../service/ports.js';
 import type { OutboxPort, OutboxRow, OutboxSent, OutboxStats } from '../service/graph-port.js';
 import type { PairsWrittenHook } from './sql-store.js';
-import { jsonRows, type SqlDatabase, type SqlExecutor } from './sql.js';
+import type { SqlDatabase, SqlExecutor } from './sql.js';
 
 /**
  * How long an instance may act on the on/off flag it read before reading it again (inside the update transaction).
@@ -133,13 +135,7 @@ export class SqlOutbox implements OutboxPort {
   }
 
   async readPending(limit: number): Promise<OutboxRow[]> {
-    const rows = await this.db.query<OutboxDbRow>(
-      `SELECT kind, student_id::text AS student_id, concept_id::text AS concept_id, level, mastered,
-         version::text AS version,
-         to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at, enqueued_at
-       FROM bkt_internal.graph_outbox ORDER BY seq LIMIT $1`,
-      [limit],
-    );
+    const rows = await this.db.query<OutboxDbRow>('SELECT * FROM bkt_internal.graph_outbox_next($1::int)', [limit]);
     return rows.map((r): OutboxRow => {
       const version = Number(r.version);
       const enqueued_at = toDate(r.enqueued_at);
@@ -166,20 +162,8 @@ export class SqlOutbox implements OutboxPort {
       version: s.version,
     }));
     // Rows are locked in key order (the order updates lock them in), and a row updated meanwhile fails the version
-    // check when re-read under the lock, so it stays pending.
-    const rows = await this.db.query<{ n: number }>(
-      `WITH doomed AS (
-         SELECT o.seq FROM bkt_internal.graph_outbox o
-         JOIN ${jsonRows('$1', 'kind text, student_id uuid, concept_id uuid, version bigint', keys.length, 'x')}
-           ON o.kind = x.kind AND o.student_id = x.student_id AND o.concept_id = x.concept_id AND o.version = x.version
-         ORDER BY o.kind, o.student_id, o.concept_id
-         FOR UPDATE OF o
-       ), gone AS (
-         DELETE FROM bkt_internal.graph_outbox WHERE seq IN (SELECT seq FROM doomed) RETURNING 1
-       )
-       SELECT count(*)::int AS n FROM gone`,
-      [JSON.stringify(keys)],
-    );
+    // check when re-read under the lock, so it stays pending (migration 20261127400000_graph_relay_functions.sql).
+    const rows = await this.db.query<{ n: number }>('SELECT bkt_internal.graph_outbox_ack($1::jsonb) AS n', [JSON.stringify(keys)]);
     return rows[0]?.n ?? 0;
   }
 
