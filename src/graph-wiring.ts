@@ -6,6 +6,7 @@
 import { loadGraphConfig, describeNeo4jConfig, type GraphConfig } from './graph/config.js';
 import { createNeo4jWriter } from './graph/neo4j-writer.js';
 import { OutboxRelay, describeError, type RelayLogger, type RelayOptions } from './graph/relay.js';
+import { WakeLimiter } from './graph/wake.js';
 import type { GraphProjection, GraphRelayMetrics, GraphWriter } from './service/graph-port.js';
 import type { MasteryStore } from './service/ports.js';
 import { SqlOutbox, hasGraphSchema } from './store/outbox-store.js';
@@ -14,8 +15,11 @@ import type { SqlDatabase } from './store/sql.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Longest a committed update waits before the relay is woken for it (commits within this window share one wake-up). */
-export const NOTIFY_COALESCE_MS = 20;
+/**
+ * Least time between two wake-ups of the relay by commits (src/graph/wake.ts): at most this much projection lag, and
+ * only under load; a commit after a quiet spell wakes the relay at once.
+ */
+export const RELAY_WAKE_INTERVAL_MS = 50;
 
 /** Relay settings tests may shorten (poll interval, backoff, lease, batch size). */
 export type RelayTuning = Pick<RelayOptions, 'batchSize' | 'pollIntervalMs' | 'leaseTtlMs' | 'backoff' | 'holder'>;
@@ -115,17 +119,8 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
     watcher = new OutboxWatcher(outbox, options.watchIntervalMs ?? 5_000);
   }
   const projection: GraphProjection | undefined = relay ?? watcher;
-  // Commits close together wake the relay once: a cycle costs 3-4 statements on the shared pool, so one per commit
-  // would compete with the updates themselves under load. Costs at most NOTIFY_COALESCE_MS of projection lag.
-  let wake: NodeJS.Timeout | undefined;
-  const notify = (): void => {
-    if (relay === undefined || wake !== undefined) return;
-    wake = setTimeout(() => {
-      wake = undefined;
-      relay?.notify();
-    }, NOTIFY_COALESCE_MS);
-    wake.unref();
-  };
+  const wake = relay === undefined ? undefined : new WakeLimiter(RELAY_WAKE_INTERVAL_MS, () => relay.notify());
+  const notify = (): void => wake?.commit();
 
   return {
     config,
@@ -163,7 +158,7 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
       }
     },
     async close() {
-      clearTimeout(wake);
+      wake?.cancel();
       watcher?.stop();
       if (relay !== undefined) await relay.stop();
       if (writer !== undefined) {

@@ -4,3 +4,4 @@ export { Neo4jGraphWriter, createNeo4jWriter } from './neo4j-writer.js';
 export { OutboxRelay, realTimers, type CycleOutcome, type RelayLogger, type RelayOptions, type RelayTimers } from './relay.js';
 export { RecordingGraphWriter, type RecordedMastery } from './recording-writer.js';
 export { backoffDelay, type BackoffPolicy } from './backoff.js';
+export { WakeLimiter } from './wake.js';
