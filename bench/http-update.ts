@@ -18,7 +18,12 @@
  * --graph instead compares the graph projection off and on (docs/graph.md): the app in this process (createRuntime,
  * listening on 127.0.0.1) at 50% of its own closed-loop maximum with the projection off, then per run, in turn: off;
  * on with the real Neo4j writer at a closed port (the relay failing and retrying); on with the RecordingGraphWriter
- * (the relay draining after every commit). Prints the median p50/p99 per mode and the p99 change against off.
+ * (the relay draining after every commit). The order of the modes turns each run. Prints per mode: the median p50/p99;
+ * the p99 against the same run's p99 with the projection off (median of the per-run ratios, with a 90% interval from a
+ * bootstrap over runs); the p99 of all runs' requests pooled, against off's; and CPU time per update, of this process
+ * (app and load generator) and of PostgreSQL's processes (bench/support/cpu-meter.ts), which a kernel stall does not
+ * move, and WAL bytes per update (the server's whole WAL over the run, so anything else writing counts too). A stall sets a run's p99 on this kind of machine (see above), so the interval says how far the figures can be
+ * trusted.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -121,15 +126,30 @@ function pooledQuantile(runs: readonly Float64Array[], q: number): number {
  * Pooled p99 of `mode` over pooled p99 of `base`, and a 90% interval for it from a bootstrap over runs: runs are drawn
  * with replacement, each draw taking the same runs for both, since a run's modes ran back to back.
  */
-function pooledRatio(base: readonly Float64Array[], mode: readonly Float64Array[], draws = 2000): { ratio: number; low: number; high: number } {
-  const ratio = pooledQuantile(mode, 0.99) / pooledQuantile(base, 0.99);
-  const ratios: number[] = [];
-  for (let d = 0; d < draws; d++) {
-    const pick = Array.from({ length: base.length }, () => Math.floor(Math.random() * base.length));
-    ratios.push(pooledQuantile(pick.map((i) => mode[i]), 0.99) / pooledQuantile(pick.map((i) => base[i]), 0.99));
-  }
-  ratios.sort((a, b) => a - b);
-  return { ratio, low: ratios[Math.floor(0.05 * draws)], high: ratios[Math.floor(0.95 * draws)] };
+function pooledRatio(base: readonly Float64Array[], mode: readonly Float64Array[]): Interval {
+  const ratio = (runs: number[]) => pooledQuantile(runs.map((i) => mode[i]), 0.99) / pooledQuantile(runs.map((i) => base[i]), 0.99);
+  return bootstrap(base.length, ratio);
+}
+
+interface Interval {
+  readonly value: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/**
+ * `statistic` of all `runs` runs, and its 90% interval from a bootstrap over runs: runs drawn with replacement, the
+ * same draw for every mode, since a run's modes ran back to back.
+ */
+function bootstrap(runs: number, statistic: (runs: number[]) => number, draws = 2000): Interval {
+  const values: number[] = [];
+  for (let d = 0; d < draws; d++) values.push(statistic(Array.from({ length: runs }, () => Math.floor(Math.random() * runs))));
+  values.sort((a, b) => a - b);
+  return {
+    value: statistic(Array.from({ length: runs }, (_, i) => i)),
+    low: values[Math.floor(0.05 * draws)],
+    high: values[Math.floor(0.95 * draws)],
+  };
 }
 
 type Send = (student: string, concept: string) => Promise<boolean>;
@@ -407,8 +427,8 @@ async function graphBench(): Promise<void> {
     const results = new Map<GraphMode, Figures[]>(modes.map((m) => [m, []]));
     /** Per run and mode: p99 / the same run's p99 with the projection off. */
     const ratios = new Map<GraphMode, number[]>(modes.map((m) => [m, []]));
-    /** Per run and mode: CPU per update, µs, of this process (app and load generator) and of PostgreSQL. */
-    const cpu = new Map<GraphMode, { app: number; db: number }[]>(modes.map((m) => [m, []]));
+    /** Per run and mode, per update: CPU µs of this process (app and load generator) and of PostgreSQL; WAL bytes. */
+    const cpu = new Map<GraphMode, { app: number; db: number; wal: number }[]>(modes.map((m) => [m, []]));
     for (let run = 1; run <= RUNS; run++) {
       // The order turns each run, so that no mode always follows the same one (autovacuum, a backlog left behind).
       const order = modes.map((_, i) => modes[(i + run - 1) % modes.length]);
@@ -417,17 +437,22 @@ async function graphBench(): Promise<void> {
         rig = await graphRuntime(db, dbUrl, mode, neo4jPort);
         http = httpSender(rig.url);
         await closedLoop(http.send, pick, POOL * 2, 1); // warm-up of this runtime
+        const walAt = async () => (await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
+        const walBefore = await walAt();
         const stop = meterCpu();
         const f = await openLoop(http.send, pick, max * 0.5, SECONDS);
         const spent = stop();
+        const walAfter = await walAt();
+        const [{ bytes }] = await db.query<{ bytes: number }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::float8 AS bytes', [walAfter, walBefore]);
         const served = f.rate * SECONDS;
-        cpu.get(mode)!.push({ app: (spent.processMs * 1000) / served, db: (spent.serverMs * 1000) / served });
+        cpu.get(mode)!.push({ app: (spent.processMs * 1000) / served, db: (spent.serverMs * 1000) / served, wal: bytes / served });
         byMode.set(mode, f);
         results.get(mode)!.push(f);
         const backlog = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bkt_internal.graph_outbox'))[0].n;
         const relay = rig.runtime.graph.relay?.metrics();
         process.stderr.write(
-          `run ${run}/${RUNS} ${mode}: p99 ${f.p99.toFixed(2)} ms, outbox ${backlog} rows${relay ? `, relay failures ${relay.failures}` : ''}\n`,
+          `run ${run}/${RUNS} ${mode}: p99 ${f.p99.toFixed(2)} ms, ${spent.majorFaults} major page faults, outbox ${backlog} rows` +
+            `${relay ? `, relay failures ${relay.failures}` : ''}\n`,
         );
         await http.close();
         await rig.runtime.close();
@@ -442,22 +467,27 @@ async function graphBench(): Promise<void> {
       console.log(`  ${mode.padEnd(28)} ${fmt(f)}  p99 ${mode === 'off' ? '' : `${pct((f.p99 - off) / off)} vs off`}`);
     }
     const runsOf = (mode: GraphMode) => results.get(mode)!.map((f) => f.sorted!);
-    console.log(`\np99 of all ${RUNS} runs' requests pooled per mode, against off (90% interval: bootstrap over runs), per-run ratios, CPU per update:`);
+    const interval = (i: Interval) => `${pct(i.value - 1).padStart(7)} [${pct(i.low - 1)}, ${pct(i.high - 1)}]`.padEnd(28);
+    console.log(
+      `\np99 against off, with 90% intervals (bootstrap over runs): the median of the per-run ratios, and the p99 of all ${RUNS} ` +
+        "runs' requests pooled; CPU time and WAL per update (medians of runs):",
+    );
     for (const mode of modes) {
       const c = cpu.get(mode)!;
       const app = median(c.map((x) => x.app));
       const dbUs = median(c.map((x) => x.db));
       const pooled = pooledQuantile(runsOf(mode), 0.99);
-      const vsOff = mode === 'off' ? undefined : pooledRatio(runsOf('off'), runsOf(mode));
+      const perRun = ratios.get(mode)!;
       console.log(
-        `  ${mode.padEnd(28)} pooled p99 ${pooled.toFixed(2).padStart(6)} ms` +
-          (vsOff === undefined
-            ? ' '.repeat(36)
-            : ` ${pct(vsOff.ratio - 1).padStart(7)} [${pct(vsOff.low - 1)}, ${pct(vsOff.high - 1)}]`.padEnd(36)) +
-          `  per-run median ${mode === 'off' ? '  --  ' : pct(median(ratios.get(mode)!) - 1).padStart(6)}` +
-          `  CPU/update: app ${app.toFixed(0)} µs, PostgreSQL ${dbUs.toFixed(0)} µs, total ${(app + dbUs).toFixed(0)} µs`,
+        `  ${mode.padEnd(28)} ` +
+          (mode === 'off'
+            ? `${'per-run   --'.padEnd(37)} pooled ${pooled.toFixed(2).padStart(6)} ms ${''.padEnd(28)}`
+            : `per-run ${interval(bootstrap(RUNS, (runs) => median(runs.map((i) => perRun[i]))))} ` +
+              `pooled ${pooled.toFixed(2).padStart(6)} ms ${interval(pooledRatio(runsOf('off'), runsOf(mode)))}`) +
+          `  CPU/update: app ${app.toFixed(0)} µs, PostgreSQL ${dbUs.toFixed(0)} µs, total ${(app + dbUs).toFixed(0)} µs;` +
+          ` WAL ${median(c.map((x) => x.wal)).toFixed(0)} bytes/update`,
       );
-      if (mode !== 'off') process.stderr.write(`  ${mode} per-run p99 ratios: ${ratios.get(mode)!.map((r) => pct(r - 1)).join(' ')}\n`);
+      if (mode !== 'off') process.stderr.write(`  ${mode} per-run p99 ratios: ${perRun.map((r) => pct(r - 1)).join(' ')}\n`);
     }
   } finally {
     await db.close();

@@ -34,16 +34,31 @@ export interface CpuSpent {
   readonly processMs: number;
   /** The database server's processes, ms. */
   readonly serverMs: number;
+  /**
+   * Major page faults on the whole machine (/proc/vmstat): pages read back from disk, such as program text the
+   * kernel reclaimed meanwhile; each one stalls the process that touched it. Absent: 0.
+   */
+  readonly majorFaults: number;
+}
+
+function majorFaults(): number {
+  try {
+    const line = readFileSync('/proc/vmstat', 'utf8').match(/^pgmajfault (\d+)$/m);
+    return line ? Number(line[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Starts a stretch; the returned function ends it and gives the CPU time spent since. */
 export function meterCpu(serverPrefix = 'postgres'): () => CpuSpent {
   const own = process.cpuUsage();
   const before = serverTimes(serverPrefix);
+  const faults = majorFaults();
   return () => {
     const used = process.cpuUsage(own);
     let serverMs = 0;
     for (const [pid, ms] of serverTimes(serverPrefix)) serverMs += ms - (before.get(pid) ?? 0);
-    return { processMs: (used.user + used.system) / 1000, serverMs };
+    return { processMs: (used.user + used.system) / 1000, serverMs, majorFaults: majorFaults() - faults };
   };
 }
