@@ -38,6 +38,12 @@ export interface GraphWiringOptions {
   readonly relay?: RelayTuning;
   /** How often an instance that does not relay reads the backlog for /metrics. */
   readonly watchIntervalMs?: number;
+  /**
+   * Opens a database connection of the relay's own (closed with the wiring); without it the relay shares `db`. On the
+   * server, a connection of its own keeps the relay from taking a request's slot in the pool, above all when a batch is
+   * slow (a stall, a backlog) and requests need every slot.
+   */
+  readonly openRelayDb?: () => Promise<SqlDatabase>;
 }
 
 export interface GraphWiring {
@@ -112,15 +118,18 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
   let writer: GraphWriter | undefined;
   let relay: OutboxRelay | undefined;
   let watcher: OutboxWatcher | undefined;
+  let relayDb: SqlDatabase | undefined;
   if (migrated && config.enabled) {
+    relayDb = await options.openRelayDb?.();
     writer = options.writer ?? createNeo4jWriter(config.neo4j);
-    relay = new OutboxRelay({ outbox, writer, logger: log, ...options.relay });
+    relay = new OutboxRelay({ outbox: relayDb === undefined ? outbox : new SqlOutbox(relayDb), writer, logger: log, ...options.relay });
   } else if (migrated) {
     watcher = new OutboxWatcher(outbox, options.watchIntervalMs ?? 5_000);
   }
   const projection: GraphProjection | undefined = relay ?? watcher;
   const wake = relay === undefined ? undefined : new WakeLimiter(RELAY_WAKE_INTERVAL_MS, () => relay.notify());
   const notify = (): void => wake?.commit();
+  let closed = false;
 
   return {
     config,
@@ -158,6 +167,8 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
       }
     },
     async close() {
+      if (closed) return;
+      closed = true;
       wake?.cancel();
       watcher?.stop();
       if (relay !== undefined) await relay.stop();
@@ -168,6 +179,7 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
           log.warn({ error: describeError(error) }, 'graph relay: closing the Neo4j driver failed');
         }
       }
+      await relayDb?.close();
     },
   };
 }

@@ -81,6 +81,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       logger: () => app?.log,
       ...(options.graphWriter && { writer: options.graphWriter }),
       ...(options.relayTuning && { relay: options.relayTuning }),
+      // On the server the relay gets one connection of its own, outside the requests' pool.
+      ...(config.databaseUrl !== undefined &&
+        db.kind === 'postgres' && {
+          openRelayDb: () =>
+            openDatabase({ ...config, poolSize: 1 }, (err) => app?.log.warn({ err }, 'idle graph relay connection failed; it is replaced')),
+        }),
     });
     const service = new MasteryService({ store: graph.wrap(store), parameters, threshold: config.masteryThreshold, pairWaitMs: config.lockTimeoutMs });
     const fitJobs = new FitJobService({
