@@ -107,9 +107,13 @@ describe('reliability scenarios (full)', () => {
     expect(e['hot 2xx'] + r.figures['5xx']).toBe(200);
     expect(e['hot 2xx']).toBeGreaterThanOrEqual(100);
     // Before the pair queue (src/service/pair-queue.ts) the burst held the whole pool: others went from p50 10 ms to
-    // 900 ms, with 503s. p99 is printed, not bounded: the burst's 200 new connections cost the shared CPU a spike.
+    // 900 ms, with 503s; with the queue taken out again (checked 2026-11-27), p50/p90 during the burst were 347/595 ms.
+    // With it, p90 during the burst was 21-120 ms over six runs on the shared 2-vCPU VMs: 60-80 samples, so p90 is the
+    // sixth to eighth slowest, and one kernel stall (docs/service.md) plus the CPU spike of the burst's 200 requests
+    // sets it. The p90 bound leaves room for that and still fails the broken case by a factor of three.
+    // p99 is printed, not bounded.
     expect(e['others during p50 ms']).toBeLessThan(Math.max(3 * e['others before p50 ms'], e['others before p50 ms'] + 20));
-    expect(e['others during p90 ms']).toBeLessThan(Math.max(3 * e['others before p90 ms'], e['others before p90 ms'] + 50));
+    expect(e['others during p90 ms']).toBeLessThan(Math.max(3 * e['others before p90 ms'], e['others before p90 ms'] + 200));
   });
 
   it('retry storm: every request twice at once with the same response id; no duplicates', async () => {
