@@ -120,8 +120,8 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
   let watcher: OutboxWatcher | undefined;
   let relayDb: SqlDatabase | undefined;
   if (migrated && config.enabled) {
-    relayDb = await options.openRelayDb?.();
     writer = options.writer ?? createNeo4jWriter(config.neo4j);
+    relayDb = await options.openRelayDb?.();
     relay = new OutboxRelay({ outbox: relayDb === undefined ? outbox : new SqlOutbox(relayDb), writer, logger: log, ...options.relay });
   } else if (migrated) {
     watcher = new OutboxWatcher(outbox, options.watchIntervalMs ?? 5_000);
