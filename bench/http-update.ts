@@ -22,7 +22,8 @@
  * the p99 against the same run's p99 with the projection off (median of the per-run ratios, with a 90% interval from a
  * bootstrap over runs); the p99 of all runs' requests pooled, against off's; and CPU time per update, of this process
  * (app and load generator) and of PostgreSQL's processes (bench/support/cpu-meter.ts), which a kernel stall does not
- * move, and WAL bytes per update (the server's whole WAL over the run, so anything else writing counts too). A stall sets a run's p99 on this kind of machine (see above), so the interval says how far the figures can be
+ * move, WAL bytes per update (the server's whole WAL over the run, so anything else writing counts too), and how busy
+ * the whole machine was (/proc/stat: all cores, neither idle nor waiting for I/O). A stall sets a run's p99 on this kind of machine (see above), so the interval says how far the figures can be
  * trusted.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -428,7 +429,7 @@ async function graphBench(): Promise<void> {
     /** Per run and mode: p99 / the same run's p99 with the projection off. */
     const ratios = new Map<GraphMode, number[]>(modes.map((m) => [m, []]));
     /** Per run and mode, per update: CPU µs of this process (app and load generator) and of PostgreSQL; WAL bytes. */
-    const cpu = new Map<GraphMode, { app: number; db: number; wal: number }[]>(modes.map((m) => [m, []]));
+    const cpu = new Map<GraphMode, { app: number; db: number; wal: number; busy: number }[]>(modes.map((m) => [m, []]));
     for (let run = 1; run <= RUNS; run++) {
       // The order turns each run, so that no mode always follows the same one (autovacuum, a backlog left behind).
       const order = modes.map((_, i) => modes[(i + run - 1) % modes.length]);
@@ -445,7 +446,12 @@ async function graphBench(): Promise<void> {
         const walAfter = await walAt();
         const [{ bytes }] = await db.query<{ bytes: number }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::float8 AS bytes', [walAfter, walBefore]);
         const served = f.rate * SECONDS;
-        cpu.get(mode)!.push({ app: (spent.processMs * 1000) / served, db: (spent.serverMs * 1000) / served, wal: bytes / served });
+        cpu.get(mode)!.push({
+          app: (spent.processMs * 1000) / served,
+          db: (spent.serverMs * 1000) / served,
+          wal: bytes / served,
+          busy: spent.machineBusy,
+        });
         byMode.set(mode, f);
         results.get(mode)!.push(f);
         const backlog = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bkt_internal.graph_outbox'))[0].n;
@@ -470,7 +476,7 @@ async function graphBench(): Promise<void> {
     const interval = (i: Interval) => `${pct(i.value - 1).padStart(7)} [${pct(i.low - 1)}, ${pct(i.high - 1)}]`.padEnd(28);
     console.log(
       `\np99 against off, with 90% intervals (bootstrap over runs): the median of the per-run ratios, and the p99 of all ${RUNS} ` +
-        "runs' requests pooled; CPU time and WAL per update (medians of runs):",
+        "runs' requests pooled; CPU time and WAL per update, and the machine's busy share (medians of runs):",
     );
     for (const mode of modes) {
       const c = cpu.get(mode)!;
@@ -485,7 +491,7 @@ async function graphBench(): Promise<void> {
             : `per-run ${interval(bootstrap(RUNS, (runs) => median(runs.map((i) => perRun[i]))))} ` +
               `pooled ${pooled.toFixed(2).padStart(6)} ms ${interval(pooledRatio(runsOf('off'), runsOf(mode)))}`) +
           `  CPU/update: app ${app.toFixed(0)} µs, PostgreSQL ${dbUs.toFixed(0)} µs, total ${(app + dbUs).toFixed(0)} µs;` +
-          ` WAL ${median(c.map((x) => x.wal)).toFixed(0)} bytes/update`,
+          ` WAL ${median(c.map((x) => x.wal)).toFixed(0)} bytes/update; machine ${(median(c.map((x) => x.busy)) * 100).toFixed(0)}% busy`,
       );
       if (mode !== 'off') process.stderr.write(`  ${mode} per-run p99 ratios: ${perRun.map((r) => pct(r - 1)).join(' ')}\n`);
     }

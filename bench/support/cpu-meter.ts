@@ -39,6 +39,20 @@ export interface CpuSpent {
    * kernel reclaimed meanwhile; each one stalls the process that touched it. Absent: 0.
    */
   readonly majorFaults: number;
+  /** Share of the machine's CPU time (all cores, /proc/stat) that was busy: neither idle nor waiting for I/O. */
+  readonly machineBusy: number;
+}
+
+/** Busy and total jiffies of all cores (/proc/stat's first line); zeros where it cannot be read. */
+function machineTimes(): { busy: number; total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest time is inside user
+    const idle = fields[3] + fields[4]; // idle, iowait
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
 }
 
 function majorFaults(): number {
@@ -55,10 +69,18 @@ export function meterCpu(serverPrefix = 'postgres'): () => CpuSpent {
   const own = process.cpuUsage();
   const before = serverTimes(serverPrefix);
   const faults = majorFaults();
+  const machine = machineTimes();
   return () => {
+    const now = machineTimes();
     const used = process.cpuUsage(own);
     let serverMs = 0;
     for (const [pid, ms] of serverTimes(serverPrefix)) serverMs += ms - (before.get(pid) ?? 0);
-    return { processMs: (used.user + used.system) / 1000, serverMs, majorFaults: majorFaults() - faults };
+    const total = now.total - machine.total;
+    return {
+      processMs: (used.user + used.system) / 1000,
+      serverMs,
+      majorFaults: majorFaults() - faults,
+      machineBusy: total > 0 ? (now.busy - machine.busy) / total : 0,
+    };
   };
 }
