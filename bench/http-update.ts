@@ -16,9 +16,9 @@
  *      [--pool 10] [--no-pglite]. Server: BKT_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
  *
  * --graph instead compares the graph projection off and on (docs/graph.md): the app in this process (createRuntime,
- * listening on 127.0.0.1) at 50% of its own closed-loop maximum with the projection off, then per run, in turn: off;
- * on with the real Neo4j writer at a closed port (the relay failing and retrying); on with the RecordingGraphWriter
- * (the relay draining after every commit). The order of the modes turns each run. Prints per mode: the median p50/p99;
+ * listening on 127.0.0.1) at 50% (--load 0.5) of its own closed-loop maximum with the projection off, then per run,
+ * in turn: off; on with the real Neo4j writer at a closed port (the relay failing and retrying); on with the
+ * RecordingGraphWriter (the relay draining after every commit). The order of the modes turns each run. Prints per mode: the median p50/p99;
  * the p99 against the same run's p99 with the projection off (median of the per-run ratios, with a 90% interval from a
  * bootstrap over runs); the p99 of all runs' requests pooled, against off's; and CPU time per update, of this process
  * (app and load generator) and of PostgreSQL's processes (bench/support/cpu-meter.ts), which a kernel stall does not
@@ -57,6 +57,7 @@ const { values: args } = parseArgs({
     pool: { type: 'string', default: '10' },
     'no-pglite': { type: 'boolean', default: false },
     graph: { type: 'boolean', default: false },
+    load: { type: 'string', default: '0.5' },
   },
 });
 const RUNS = Number(args.runs);
@@ -64,6 +65,9 @@ const SECONDS = Number(args.duration);
 const STUDENTS = Number(args.students);
 const CONCEPTS = Number(args.concepts);
 const POOL = Number(args.pool);
+/** --graph only: the open loop's rate as a share of the app's closed-loop maximum. */
+const LOAD = Number(args.load);
+if (!(LOAD > 0 && LOAD <= 1)) throw new RangeError(`--load must be in (0, 1], got ${args.load}`);
 const SERVER = process.env.BKT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TIMEOUTS = { statementTimeoutMs: 5000, lockTimeoutMs: 2000 };
 
@@ -424,7 +428,7 @@ async function graphBench(): Promise<void> {
     const max = (await closedLoop(http.send, pick, POOL * 8, SECONDS)).rate;
     await http.close();
     await rig.runtime.close();
-    console.log(`graph projection bench: ${STUDENTS} x ${CONCEPTS} pairs, pool ${POOL}, in-process app max ${max.toFixed(0)}/s, open loop at 50%`);
+    console.log(`graph projection bench: ${STUDENTS} x ${CONCEPTS} pairs, pool ${POOL}, in-process app max ${max.toFixed(0)}/s, open loop at ${(LOAD * 100).toFixed(0)}%`);
     const results = new Map<GraphMode, Figures[]>(modes.map((m) => [m, []]));
     /** Per run and mode: p99 / the same run's p99 with the projection off. */
     const ratios = new Map<GraphMode, number[]>(modes.map((m) => [m, []]));
@@ -441,7 +445,7 @@ async function graphBench(): Promise<void> {
         const walAt = async () => (await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
         const walBefore = await walAt();
         const stop = meterCpu();
-        const f = await openLoop(http.send, pick, max * 0.5, SECONDS);
+        const f = await openLoop(http.send, pick, max * LOAD, SECONDS);
         const spent = stop();
         const walAfter = await walAt();
         const [{ bytes }] = await db.query<{ bytes: number }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::float8 AS bytes', [walAfter, walBefore]);
