@@ -4,6 +4,7 @@
  * a long transaction, the relay still reads, sends and deletes pending rows, so it never waits for (or takes) a slot
  * that requests need; the wiring closes that connection on shutdown. The writer is the RecordingGraphWriter test double.
  */
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
@@ -55,8 +56,7 @@ describe('the relay on the server', () => {
     });
     const holding = rt.db.transaction(async () => held);
     const late = [newId(), newId()];
-    const other = await import('pg');
-    const client = new other.default.Client({ connectionString: scratch.url });
+    const client = new pg.Client({ connectionString: scratch.url });
     await client.connect();
     try {
       await client.query(
