@@ -27,15 +27,15 @@
  * trusted.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { meterCpu } from './support/cpu-meter.js';
+import { createBenchDatabase } from './support/scratch-db.js';
 import { damonSettings, KernelStallProbe } from './support/kernel-stalls.js';
 import { freePort, startServe } from './support/serve.js';
-import pg from 'pg';
 import { Pool } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { RecordingGraphWriter } from '../src/graph/recording-writer.js';
@@ -83,18 +83,22 @@ interface Figures {
   p99Outside?: number;
   /** Open loop with the kernel probe: of the requests slower than 10 ms, the share that overlapped a burst. */
   slowInBursts?: number;
-  /** Open loop: every latency, sorted (for figures pooled over runs). */
+  /** Every latency, ascending (for figures pooled over runs). */
   sorted?: Float64Array;
 }
 
+/** The q-quantile of an ascending array: the value at rank floor(q * n). */
+const quantileOf = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
 function quantiles(latencies: ArrayLike<number>) {
   const sorted = Float64Array.from(latencies).sort();
-  return (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return (q: number) => quantileOf(sorted, q);
 }
 
+/** p50, p99 and rate; `sorted` keeps every latency for figures pooled over runs. */
 function summarise(latencies: number[], seconds: number, errors: number): Figures {
-  const at = quantiles(latencies);
-  return { p50: at(0.5), p99: at(0.99), rate: latencies.length / seconds, errors };
+  const sorted = Float64Array.from(latencies).sort();
+  return { p50: quantileOf(sorted, 0.5), p99: quantileOf(sorted, 0.99), rate: latencies.length / seconds, errors, sorted };
 }
 
 const probe = new KernelStallProbe();
@@ -116,7 +120,7 @@ function countAtMost(sorted: Float64Array, v: number): number {
 /** The q-quantile of all the runs' latencies taken together (each run sorted), found by bisection on the value. */
 function pooledQuantile(runs: readonly Float64Array[], q: number): number {
   const n = runs.reduce((t, r) => t + r.length, 0);
-  const rank = Math.min(n - 1, Math.floor(q * n)); // as quantiles(): the value at this 0-based rank
+  const rank = Math.min(n - 1, Math.floor(q * n)); // as quantileOf(): the value at this 0-based rank
   let lo = Math.min(...runs.map((r) => r[0]));
   let hi = Math.max(...runs.map((r) => r[r.length - 1]));
   for (let i = 0; i < 60 && hi - lo > 1e-9; i++) {
@@ -206,7 +210,7 @@ async function openLoop(send: Send, pick: () => [string, string], rate: number, 
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(inFlight);
-  const figures = { ...summarise(latencies, (performance.now() - start) / 1000, errors), sorted: Float64Array.from(latencies).sort() };
+  const figures = summarise(latencies, (performance.now() - start) / 1000, errors);
   if (probe.pids.length === 0) return figures;
   const outside: number[] = [];
   let slow = 0;
@@ -299,13 +303,8 @@ function describeProbe(): void {
 }
 
 async function serverBench(): Promise<void> {
-  const name = `bkt_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVER });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(SERVER);
-  u.pathname = `/${name}`;
-  const dbUrl = u.toString();
+  const scratch = await createBenchDatabase(SERVER);
+  const dbUrl = scratch.url;
   const db = openPostgres({ connectionString: dbUrl, poolSize: POOL, poolTimeoutMs: 5000, ...TIMEOUTS });
   let serve: { child: ChildProcess; url: string } | undefined;
   try {
@@ -348,8 +347,7 @@ async function serverBench(): Promise<void> {
   } finally {
     serve?.child.kill('SIGTERM');
     await db.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 
@@ -406,13 +404,8 @@ async function graphRuntime(db: SqlDatabase, dbUrl: string, mode: GraphMode, neo
 }
 
 async function graphBench(): Promise<void> {
-  const name = `bkt_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVER });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(SERVER);
-  u.pathname = `/${name}`;
-  const dbUrl = u.toString();
+  const scratch = await createBenchDatabase(SERVER);
+  const dbUrl = scratch.url;
   const db = openPostgres({ connectionString: dbUrl, poolSize: POOL, poolTimeoutMs: 5000, ...TIMEOUTS });
   try {
     await seedServer(dbUrl, STUDENTS, CONCEPTS);
@@ -429,6 +422,7 @@ async function graphBench(): Promise<void> {
     await http.close();
     await rig.runtime.close();
     console.log(`graph projection bench: ${STUDENTS} x ${CONCEPTS} pairs, pool ${POOL}, in-process app max ${max.toFixed(0)}/s, open loop at ${(LOAD * 100).toFixed(0)}%`);
+    const walAt = async () => (await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
     const results = new Map<GraphMode, Figures[]>(modes.map((m) => [m, []]));
     /** Per run and mode: p99 / the same run's p99 with the projection off. */
     const ratios = new Map<GraphMode, number[]>(modes.map((m) => [m, []]));
@@ -442,7 +436,6 @@ async function graphBench(): Promise<void> {
         rig = await graphRuntime(db, dbUrl, mode, neo4jPort);
         http = httpSender(rig.url);
         await closedLoop(http.send, pick, POOL * 2, 1); // warm-up of this runtime
-        const walAt = async () => (await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
         const walBefore = await walAt();
         const stop = meterCpu();
         const f = await openLoop(http.send, pick, max * LOAD, SECONDS);
@@ -501,8 +494,7 @@ async function graphBench(): Promise<void> {
     }
   } finally {
     await db.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 

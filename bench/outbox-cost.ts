@@ -11,11 +11,11 @@
  * Run: npx tsx bench/outbox-cost.ts [--rounds 5] [--n 20000]. Server: BKT_BENCH_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/postgres); works in a scratch database it drops afterwards.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/postgres-driver.js';
+import { createBenchDatabase } from './support/scratch-db.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, n: { type: 'string', default: '20000' } } });
 const ROUNDS = Number(args.rounds);
@@ -65,17 +65,12 @@ const VARIANTS: { name: string; table?: string; setup?: string }[] = [
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const name = `bkt_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: SERVER });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(SERVER);
-url.pathname = `/${name}`;
+const scratch = await createBenchDatabase(SERVER);
 try {
-  const db = openPostgres({ connectionString: url.toString(), poolSize: 1, poolTimeoutMs: 5000, statementTimeoutMs: 600_000, lockTimeoutMs: 2000 });
+  const db = openPostgres({ connectionString: scratch.url, poolSize: 1, poolTimeoutMs: 5000, statementTimeoutMs: 600_000, lockTimeoutMs: 2000 });
   await migrate(db);
   await db.close();
-  const client = new pg.Client({ connectionString: url.toString() });
+  const client = new pg.Client({ connectionString: scratch.url });
   await client.connect();
   try {
     await client.query('CREATE SCHEMA bench');
@@ -100,6 +95,5 @@ try {
     await client.end();
   }
 } finally {
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await scratch.drop();
 }

@@ -9,7 +9,6 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboxSent } from '../../src/service/graph-port.js';
 import { SqlOutbox, setGraphEnabled } from '../../src/store/outbox-store.js';
 import type { SqlDatabase, SqlExecutor } from '../../src/store/sql.js';
 import { newId, startService, type TestService } from '../support/service.js';
@@ -35,13 +34,6 @@ async function queueRows(n: number): Promise<void> {
   );
 }
 
-const sentOf = (rows: Awaited<ReturnType<SqlOutbox['readPending']>>): OutboxSent[] =>
-  rows.map((r) =>
-    r.kind === 'mastery'
-      ? { kind: 'mastery', student_id: r.student_id, concept_id: r.concept_id, version: r.version }
-      : { kind: 'removal', student_id: r.student_id, version: r.version },
-  );
-
 /**
  * Runs one relay cycle's read and delete (the product's own statements, through SqlOutbox) inside one transaction and
  * returns how the table was scanned, from the backend's own counters (pg_stat_xact_user_tables).
@@ -61,7 +53,7 @@ async function scansOfOneCycle(batch: number): Promise<{ read: number; deleted: 
     // SqlOutbox only calls query(); here every call runs in this transaction.
     const outbox = new SqlOutbox(tx as unknown as SqlDatabase);
     const rows = await outbox.readPending(batch);
-    const deleted = await outbox.deleteIfUnchanged(sentOf(rows));
+    const deleted = await outbox.deleteIfUnchanged(rows);
     const after = await counters();
     return { read: rows.length, deleted, seqScans: after.seq - before.seq, indexScans: after.idx - before.idx };
   });
@@ -108,7 +100,7 @@ describe('the relay statements on PostgreSQL 15', () => {
         [s1, c],
       );
       let settled = false;
-      const deleting = outbox.deleteIfUnchanged(sentOf(sent)).finally(() => {
+      const deleting = outbox.deleteIfUnchanged(sent).finally(() => {
         settled = true;
       });
       await new Promise((resolve) => setTimeout(resolve, 300));
