@@ -2,8 +2,9 @@
  * bench/outbox-cost: what the graph outbox's upsert costs PostgreSQL per update, and which parts of the table cost
  * what. One backend runs a PL/pgSQL loop of N upserts of random pairs (2,000 students x 50 concepts), the statement
  * bkt_internal.write_response runs when the projection is on, into:
- *   - the real bkt_internal.graph_outbox;
- *   - copies of it without its CHECK constraints, without the `seq` identity (and its index), and without either.
+ *   - the real bkt_internal.graph_outbox (three single-column rules in domains, one table CHECK across columns);
+ *   - a copy with all four rules as table CHECK constraints (as before migration 20261127500000), one with no rule at
+ *     all, and one without the `seq` identity (and its index).
  * A loop that only draws the pairs is the baseline; each figure is the median over rounds (variants alternate within a
  * round) of (loop time - baseline) / N. No round trips and no commits per upsert: this is the statement's own work,
  * the part an update pays inside its transaction (docs/graph.md, "Benchmark").
@@ -42,24 +43,31 @@ const upsert = (table: string) => `
       SET level = excluded.level, mastered = excluded.mastered, version = excluded.version, updated_at = excluded.updated_at
       WHERE o.version < excluded.version;`;
 
+/** Columns back to their base types, with no rule on them (the copies start as LIKE graph_outbox, domains included). */
+const baseTypes = (table: string) =>
+  `ALTER TABLE ${table} ALTER COLUMN kind TYPE text, ALTER COLUMN level TYPE double precision, ALTER COLUMN version TYPE bigint`;
+
 const VARIANTS: { name: string; table?: string; setup?: string }[] = [
   { name: 'baseline: the loop drawing pairs' },
   { name: 'bkt_internal.graph_outbox as migrated', table: 'bkt_internal.graph_outbox' },
   {
-    name: 'without its CHECK constraints',
-    table: 'bench.no_checks',
-    setup: 'CREATE TABLE bench.no_checks (LIKE bkt_internal.graph_outbox INCLUDING ALL EXCLUDING CONSTRAINTS)',
+    name: 'its rules as four table CHECKs',
+    table: 'bench.table_checks',
+    setup:
+      'CREATE TABLE bench.table_checks (LIKE bkt_internal.graph_outbox INCLUDING ALL EXCLUDING CONSTRAINTS); ' +
+      `${baseTypes('bench.table_checks')}, ADD CHECK (kind IN ('mastery', 'removal')), ADD CHECK (level BETWEEN 0 AND 1), ` +
+      "ADD CHECK (version >= 1), ADD CHECK ((kind = 'mastery' AND level IS NOT NULL AND mastered IS NOT NULL AND updated_at IS NOT NULL) " +
+      "OR (kind = 'removal' AND concept_id = '00000000-0000-0000-0000-000000000000' AND level IS NULL))",
+  },
+  {
+    name: 'without any rule',
+    table: 'bench.no_rules',
+    setup: `CREATE TABLE bench.no_rules (LIKE bkt_internal.graph_outbox INCLUDING ALL EXCLUDING CONSTRAINTS); ${baseTypes('bench.no_rules')}`,
   },
   {
     name: 'without the seq identity and its index',
     table: 'bench.no_seq',
     setup: 'CREATE TABLE bench.no_seq (LIKE bkt_internal.graph_outbox INCLUDING ALL); ALTER TABLE bench.no_seq DROP COLUMN seq',
-  },
-  {
-    name: 'without either',
-    table: 'bench.neither',
-    setup:
-      'CREATE TABLE bench.neither (LIKE bkt_internal.graph_outbox INCLUDING ALL EXCLUDING CONSTRAINTS); ALTER TABLE bench.neither DROP COLUMN seq',
   },
 ];
 
