@@ -4,7 +4,7 @@
 -- PostgreSQL keeps a table's CHECK constraints in the catalog as text and, for every INSERT or UPDATE statement it
 -- executes, reads each of them back into an expression tree and plans it again: a kept plan does not keep them. For a
 -- single-row write, that is most of the statement's work (a profile of the service under load put all tables' CHECK
--- constraints at 16% of the PostgreSQL backends' CPU). A domain's rules are read and planned once per connection and
+-- constraints at 14-16% of the PostgreSQL backends' CPU). A domain's rules are read and planned once per connection and
 -- kept with the type. The rules are the same; only where PostgreSQL keeps them changes. The rule that ties columns
 -- together (graph_outbox_shape) cannot be a domain and stays a table constraint.
 --
