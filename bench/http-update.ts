@@ -23,8 +23,10 @@
  * bootstrap over runs); the p99 of all runs' requests pooled, against off's; and CPU time per update, of this process
  * (app and load generator) and of PostgreSQL's processes (bench/support/cpu-meter.ts), which a kernel stall does not
  * move, WAL bytes per update (the server's whole WAL over the run, so anything else writing counts too), and how busy
- * the whole machine was (/proc/stat: all cores, neither idle nor waiting for I/O). A stall sets a run's p99 on this kind of machine (see above), so the interval says how far the figures can be
- * trusted.
+ * the whole machine was (/proc/stat: all cores, neither idle nor waiting for I/O). A stall sets a run's p99 on this
+ * kind of machine (see above), so the interval says how far the figures can be trusted. --control adds a second off
+ * mode to every run, compared with off like the others: what the figures read when nothing differs. --rate N offers N
+ * updates/s instead of --load's share of the calibrated maximum, which itself varies from one invocation to the next.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -58,6 +60,8 @@ const { values: args } = parseArgs({
     'no-pglite': { type: 'boolean', default: false },
     graph: { type: 'boolean', default: false },
     load: { type: 'string', default: '0.5' },
+    control: { type: 'boolean', default: false },
+    rate: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -68,6 +72,14 @@ const POOL = Number(args.pool);
 /** --graph only: the open loop's rate as a share of the app's closed-loop maximum. */
 const LOAD = Number(args.load);
 if (!(LOAD > 0 && LOAD <= 1)) throw new RangeError(`--load must be in (0, 1], got ${args.load}`);
+/**
+ * --graph only: a second off mode in every run, measured and compared with off like the others. Its ratios show what
+ * the method reads when nothing differs: the resolution of the figures for the two real modes.
+ */
+const CONTROL = args.control;
+/** --graph only: a fixed open-loop rate (updates/s) instead of a share of the calibrated maximum, for runs to compare. */
+const RATE = args.rate === undefined ? undefined : Number(args.rate);
+if (RATE !== undefined && !(RATE > 0)) throw new RangeError(`--rate must be a positive number of updates/s, got ${args.rate}`);
 const SERVER = process.env.BKT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TIMEOUTS = { statementTimeoutMs: 5000, lockTimeoutMs: 2000 };
 
@@ -387,16 +399,22 @@ async function pgliteBench(): Promise<void> {
   }
 }
 
-type GraphMode = 'off' | 'on, Neo4j at a closed port' | 'on, recording writer';
+type GraphMode = 'off' | 'off again (control)' | 'on, Neo4j at a closed port' | 'on, recording writer';
+
+/** Whether the projection is on in this mode; the control is a second, identical off mode. */
+const projectionOn = (mode: GraphMode) => mode.startsWith('on');
 
 async function graphRuntime(db: SqlDatabase, dbUrl: string, mode: GraphMode, neo4jPort: number): Promise<{ runtime: Runtime; url: string }> {
-  await setGraphEnabled(db, mode !== 'off');
+  await setGraphEnabled(db, projectionOn(mode));
+  // Every mode starts from the same state, whatever ran before it: no outbox rows and no dead ones (left to
+  // autovacuum, the previous mode's rows would be vacuumed during this one), nor dead versions of the pairs.
   await db.query('DELETE FROM bkt_internal.graph_outbox');
+  await db.query('VACUUM bkt_internal.graph_outbox, public.student_mastery');
   const config = loadConfig({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false', LOG_LEVEL: 'error', PORT: '0' });
   const neo4j = { NEO4J_URI: `bolt://127.0.0.1:${neo4jPort}`, NEO4J_USER: 'neo4j', NEO4J_PASSWORD: 'bench' };
   const runtime = await createRuntime(config, {
     db,
-    ...(mode !== 'off' && { graphEnv: neo4j }),
+    ...(projectionOn(mode) && { graphEnv: neo4j }),
     ...(mode === 'on, recording writer' && { graphWriter: new RecordingGraphWriter() }),
   });
   const url = await runtime.app.listen({ port: 0, host: '127.0.0.1' });
@@ -413,7 +431,7 @@ async function graphBench(): Promise<void> {
     const concepts = Array.from({ length: CONCEPTS }, (_, i) => uuidOf(`c${i + 1}`));
     const pick = () => randomPair(students, concepts);
     const neo4jPort = await freePort();
-    const modes: GraphMode[] = ['off', 'on, Neo4j at a closed port', 'on, recording writer'];
+    const modes: GraphMode[] = ['off', ...(CONTROL ? (['off again (control)'] as const) : []), 'on, Neo4j at a closed port', 'on, recording writer'];
     // Calibration with the projection off: the closed-loop maximum of this in-process app.
     let rig = await graphRuntime(db, dbUrl, 'off', neo4jPort);
     let http = httpSender(rig.url);
@@ -421,7 +439,11 @@ async function graphBench(): Promise<void> {
     const max = (await closedLoop(http.send, pick, POOL * 8, SECONDS)).rate;
     await http.close();
     await rig.runtime.close();
-    console.log(`graph projection bench: ${STUDENTS} x ${CONCEPTS} pairs, pool ${POOL}, in-process app max ${max.toFixed(0)}/s, open loop at ${(LOAD * 100).toFixed(0)}%`);
+    const offered = RATE ?? max * LOAD;
+    console.log(
+      `graph projection bench: ${STUDENTS} x ${CONCEPTS} pairs, pool ${POOL}, in-process app max ${max.toFixed(0)}/s, ` +
+        `open loop at ${offered.toFixed(0)}/s (${((offered / max) * 100).toFixed(0)}% of it${RATE === undefined ? '' : ', set by --rate'})`,
+    );
     const walAt = async () => (await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
     const results = new Map<GraphMode, Figures[]>(modes.map((m) => [m, []]));
     /** Per run and mode: p99 / the same run's p99 with the projection off. */
@@ -438,7 +460,7 @@ async function graphBench(): Promise<void> {
         await closedLoop(http.send, pick, POOL * 2, 1); // warm-up of this runtime
         const walBefore = await walAt();
         const stop = meterCpu();
-        const f = await openLoop(http.send, pick, max * LOAD, SECONDS);
+        const f = await openLoop(http.send, pick, offered, SECONDS);
         const spent = stop();
         const walAfter = await walAt();
         const [{ bytes }] = await db.query<{ bytes: number }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::float8 AS bytes', [walAfter, walBefore]);
