@@ -40,24 +40,27 @@ const SERVER = process.env.BKT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.
 
 /** pgbench on PATH, else in the server's bin directory. */
 function findPgbench(): string {
-  const onPath = spawnSync('pgbench', ['--version'], { encoding: 'utf8' });
-  if (onPath.status === 0) return 'pgbench';
-  const dirs: string[] = [];
+  if (spawnSync('pgbench', ['--version'], { encoding: 'utf8' }).status === 0) return 'pgbench';
+  let bindir = '';
   try {
-    dirs.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim());
+    bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
   } catch {
-    // no pg_config
+    // no pg_config either
   }
-  const found = dirs.map((d) => join(d, 'pgbench')).find((p) => existsSync(p));
-  if (found === undefined) throw new Error('pgbench not found: install the PostgreSQL server package or put pgbench on PATH');
+  const found = join(bindir, 'pgbench');
+  if (bindir === '' || !existsSync(found)) throw new Error('pgbench not found: install the PostgreSQL server package or put pgbench on PATH');
   return found;
 }
 
-/** libpq's connection arguments for a postgres:// URL. */
+/** libpq's connection arguments for a postgres:// URL (its password, if any, goes in the environment). */
 function libpqArgs(url: string): string[] {
   const u = new URL(url);
   return ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres'), u.pathname.slice(1)];
 }
+const libpqEnv = (url: string) => {
+  const password = decodeURIComponent(new URL(url).password);
+  return password === '' ? process.env : { ...process.env, PGPASSWORD: password };
+};
 
 const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -78,7 +81,7 @@ function run(pgbench: string, url: string, mode: 'write' | 'select-only'): Figur
       pgbench,
       ['-n', '-c', String(CLIENTS), '-j', '2', '-R', String(RATE), '-T', String(SECONDS), '-l', `--log-prefix=${prefix}`,
         ...(mode === 'select-only' ? ['-S'] : []), ...libpqArgs(url)],
-      { encoding: 'utf8' },
+      { encoding: 'utf8', env: libpqEnv(url) },
     );
     if (result.status !== 0) throw new Error(`pgbench failed: ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
     const latencies: number[] = [];
@@ -100,7 +103,7 @@ function run(pgbench: string, url: string, mode: 'write' | 'select-only'): Figur
 const pgbench = findPgbench();
 const scratch = await createBenchDatabase(SERVER);
 try {
-  const init = spawnSync(pgbench, ['-i', '-q', '-s', String(SCALE), ...libpqArgs(scratch.url)], { encoding: 'utf8' });
+  const init = spawnSync(pgbench, ['-i', '-q', '-s', String(SCALE), ...libpqArgs(scratch.url)], { encoding: 'utf8', env: libpqEnv(scratch.url) });
   if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr.trim()}`);
   console.log(`PostgreSQL alone (pgbench, scale ${SCALE}): open loop at ${RATE}/s, ${CLIENTS} connections, ${RUNS} runs of ${SECONDS} s per mode`);
   const modes = ['write', 'select-only'] as const;
