@@ -17,7 +17,7 @@ describe.each(['pglite', 'postgres'] as const)('outbox rules (%s)', (driver) => 
     svc = await startService(driver);
     await setGraphEnabled(svc.db, true);
   });
-  afterAll(async () => svc?.close());
+  afterAll(async () => svc?.stop());
 
   const insert = (row: { kind: string; concept?: string; level: number | null; mastered: boolean | null; version: number; at: boolean }) =>
     svc.db.query(
