@@ -46,8 +46,8 @@ describe.each(['pglite', 'postgres'] as const)('outbox rules (%s)', (driver) => 
     const student = newId();
     const concept = newId();
     await svc.service.recordResponse({ studentId: student, conceptId: concept, correct: true });
-    const [row] = await svc.db.query<{ kind: string; level: unknown; version: unknown }>(
-      'SELECT kind, level, version FROM bkt_internal.graph_outbox WHERE student_id = $1 AND concept_id = $2',
+    const [row] = await svc.db.query<{ kind: string; level: unknown }>(
+      'SELECT kind, level FROM bkt_internal.graph_outbox WHERE student_id = $1 AND concept_id = $2',
       [student, concept],
     );
     expect(row.kind).toBe('mastery');
