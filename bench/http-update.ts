@@ -472,7 +472,7 @@ async function graphBench(): Promise<void> {
         const backlog = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bkt_internal.graph_outbox'))[0].n;
         const relay = rig.runtime.graph.relay?.metrics();
         process.stderr.write(
-          `run ${run}/${RUNS} ${mode}: p99 ${f.p99.toFixed(2)} ms, ${spent.majorFaults} major page faults, outbox ${backlog} rows` +
+          `run ${run}/${RUNS} ${mode}: p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ${spent.majorFaults} major page faults, outbox ${backlog} rows` +
             `${relay ? `, relay failures ${relay.failures}` : ''}\n`,
         );
         await http.close();
