@@ -27,6 +27,8 @@
  * kind of machine (see above), so the interval says how far the figures can be trusted. --control adds a second off
  * mode to every run, compared with off like the others: what the figures read when nothing differs. --rate N offers N
  * updates/s instead of --load's share of the calibrated maximum, which itself varies from one invocation to the next.
+ * Last, a verdict per mode on the target, p99 within 10% of off, from the per-run interval and, with --control, the
+ * control's (bench/support/verdict.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -152,7 +154,6 @@ function pooledRatio(base: readonly Float64Array[], mode: readonly Float64Array[
   const ratio = (runs: number[]) => pooledQuantile(runs.map((i) => mode[i]), 0.99) / pooledQuantile(runs.map((i) => base[i]), 0.99);
   return bootstrap(base.length, ratio);
 }
-
 
 /**
  * `statistic` of all `runs` runs, and its 90% interval from a bootstrap over runs: runs drawn with replacement, the
