@@ -11,9 +11,10 @@ export interface Interval {
  * What a 90% interval of p99(mode) / p99(off) says about the target "p99 within `limit` of off": met when the whole
  * interval lies at or below 1 + limit, not met when it lies above, otherwise the runs cannot tell.
  *
- * `control` is the same interval for a second, identical off mode, whose true ratio is 1. If its interval misses 1,
- * the intervals understate the machine's noise and no verdict stands; if it reaches past 1 +/- limit, the machine alone
- * moves the p99 by more than the target allows (said alongside the verdict, which still reads the mode's interval).
+ * `control` is the same interval for a second, identical off mode, whose true ratio is 1. A verdict stands only if the
+ * control's interval holds 1 and lies within 1 +/- limit: if it misses 1, the intervals understate the machine's
+ * noise; if it reaches past 1 +/- limit, the machine alone moves the p99 by more than the target allows, and a narrow
+ * interval for the mode is luck, not resolution.
  */
 export function verdict(mode: Interval, limit: number, control?: Interval): string {
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
@@ -29,7 +30,6 @@ export function verdict(mode: Interval, limit: number, control?: Interval): stri
         ? `not met: ${range(mode)} lies above +${bound}`
         : `cannot tell: ${range(mode)} spans +${bound}`;
   if (control === undefined) return answer;
-  return control.low >= 1 - limit && control.high <= 1 + limit
-    ? `${answer}; the control's ${range(control)} lies within +/-${bound}`
-    : `${answer}; the control's ${range(control)} reaches past +/-${bound}: the machine alone moves the p99 that much`;
+  if (control.low >= 1 - limit && control.high <= 1 + limit) return `${answer}; the control's ${range(control)} lies within +/-${bound}`;
+  return `cannot tell: the mode read ${range(mode)}, but the control's ${range(control)} reaches past +/-${bound}: the machine alone moves the p99 that much`;
 }

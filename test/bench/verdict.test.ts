@@ -1,5 +1,5 @@
 // The graph bench's reading of its intervals against the 10% target (bench/support/verdict.ts): each branch, and the
-// control overriding a verdict when its own interval misses the truth it is known to have.
+// control withholding a verdict when its own interval misses the truth it is known to have or is wider than +/-10%.
 import { describe, expect, it } from 'vitest';
 import { verdict } from '../../bench/support/verdict.js';
 
@@ -20,7 +20,13 @@ describe('verdict', () => {
 
   it('says whether the control lies within +/-10%', () => {
     expect(verdict(iv(0.98, 1.05), 0.1, iv(0.95, 1.04))).toMatch(/^met: .*; the control's \[-5\.0%, \+4\.0%\] lies within \+\/-10%$/);
-    expect(verdict(iv(0.98, 1.05), 0.1, iv(0.7, 1.3))).toMatch(/^met: .*reaches past \+\/-10%: the machine alone moves the p99 that much$/);
+  });
+
+  it('gives no verdict when the control reaches past +/-10%, however narrow the mode reads', () => {
+    expect(verdict(iv(0.98, 1.05), 0.1, iv(0.7, 1.3))).toBe(
+      "cannot tell: the mode read [-2.0%, +5.0%], but the control's [-30.0%, +30.0%] reaches past +/-10%: the machine alone moves the p99 that much",
+    );
+    expect(verdict(iv(1.3, 1.5), 0.1, iv(0.95, 1.2))).toMatch(/^cannot tell: the mode read \[\+30\.0%, \+50\.0%\]/);
   });
 
   it('gives no verdict when the control misses 0%', () => {
