@@ -26,6 +26,7 @@ function toInput(b: ResponseBody): ResponseInput {
     ...(b.response_id !== undefined && { responseId: b.response_id }),
     ...(b.session_id !== undefined && { sessionId: b.session_id }),
     ...(b.answered_at !== undefined && { answeredAt: b.answered_at }),
+    ...(b.item_id !== undefined && { itemId: b.item_id }),
   };
 }
 
@@ -42,6 +43,8 @@ function toResult(r: ServiceResult) {
     n_responses: r.nResponses,
     version: r.version,
     replayed: r.replayed,
+    item_id: r.itemId,
+    params_source: r.paramsSource,
   };
 }
 
