@@ -9,6 +9,7 @@ import { registerGraph } from './graph.js';
 import { registerPredict } from './predict.js';
 import { registerMigrate } from './migrate.js';
 import { registerImport } from './import.js';
+import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
 import { VERSION } from './version.js';
 
@@ -26,6 +27,7 @@ registerServe(program);
 registerMigrate(program);
 registerImport(program);
 registerGraph(program);
+registerReport(program);
 
 // A closed pipe (`bkt evaluate ... | head`) is the reader's choice, not an error worth a message.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
