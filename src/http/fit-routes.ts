@@ -1,6 +1,7 @@
 /** Fit jobs, parameters and history: handlers translate names; the services do the work. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AdminService, ConceptParametersView, FitJobRecord, FitJobService } from '../service/index.js';
+import { normaliseInstant } from './instant.js';
 import { ErrorBody } from './schemas.js';
 import {
   ConceptParameters, ConceptParams, FitAccepted, FitBody, FitJob, HistoryPage, HistoryParams, HistoryQuery, JobParams,
@@ -187,8 +188,8 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
         const page = await admin.readHistory({
           studentId: request.params.student_id,
           ...(q.concept_id !== undefined && { conceptId: q.concept_id }),
-          ...(q.from !== undefined && { from: q.from }),
-          ...(q.to !== undefined && { to: q.to }),
+          ...(q.from !== undefined && { from: normaliseInstant(q.from, 'from') }),
+          ...(q.to !== undefined && { to: normaliseInstant(q.to, 'to') }),
           ...(q.after !== undefined && { after: q.after }),
           ...(q.limit !== undefined && { limit: Number(q.limit) }),
         });

@@ -1,6 +1,7 @@
 /** The mastery API: updates, batch updates, reads, erasure. Handlers translate names; the service does the work. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ConceptMastery, MasteryService, ResponseInput, UpdateResult as ServiceResult } from '../service/index.js';
+import { normaliseInstant } from './instant.js';
 import type { Metrics } from './metrics.js';
 import {
   BatchBody,
@@ -18,14 +19,15 @@ import {
 
 export const BATCH_BODY_LIMIT = 1024 * 1024;
 
-function toInput(b: ResponseBody): ResponseInput {
+/** `at` prefixes field names in messages ("responses[3]."), so that a batch's 400 names the item. */
+function toInput(b: ResponseBody, at = ''): ResponseInput {
   return {
     studentId: b.student_id,
     conceptId: b.concept_id,
     correct: b.correct,
     ...(b.response_id !== undefined && { responseId: b.response_id }),
     ...(b.session_id !== undefined && { sessionId: b.session_id }),
-    ...(b.answered_at !== undefined && { answeredAt: b.answered_at }),
+    ...(b.answered_at !== undefined && { answeredAt: normaliseInstant(b.answered_at, `${at}answered_at`) }),
     ...(b.item_id !== undefined && { itemId: b.item_id }),
   };
 }
@@ -107,7 +109,7 @@ export function masteryRoutes(service: MasteryService, metrics: Metrics): Fastif
         },
       },
       async (request) => {
-        const results = await service.recordBatch(request.body.responses.map(toInput));
+        const results = await service.recordBatch(request.body.responses.map((b, i) => toInput(b, `responses[${i}].`)));
         count(results);
         return { results: results.map(toResult) };
       },
