@@ -1,0 +1,150 @@
+/**
+ * Reading a response log from CSV bytes straight into interned typed columns (csv-input.ts's readResponseLog).
+ * An id equal to the previous row's (a student's rows are contiguous; a concept often repeats) is recognised by
+ * comparing bytes, so most rows make no string at all; the rest go through one Map per column.
+ */
+import { GrowableArray } from '../bkt/growable.js';
+import type { ColumnNames, ProgressFn, ResponseLog } from './csv-input.js';
+import { type CsvRecord, fieldEquals, fieldText, recordFields, streamRecords } from './csv-records.js';
+import { InputError } from './errors.js';
+
+/** Ids of one column in order of first appearance, with a fast path for a run of equal ids. */
+class ByteInterner {
+  readonly ids: string[] = [];
+  private readonly index = new Map<string, number>();
+  private last = new Uint8Array(64);
+  private lastLength = -1;
+  private lastIndex = 0;
+
+  /** The index of field k of r. */
+  get(r: CsvRecord, k: number): number {
+    const quoted = r.quoted[k] === 1;
+    if (!quoted && fieldEquals(r, k, this.last, this.lastLength)) return this.lastIndex;
+    const id = fieldText(r, k);
+    let i = this.index.get(id);
+    if (i === undefined) {
+      i = this.ids.length;
+      this.index.set(id, i);
+      this.ids.push(id);
+    }
+    this.lastIndex = i;
+    const length = r.end[k] - r.start[k];
+    if (quoted) {
+      this.lastLength = -1; // its bytes hold "" escapes: compare by text next time
+    } else {
+      if (length > this.last.length) this.last = new Uint8Array(2 * length);
+      r.bytes.copy(this.last, 0, r.start[k], r.end[k]);
+      this.lastLength = length;
+    }
+    return i;
+  }
+}
+
+const ZERO = 0x30;
+const ONE = 0x31;
+
+/** 1 or 0 for the accepted spellings of `correct`, -1 for anything else. */
+export function parseCorrect(text: string): number {
+  switch (text) {
+    case '1':
+    case 'true':
+      return 1;
+    case '0':
+    case 'false':
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+interface Layout {
+  header: string[];
+  width: number;
+  student: number;
+  concept: number;
+  correct: number;
+  order: number;
+}
+
+function findColumns(file: string, names: string[], columns: ColumnNames): Layout {
+  const find = (name: string, option: string) => {
+    const i = names.indexOf(name);
+    if (i < 0) {
+      throw new InputError(file, 1, `missing column "${name}" (the header has: ${names.join(', ')}); name another column with ${option}`);
+    }
+    return i;
+  };
+  return {
+    header: names,
+    width: names.length,
+    student: find(columns.student, '--student-col'),
+    concept: find(columns.concept, '--concept-col'),
+    correct: find(columns.correct, '--correct-col'),
+    order: columns.order === null ? -1 : find(columns.order, '--order-col'),
+  };
+}
+
+/** Reads a response log, checking the columns and every row. Throws InputError naming file and line. */
+export async function readLogBytes(file: string, columns: ColumnNames, progress?: ProgressFn): Promise<ResponseLog> {
+  const students = new ByteInterner();
+  const concepts = new ByteInterner();
+  const size = 1 << 16;
+  const student = new GrowableArray(new Uint32Array(size));
+  const concept = new GrowableArray(new Uint32Array(size));
+  const correct = new GrowableArray(new Uint8Array(size));
+  const order = columns.order === null ? null : new GrowableArray(new Float64Array(size));
+  const lineOf = new GrowableArray(new Uint32Array(size));
+  let layout: Layout | null = null;
+
+  const onRecord = (r: CsvRecord) => {
+    if (layout === null) {
+      layout = findColumns(file, recordFields(r), columns);
+      return;
+    }
+    const line = r.line;
+    if (r.fields !== layout.width) {
+      throw new InputError(file, line, `expected ${layout.width} fields as in the header, found ${r.fields}`);
+    }
+    const { student: iS, concept: iC, correct: iV } = layout;
+    if (r.end[iS] === r.start[iS]) throw new InputError(file, line, `empty ${columns.student}`);
+    if (r.end[iC] === r.start[iC]) throw new InputError(file, line, `empty ${columns.concept}`);
+    let v: number;
+    const at = r.start[iV];
+    if (r.end[iV] - at === 1 && (r.bytes[at] === ZERO || r.bytes[at] === ONE)) {
+      v = r.bytes[at] - ZERO;
+    } else {
+      const text = fieldText(r, iV);
+      v = parseCorrect(text);
+      if (v < 0) throw new InputError(file, line, `${columns.correct} must be 0, 1, true or false, found ${JSON.stringify(text)}`);
+    }
+    if (order !== null) {
+      const text = fieldText(r, layout.order);
+      const t = text.trim() === '' ? NaN : Number(text);
+      if (!Number.isFinite(t)) throw new InputError(file, line, `${columns.order} must be a number, found ${JSON.stringify(text)}`);
+      order.push(t);
+    }
+    student.push(students.get(r, iS));
+    concept.push(concepts.get(r, iC));
+    correct.push(v);
+    lineOf.push(line);
+  };
+
+  const { sha256 } = await streamRecords(file, onRecord, progress);
+  if (layout === null) throw new InputError(file, 1, 'empty file: expected a header row');
+  if (correct.length === 0) throw new InputError(file, 2, 'no data rows after the header');
+  const header: readonly string[] = (layout as Layout).header;
+  return {
+    rows: {
+      studentIds: students.ids,
+      conceptIds: concepts.ids,
+      student: student.done(),
+      concept: concept.done(),
+      correct: correct.done(),
+      order: order?.done() ?? null,
+    },
+    header,
+    count: correct.length,
+    lineOf: lineOf.done(),
+    sha256,
+  };
+}
