@@ -224,7 +224,7 @@ export async function streamRecords(
   const total = statSync(file).size;
   const hash = createHash('sha256');
   const tokenizer = new CsvTokenizer(file, onRecord);
-  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  const raw = createReadStream(file, { highWaterMark: 1 << 16 });
   let bytes = 0;
   const gzip = file.endsWith('.gz');
   const gunzip = gzip ? createGunzip({ chunkSize: 1 << 18 }) : null;
@@ -233,8 +233,8 @@ export async function streamRecords(
       for await (const chunk of raw) {
         hash.update(chunk as Buffer);
         bytes += (chunk as Buffer).length;
-        progress?.(bytes, total);
         tokenizer.push(chunk as Buffer);
+        progress?.(bytes, total); // after the records of these bytes
       }
     } else {
       raw.on('data', (chunk) => {

@@ -129,7 +129,19 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
     lineOf.push(line);
   };
 
-  const { sha256 } = await streamRecords(file, onRecord, progress);
+  // Once a first part of a plain file is read, its rows per byte estimate the file's rows: the columns are sized
+  // once (a tenth more than the estimate) instead of doubling, which would leave up to half of each unused.
+  const columnsOf = [student, concept, correct, lineOf, ...(order === null ? [] : [order])];
+  let sized = file.endsWith('.gz');
+  const onProgress: ProgressFn = (done, total) => {
+    progress?.(done, total);
+    if (!sized && correct.length >= 4096) {
+      sized = true;
+      const estimate = Math.ceil((1.1 * correct.length * total) / done);
+      for (const column of columnsOf) column.reserve(estimate);
+    }
+  };
+  const { sha256 } = await streamRecords(file, onRecord, onProgress);
   if (layout === null) throw new InputError(file, 1, 'empty file: expected a header row');
   if (correct.length === 0) throw new InputError(file, 2, 'no data rows after the header');
   const header: readonly string[] = (layout as Layout).header;
@@ -137,14 +149,14 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
     rows: {
       studentIds: students.ids,
       conceptIds: concepts.ids,
-      student: student.done(),
-      concept: concept.done(),
-      correct: correct.done(),
-      order: order?.done() ?? null,
+      student: student.take(),
+      concept: concept.take(),
+      correct: correct.take(),
+      order: order?.take() ?? null,
     },
     header,
     count: correct.length,
-    lineOf: lineOf.done(),
+    lineOf: lineOf.take(),
     sha256,
   };
 }
