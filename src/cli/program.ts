@@ -7,6 +7,7 @@ import { registerGraph } from './graph.js';
 import { registerImport } from './import.js';
 import { registerMigrate } from './migrate.js';
 import { registerPredict } from './predict.js';
+import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
 import { VERSION } from './version.js';
 
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerImport(program);
   registerGraph(program);
+  registerReport(program);
   return program;
 }
