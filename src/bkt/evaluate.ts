@@ -6,6 +6,7 @@
 import type { ResponseData } from './dataset.js';
 import { NO_OBSERVATION } from './trace.js';
 
+/** Prediction quality over a set of rows: log-likelihood, RMSE, accuracy and AUC. */
 export interface Metrics {
   /** Rows scored (rows with NO_OBSERVATION are skipped). */
   readonly responses: number;
@@ -21,10 +22,12 @@ export interface Metrics {
   readonly auc: number | null;
 }
 
+/** One concept's metrics. */
 export interface ConceptMetrics extends Metrics {
   readonly conceptId: string;
 }
 
+/** Metrics over all rows and per concept. */
 export interface DatasetMetrics {
   readonly overall: Metrics;
   /** In the data's concept order. */

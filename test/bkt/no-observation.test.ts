@@ -6,9 +6,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  type BktParams, buildResponseData, crossValidate, eStep, emptyCounts, initialState, internRows, logLikelihood,
-  makeFitOptions, NO_OBSERVATION, runEm, scorePredictions, traceMastery, updateMastery,
+  type BktParams, buildResponseData, crossValidate, initialState, logLikelihood, makeFitOptions, NO_OBSERVATION,
+  scorePredictions, traceMastery, updateMastery,
 } from '../../src/bkt/index.js';
+import { internRows } from '../../src/bkt/build.js';
+import { eStep, emptyCounts, runEm } from '../../src/bkt/em.js';
 import { readResponseLog } from '../../src/cli/csv-input.js';
 import { tempDir } from '../support/bin.js';
 
