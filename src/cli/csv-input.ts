@@ -18,6 +18,8 @@ export interface ColumnNames {
   readonly correct: string;
   /** Optional time column: sorts rows within each student. */
   readonly order: string | null;
+  /** Additional columns to read as interned strings (e.g. item, template or class for the model variants). */
+  readonly extra?: readonly string[];
 }
 
 export const DEFAULT_COLUMNS: ColumnNames = Object.freeze({
@@ -68,6 +70,8 @@ export interface ResponseLog {
   /** Line number of each data row (for messages about rows). */
   readonly lineOf: Uint32Array;
   readonly sha256: string;
+  /** Each column of `columns.extra`: its values interned in order of first appearance, and a code per row. */
+  readonly extra: ReadonlyMap<string, { readonly ids: readonly string[]; readonly codes: Uint32Array }>;
 }
 
 /** Reads a response log, checking the columns and every row. Throws InputError naming file and line. */

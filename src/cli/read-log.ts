@@ -4,6 +4,7 @@
  * comparing bytes, so most rows make no string at all; the rest go through one Map per column.
  */
 import { GrowableArray } from '../bkt/growable.js';
+import { NO_OBSERVATION } from '../bkt/index.js';
 import type { ColumnNames, ProgressFn, ResponseLog } from './csv-input.js';
 import { type CsvRecord, fieldEquals, fieldText, recordFields, streamRecords } from './csv-records.js';
 import { InputError } from './errors.js';
@@ -43,9 +44,12 @@ class ByteInterner {
 const ZERO = 0x30;
 const ONE = 0x31;
 
-/** 1 or 0 for the accepted spellings of `correct`, -1 for anything else. */
+/** 1 or 0 for the accepted spellings of `correct`, NO_OBSERVATION for -1 or empty, -1 for anything else. */
 export function parseCorrect(text: string): number {
   switch (text) {
+    case '-1':
+    case '':
+      return NO_OBSERVATION;
     case '1':
     case 'true':
       return 1;
@@ -64,9 +68,13 @@ interface Layout {
   concept: number;
   correct: number;
   order: number;
+  extra: number[];
 }
 
-function findColumns(file: string, names: string[], columns: ColumnNames): Layout {
+/** The options that name extra columns, for the message about a missing one. */
+const EXTRA_COLUMN_OPTIONS = 'the option that named it (--multigs, --multilearn, --multiprior or --fold-col)';
+
+function findColumns(file: string, names: string[], columns: ColumnNames, extraNames: readonly string[]): Layout {
   const find = (name: string, option: string) => {
     const i = names.indexOf(name);
     if (i < 0) {
@@ -81,6 +89,7 @@ function findColumns(file: string, names: string[], columns: ColumnNames): Layou
     concept: find(columns.concept, '--concept-col'),
     correct: find(columns.correct, '--correct-col'),
     order: columns.order === null ? -1 : find(columns.order, '--order-col'),
+    extra: extraNames.map((name) => find(name, EXTRA_COLUMN_OPTIONS)),
   };
 }
 
@@ -94,11 +103,13 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
   const correct = new GrowableArray(new Uint8Array(size));
   const order = columns.order === null ? null : new GrowableArray(new Float64Array(size));
   const lineOf = new GrowableArray(new Uint32Array(size));
+  const extraNames = [...new Set(columns.extra ?? [])];
+  const extras = extraNames.map(() => ({ interner: new ByteInterner(), codes: new GrowableArray(new Uint32Array(size)) }));
   let layout: Layout | null = null;
 
   const onRecord = (r: CsvRecord) => {
     if (layout === null) {
-      layout = findColumns(file, recordFields(r), columns);
+      layout = findColumns(file, recordFields(r), columns, extraNames);
       return;
     }
     const line = r.line;
@@ -127,11 +138,12 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
     concept.push(concepts.get(r, iC));
     correct.push(v);
     lineOf.push(line);
+    for (let k = 0; k < extras.length; k++) extras[k].codes.push(extras[k].interner.get(r, layout.extra[k]));
   };
 
   // Once a first part of a plain file is read, its rows per byte estimate the file's rows: the columns are sized
   // once (a tenth more than the estimate) instead of doubling, which would leave up to half of each unused.
-  const columnsOf = [student, concept, correct, lineOf, ...(order === null ? [] : [order])];
+  const columnsOf = [student, concept, correct, lineOf, ...(order === null ? [] : [order]), ...extras.map((x) => x.codes)];
   let sized = file.endsWith('.gz');
   const onProgress: ProgressFn = (done, total) => {
     progress?.(done, total);
@@ -158,5 +170,6 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
     count: correct.length,
     lineOf: lineOf.take(),
     sha256,
+    extra: new Map(extraNames.map((name, k) => [name, { ids: extras[k].interner.ids, codes: extras[k].codes.take() }])),
   };
 }
