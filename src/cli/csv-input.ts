@@ -7,27 +7,11 @@
  * previous row's costs a byte comparison. uDSV also assumes every row has the header's field count, so a short row
  * silently swallows the next line; the byte reader sees every row's own fields.
  */
-import type { ResponseRows } from '../bkt/index.js';
 import { type CsvRecord, type ProgressFn, recordFields, streamRecords } from './csv-records.js';
 import { InputError } from './errors.js';
-import { readLogBytes } from './read-log.js';
+import { type ColumnNames, readLogBytes, type ResponseLog } from './read-log.js';
 
-export interface ColumnNames {
-  readonly student: string;
-  readonly concept: string;
-  readonly correct: string;
-  /** Optional time column: sorts rows within each student. */
-  readonly order: string | null;
-  /** Additional columns to read as interned strings (e.g. item, template or class for the model variants). */
-  readonly extra?: readonly string[];
-}
-
-export const DEFAULT_COLUMNS: ColumnNames = Object.freeze({
-  student: 'student_id',
-  concept: 'concept_id',
-  correct: 'correct',
-  order: null,
-});
+export { type ColumnNames, DEFAULT_COLUMNS, type ResponseLog } from './read-log.js';
 
 export type { ProgressFn } from './csv-records.js';
 
@@ -59,19 +43,6 @@ export async function streamCsv(file: string, visitor: CsvVisitor, progress?: Pr
   );
   if (header) throw new InputError(file, 1, 'empty file: expected a header row');
   return sha256;
-}
-
-/** A response log read into interned columns, in input order. */
-export interface ResponseLog {
-  readonly rows: ResponseRows;
-  readonly header: readonly string[];
-  /** Data rows read (blank lines excluded). */
-  readonly count: number;
-  /** Line number of each data row (for messages about rows). */
-  readonly lineOf: Uint32Array;
-  readonly sha256: string;
-  /** Each column of `columns.extra`: its values interned in order of first appearance, and a code per row. */
-  readonly extra: ReadonlyMap<string, { readonly ids: readonly string[]; readonly codes: Uint32Array }>;
 }
 
 /** Reads a response log, checking the columns and every row. Throws InputError naming file and line. */

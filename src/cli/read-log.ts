@@ -5,9 +5,39 @@
  */
 import { GrowableArray } from '../bkt/growable.js';
 import { NO_OBSERVATION } from '../bkt/index.js';
-import type { ColumnNames, ProgressFn, ResponseLog } from './csv-input.js';
-import { type CsvRecord, fieldEquals, fieldText, recordFields, streamRecords } from './csv-records.js';
+import type { ResponseRows } from '../bkt/index.js';
+import { type CsvRecord, fieldEquals, fieldText, type ProgressFn, recordFields, streamRecords } from './csv-records.js';
 import { InputError } from './errors.js';
+
+export interface ColumnNames {
+  readonly student: string;
+  readonly concept: string;
+  readonly correct: string;
+  /** Optional time column: sorts rows within each student. */
+  readonly order: string | null;
+  /** Additional columns to read as interned strings (e.g. item, template or class for the model variants). */
+  readonly extra?: readonly string[];
+}
+
+export const DEFAULT_COLUMNS: ColumnNames = Object.freeze({
+  student: 'student_id',
+  concept: 'concept_id',
+  correct: 'correct',
+  order: null,
+});
+
+/** A response log read into interned columns, in input order. */
+export interface ResponseLog {
+  readonly rows: ResponseRows;
+  readonly header: readonly string[];
+  /** Data rows read (blank lines excluded). */
+  readonly count: number;
+  /** Line number of each data row (for messages about rows). */
+  readonly lineOf: Uint32Array;
+  readonly sha256: string;
+  /** Each column of `columns.extra`: its values interned in order of first appearance, and a code per row. */
+  readonly extra: ReadonlyMap<string, { readonly ids: readonly string[]; readonly codes: Uint32Array }>;
+}
 
 /** Ids of one column in order of first appearance, with a fast path for a run of equal ids. */
 class ByteInterner {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NO_OBSERVATION } from '../../src/bkt/index.js';
 import { DEFAULT_COLUMNS, readResponseLog, streamCsv } from '../../src/cli/csv-input.js';
 import { CsvTokenizer, recordFields } from '../../src/cli/csv-records.js';
 import { tempDir } from '../support/bin.js';
@@ -66,6 +67,15 @@ describe('readResponseLog', () => {
     const { cols, log } = await columns(file(`${header}\n\n${ROWS.slice(0, 2).join('\n')}\n\r\n${ROWS.slice(2).join('\n')}\n\n`));
     expect(cols).toEqual(EXPECTED);
     expect([...log.lineOf]).toEqual([3, 4, 6, 7, 8]);
+  });
+
+  it('reads -1 and empty correct values as steps with no observation, and extra columns interned', async () => {
+    const text = `${header},item\ns1,a,-1,i1\ns1,a,,i2\ns1,a,1,i1\n`;
+    const log = await readResponseLog(file(text), { ...DEFAULT_COLUMNS, extra: ['item'] });
+    expect([...log.rows.correct]).toEqual([NO_OBSERVATION, NO_OBSERVATION, 1]);
+    expect(log.extra.get('item')!.ids).toEqual(['i1', 'i2']);
+    expect([...log.extra.get('item')!.codes]).toEqual([0, 1, 0]);
+    await expect(readResponseLog(file(text), { ...DEFAULT_COLUMNS, extra: ['template'] })).rejects.toThrow(/:1: missing column "template"/);
   });
 
   it('reads gzip-compressed files and hashes the bytes as stored', async () => {
