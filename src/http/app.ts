@@ -99,6 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   registerJsonParser(app);
   app.server.maxConnections = config.maxConnections;
+  // Headers count towards the request timeout, not a separate minute (Node's default).
+  app.server.headersTimeout = config.requestTimeoutMs;
   trackers.set(app, trackConnections(app));
   registerRequestLog(app, config);
   const metrics = createMetrics(deps.poolStats);
