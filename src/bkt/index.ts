@@ -12,3 +12,4 @@ export * from './build.js';
 export * from './evaluate.js';
 export * from './cv.js';
 export * from './growable.js';
+export * from './report.js';

@@ -1,7 +1,7 @@
 /** `bkt cv`: student-level k-fold cross-validation of the EM fit. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { crossValidate, type CvFallback, type CvResult } from '../bkt/index.js';
+import { calibrationBins, crossValidate, type CvFallback, type CvResult } from '../bkt/index.js';
 import { fitDatasetParallel, warmUpWorkers } from '../fitting/parallel.js';
 import { metricsJson, metricsTable } from './evaluate.js';
 import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options.js';
@@ -69,6 +69,10 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
         fallback: fallbackJson(f.fallback),
       })),
       concepts: result.concepts.map((c) => ({ concept_id: c.conceptId, ...metricsJson(c) })),
+      // Held-out predictions by decile, for `bkt report --cv`.
+      calibration: calibrationBins(data.responses, result.pCorrect).map((b) => ({
+        bin: b.bin, rows: b.rows, mean_predicted: b.meanPredicted, observed: b.observed, low: b.low, high: b.high,
+      })),
       seconds,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
