@@ -8,8 +8,12 @@ import type { Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
-/** A socket idle this long during a drain is closed: its client had the time to send a request and did not. */
-export const DRAIN_IDLE_MS = 250;
+/**
+ * A socket idle this long during a drain is closed: its client had the time to send a request and did not. Closing an
+ * idle keep-alive socket races a client that picks it for its next request at that instant (HTTP/1.1 cannot warn it),
+ * so the window is long enough that only a client gone quiet is cut.
+ */
+export const DRAIN_IDLE_MS = 2000;
 
 interface SocketState {
   active: number;
