@@ -3,7 +3,8 @@
  *   traceMastery rows/s, updateMastery calls/s (validation included), and the E-step's ns per row-iteration.
  * Run: npm run bench:kernel   (figures are printed, never asserted; take the median of the repeats)
  */
-import { DEFAULT_PARAMS, eStep, emptyCounts, initialState, maxSequenceLength, traceMastery, updateMastery } from '../src/bkt/index.js';
+import { DEFAULT_PARAMS, initialState, traceMastery, updateMastery } from '../src/bkt/index.js';
+import { eStep, emptyCounts, maxSequenceLength } from '../src/bkt/em.js';
 import { loadResponses } from '../test/support/load.js';
 
 const REPEATS = 7;

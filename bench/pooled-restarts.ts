@@ -3,7 +3,10 @@
  * Prints each restart's log-likelihood and iterations per data set; the spread justifies pooledRestarts = 1.
  * Run: npx tsx bench/pooled-restarts.ts
  */
-import { makeFitOptions, POOLED_KEY, restartStart, runEm } from '../src/bkt/index.js';
+import { makeFitOptions } from '../src/bkt/index.js';
+import { runEm } from '../src/bkt/em.js';
+import { POOLED_KEY } from '../src/bkt/fit.js';
+import { restartStart } from '../src/bkt/restarts.js';
 import { loadResponses } from '../test/support/load.js';
 
 for (const name of ['ct_pybkt.csv', 'assist2009_pybkt_subset.csv', 'statics2011.csv', 'assist2009.csv', 'assist2015.csv']) {

@@ -11,9 +11,10 @@ import { buildApp, connectionsOf } from './http/app.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { fitDatasetParallel } from './fitting/parallel.js';
-import { AdminService, FitJobService, MasteryService, ParametersCache, type Fitter } from './service/index.js';
+import { AdminService, FitJobService, MasteryService, ParametersCache, ReportService, type Fitter } from './service/index.js';
 import { SqlAdminStore } from './store/admin-store.js';
 import { SqlFitJobStore } from './store/fit-store.js';
+import { SqlReportStore } from './store/report-store.js';
 import { migrate } from './store/migrate.js';
 import { openDatabase } from './store/open.js';
 import { SqlStore } from './store/sql-store.js';
@@ -110,6 +111,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       config,
       service,
       fitting: { fitJobs, admin },
+      report: new ReportService(new SqlReportStore(db), (id) => fitJobs.get(id)),
       readiness: () => store.readiness(),
       poolStats: () => db.poolStats(),
       ...(options.logStream && { logStream: options.logStream }),

@@ -29,6 +29,7 @@ export interface NonContiguousStudent {
   readonly previousRow: number;
 }
 
+/** The grouped data built from rows, with the first non-contiguous student when order was not given. */
 export interface BuiltData {
   readonly data: ResponseData;
   /** Set when no order key was given and some student's rows are not contiguous; null otherwise. */

@@ -14,6 +14,7 @@ import type { FitOptions } from './options.js';
 import { makeRandom } from './restarts.js';
 import { traceMastery } from './trace.js';
 
+/** How `crossValidate` splits students into folds. */
 export interface CvOptions {
   /** Number of folds, at least 2. Default 5. */
   readonly folds: number;
@@ -31,6 +32,7 @@ export interface FallbackUse {
   readonly rows: number;
 }
 
+/** How many test rows of a fold used the fallback, by reason. */
 export interface CvFallback {
   /** The concept had no rows in the training folds. */
   readonly absent: FallbackUse;
@@ -42,6 +44,7 @@ export interface CvFallback {
   readonly rowShare: number;
 }
 
+/** One fold's held-out metrics, its sizes and its fallback use. */
 export interface CvFold extends Metrics {
   readonly fold: number;
   readonly trainStudents: number;
@@ -50,6 +53,7 @@ export interface CvFold extends Metrics {
   readonly fallback: CvFallback;
 }
 
+/** The cross-validation report: pooled and per-fold metrics, per-concept AUC and fallback use. */
 export interface CvResult {
   readonly folds: number;
   readonly seed: number;

@@ -5,6 +5,7 @@
  */
 import type { SequenceSet } from './trace.js';
 
+/** A response log grouped by concept then (student) sequence, as flat typed arrays with offsets. */
 export interface ResponseData extends SequenceSet {
   /** Per row, 1 = correct. Grouped: concept 0's sequences first, and so on. */
   readonly responses: Uint8Array;

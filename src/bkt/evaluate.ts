@@ -5,6 +5,7 @@
  */
 import type { ResponseData } from './dataset.js';
 
+/** Prediction quality over a set of rows: log-likelihood, RMSE, accuracy and AUC. */
 export interface Metrics {
   /** Rows scored. */
   readonly responses: number;
@@ -20,10 +21,12 @@ export interface Metrics {
   readonly auc: number | null;
 }
 
+/** One concept's metrics. */
 export interface ConceptMetrics extends Metrics {
   readonly conceptId: string;
 }
 
+/** Metrics over all rows and per concept. */
 export interface DatasetMetrics {
   readonly overall: Metrics;
   /** In the data's concept order. */

@@ -29,6 +29,7 @@ export interface RestartOutcome extends EmResult {
   readonly degenerate: boolean;
 }
 
+/** One concept's EM result: its parameters, log-likelihood, convergence, restarts, data size, flags and whether it is used. */
 export interface ConceptFit {
   readonly conceptId: string;
   readonly params: BktParams;
@@ -48,6 +49,7 @@ export interface ConceptFit {
   readonly use: 'fitted' | 'fallback';
 }
 
+/** The parameters used by concepts whose own fit is not used, and where they come from. */
 export interface FallbackFit {
   /** Where the fallback parameters come from. */
   readonly source: 'pooled' | 'defaults' | 'none';
@@ -56,6 +58,7 @@ export interface FallbackFit {
   readonly pooled: ConceptFit | null;
 }
 
+/** The result of fitting every concept of a data set, with the options and the fallback. */
 export interface DatasetFit {
   readonly options: FitOptions;
   readonly concepts: ConceptFit[];

@@ -10,6 +10,7 @@ export interface Bounds {
 /** What a concept uses when its own fit is degenerate, has too little data or is absent. */
 export type Fallback = 'pooled' | 'defaults' | 'none';
 
+/** Options of EM fitting; `makeFitOptions` fills and checks them. */
 export interface FitOptions {
   /** Random restarts per concept, including restart 0 at the story defaults. */
   readonly restarts: number;
@@ -31,8 +32,10 @@ export interface FitOptions {
   readonly threshold: number;
 }
 
+/** No upper bound on guess or slip. */
 export const NO_BOUNDS: Bounds = Object.freeze({ guess: null, slip: null });
 
+/** The options `fitDataset` uses for anything not given. */
 export const DEFAULT_FIT_OPTIONS: FitOptions = Object.freeze({
   restarts: 5,
   pooledRestarts: 1,

@@ -18,10 +18,13 @@ export interface BktParams {
   readonly forget: number;
 }
 
+/** The name of one BKT parameter: prior, learn, guess, slip or forget. */
 export type ParamName = keyof BktParams;
 
+/** The five parameter names, in the order files and tables list them. */
 export const PARAM_NAMES: readonly ParamName[] = ['prior', 'learn', 'guess', 'slip', 'forget'];
 
+/** The story's default parameters: prior 0.1, learn 0.2, guess 0.25, slip 0.1, forget 0. */
 export const DEFAULT_PARAMS: BktParams = Object.freeze({
   prior: 0.1,
   learn: 0.2,

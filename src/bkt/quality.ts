@@ -6,6 +6,7 @@
 import type { BktParams } from './params.js';
 import { type FitOptions, PARAM_FLOOR, upperLimit } from './options.js';
 
+/** Flags on a concept's fit (degenerate, mastery unreachable, at a bound, few data) with their reasons. */
 export interface QualityFlags {
   degenerate: boolean;
   mastery_unreachable: boolean;
@@ -15,9 +16,11 @@ export interface QualityFlags {
   reasons: string[];
 }
 
-/** few_data: fewer than this many students, responses, or sequences of length >= 2. */
+/** few_data: fewer students than this. */
 export const MIN_STUDENTS = 30;
+/** few_data: fewer responses than this. */
 export const MIN_RESPONSES = 200;
+/** few_data: fewer sequences of length at least 2 than this. */
 export const MIN_LONG_SEQUENCES = 10;
 
 /** Correct answers in a row from the prior within which mastery must be reached. */

@@ -66,6 +66,7 @@ export function countOpportunities(seqs: SequenceSet, pCorrect: Float64Array | n
   return out;
 }
 
+/** One point of a learning curve: the error rate at an opportunity, with its interval and prediction. */
 export interface CurvePoint {
   /** 1 = a student's first response on the concept. */
   readonly opportunity: number;
@@ -102,6 +103,7 @@ export function curvePoints(counts: OpportunityCounts, minStudents = 1): CurvePo
 /** A gap between observed and predicted error rate (student-weighted mean, absolute) this large is a miss. */
 export const MISFIT_GAP = 0.05;
 
+/** Whether a concept's learning curve falls and how far the model's prediction is from it. */
 export interface CurveVerdict {
   /** Student-weighted least-squares slope of the observed error rate per opportunity; null under two points. */
   readonly slope: number | null;
@@ -163,6 +165,7 @@ export function assessCurve(points: readonly CurvePoint[]): CurveVerdict {
   return { slope, falls, gap, outside, misses, reasons };
 }
 
+/** One bin of a calibration table: predicted against observed correct rate. */
 export interface CalibrationBin {
   /** 1..bins, by increasing predicted P(correct). */
   readonly bin: number;

@@ -6,7 +6,7 @@
  * header's field count; a short row silently swallows the next line. csv-parse, csv-parser and fast-csv were
  * 3 to 5 times slower. Papa Parse keeps every row's own fields, so short, long and blank rows are seen.
  */
-import { GrowableArray } from '../bkt/index.js';
+import { GrowableArray } from '../bkt/growable.js';
 import { createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';

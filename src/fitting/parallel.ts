@@ -6,10 +6,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import {
-  assembleFit, type DatasetFit, type FitOptions, type FitUnit, makeFitOptions, maxSequenceLength, planFit,
-  type ResponseData, type RestartOutcome, runUnit,
-} from '../bkt/index.js';
+import { type DatasetFit, type FitOptions, makeFitOptions, type ResponseData } from '../bkt/index.js';
+import { maxSequenceLength } from '../bkt/em.js';
+import { assembleFit, type FitUnit, planFit, type RestartOutcome, runUnit } from '../bkt/fit.js';
 import type { WorkerInput, WorkerMessage } from './protocol.js';
 
 export interface ParallelOptions {

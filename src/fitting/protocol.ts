@@ -1,5 +1,6 @@
 /** Messages between `parallel.ts` and its fit workers. */
-import type { FitOptions, FitUnit, ResponseData, RestartOutcome } from '../bkt/index.js';
+import type { FitOptions, ResponseData } from '../bkt/index.js';
+import type { FitUnit, RestartOutcome } from '../bkt/fit.js';
 
 export interface WorkerInput {
   readonly data: ResponseData;

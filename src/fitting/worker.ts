@@ -1,7 +1,8 @@
 /** A fit worker, kept warm between fits: each message is one fit to help with. */
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { maxSequenceLength, runUnit } from '../bkt/index.js';
+import { maxSequenceLength } from '../bkt/em.js';
+import { runUnit } from '../bkt/fit.js';
 import type { WorkerJob, WorkerMessage } from './protocol.js';
 
 let currentNiceness: number | null = null;

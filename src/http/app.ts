@@ -20,6 +20,8 @@ import { PROBES, registerRequestLog } from './request-log.js';
 import { createMetrics, graphLag, instrument, registerGraphMetrics, type PoolFigures } from './metrics.js';
 import { masteryRoutes } from './routes.js';
 import { fitRoutes } from './fit-routes.js';
+import { reportRoutes } from './report-routes.js';
+import type { ReportService } from '../service/report-service.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -31,6 +33,8 @@ export interface AppDeps {
   readonly poolStats: () => PoolFigures;
   /** Fit jobs, parameters and history routes (absent: not registered). */
   readonly fitting?: { readonly fitJobs: FitJobService; readonly admin: AdminService };
+  /** GET /admin/report (absent: not registered). */
+  readonly report?: ReportService;
   /** Where log lines go (default stdout); tests capture them here. */
   readonly logStream?: NodeJS.WritableStream;
   /**
@@ -141,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(masteryRoutes(deps.service, metrics));
   if (deps.fitting) await app.register(fitRoutes(deps.fitting.fitJobs, deps.fitting.admin));
+  if (deps.report) await app.register(reportRoutes(deps.report));
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {

@@ -3,7 +3,8 @@
  * order is already the core's grouping (concept, then student, each sequence in time order), so rows are appended
  * as they come: one byte per answer and a few per sequence, never an object per row.
  */
-import { GrowableArray, type ResponseData } from '../bkt/index.js';
+import { type ResponseData } from '../bkt/index.js';
+import { GrowableArray } from '../bkt/growable.js';
 import type { HistoryPage } from './fit-ports.js';
 
 

@@ -1,9 +1,7 @@
 /** Student-level cross-validation: the folds, the held-out predictions, the fallback accounting, on real data. */
 import { describe, expect, it } from 'vitest';
-import {
-  assignFolds, conceptSequences, crossValidate, type DatasetFit, DEFAULT_PARAMS, evaluateDataset, fitDataset,
-  makeFitOptions, type ResponseData, selectStudents, traceMastery,
-} from '../../src/bkt/index.js';
+import { conceptSequences, crossValidate, type DatasetFit, DEFAULT_PARAMS, evaluateDataset, fitDataset, makeFitOptions, type ResponseData, traceMastery } from '../../src/bkt/index.js';
+import { assignFolds, selectStudents } from '../../src/bkt/cv.js';
 import { loadResponses } from '../support/load.js';
 import { TEST_SEED } from '../support/seed.js';
 

@@ -1,5 +1,6 @@
 /** Draws synthetic response logs from known BKT parameters (for recovery tests). */
-import { type BktParams, makeRandom, type ResponseData } from '../../src/bkt/index.js';
+import { type BktParams, type ResponseData } from '../../src/bkt/index.js';
+import { makeRandom } from '../../src/bkt/restarts.js';
 
 export function simulate(
   concepts: readonly BktParams[],
