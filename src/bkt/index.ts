@@ -22,7 +22,7 @@ export { type MasteryState, type ResponseUpdate, initialState, stateFromLevel, p
 
 // Many answers at once: response logs as flat arrays, traced per concept.
 export { type ResponseData, conceptSequences } from './dataset.js';
-export { type SequenceSet, type TraceColumns, traceMastery } from './trace.js';
+export { type SequenceSet, type TraceColumns, NO_OBSERVATION, traceMastery } from './trace.js';
 export { type ResponseRows, type NonContiguousStudent, type BuiltData, internRows, buildResponseData } from './build.js';
 
 // Fitting with EM.
