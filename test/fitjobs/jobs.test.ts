@@ -286,6 +286,9 @@ describe('a process that dies during a job leaves it interrupted', () => {
       const dbB = openPostgres({ ...config, connectionString: scratch.url });
       const b = await createRuntime(config, { db: dbB });
       try {
+        // Compiling B's schemas blocks this process (and so A's heartbeat) for a while on a loaded machine: do it now,
+        // before the wait, so that the refusal below is decided on a heartbeat that had time to run.
+        await b.app.ready();
         await new Promise((r) => setTimeout(r, 400)); // longer than BKT_FIT_STALE_MS: only the heartbeat keeps it alive
         const refused = await b.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} });
         expect(refused.statusCode).toBe(409);
