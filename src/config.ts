@@ -1,10 +1,13 @@
 /**
- * The service's settings, read once from the environment into a frozen, validated object. Only entry points pass
- * `process.env`; everything else receives the Config. Each setting is listed (with its default) by `bkt serve --help`.
+ * Every setting of the service, graph (NEO4J_*) included, in one table, read once from the environment into a frozen,
+ * validated object. Only entry points pass `process.env`; everything else receives the Config. `bkt serve --help`
+ * prints the table, and docs/configuration.md is generated from it.
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { distance } from 'fastest-levenshtein';
+import { loadGraphConfig, type GraphConfig } from './graph/config.js';
 
 export interface Config {
   readonly port: number;
@@ -22,7 +25,26 @@ export interface Config {
   readonly lockTimeoutMs: number;
   readonly poolSize: number;
   readonly poolTimeoutMs: number;
+  /** Time to receive a whole request (headers and body) before the socket is closed with 408. */
   readonly requestTimeoutMs: number;
+  /** A socket with no activity this long while a request is open is closed. */
+  readonly connectionTimeoutMs: number;
+  /** An idle keep-alive socket is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** Open sockets beyond this are refused at once. */
+  readonly maxConnections: number;
+  /** How long a shutdown waits for requests in flight before it closes their sockets. */
+  readonly shutdownTimeoutMs: number;
+  /** Which requests get their one log line: all (probes excepted), errors only (4xx and 5xx), or none. */
+  readonly requestLog: 'all' | 'errors' | 'off';
+  /** Log /health, /ready and /metrics requests too (with requestLog all). */
+  readonly logProbes: boolean;
+  /** SHA-256 digest of the token /metrics asks for; undefined leaves /metrics open. */
+  readonly metricsTokenDigest: Buffer | undefined;
+  /** Requests per minute per bearer token (per address without one); 0 turns the limit off. */
+  readonly rateLimitPerMinute: number;
+  /** Longest wait between attempts to reach the database at start. */
+  readonly dbRetryMaxMs: number;
   readonly paramsRefreshMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Worker threads of a fit job. */
@@ -30,6 +52,10 @@ export interface Config {
   /** How often a running fit job writes its heartbeat, and after how long without one it counts as dead. */
   readonly fitHeartbeatMs: number;
   readonly fitStaleMs: number;
+  /** NEO4J_* settings: the relay runs only when NEO4J_URI is set. */
+  readonly graph: GraphConfig;
+  /** BKT_DEBUG: stack traces of internal errors on stderr (CLI). */
+  readonly debug: boolean;
 }
 
 export class ConfigError extends Error {
@@ -42,34 +68,63 @@ export class ConfigError extends Error {
   }
 }
 
-interface Setting {
+/** One environment variable: its name, default (as text) and what it does; `group` orders the generated docs. */
+export interface Setting {
   readonly name: string;
   readonly default: string;
   readonly description: string;
+  readonly group: 'service' | 'http' | 'database' | 'fitting' | 'graph' | 'debug';
 }
 
-/** Every setting, in the order `bkt serve --help` and the README list them. */
-export const SETTINGS: readonly Setting[] = [
-  { name: 'PORT', default: '3000', description: 'HTTP port' },
-  { name: 'HOST', default: '127.0.0.1', description: 'address to bind; non-loopback needs tokens and a server database' },
-  { name: 'DATABASE_URL', default: '(unset)', description: 'PostgreSQL URL (sslmode=require for TLS); unset = embedded PGlite' },
-  { name: 'BKT_DATA_DIR', default: './.bkt/data', description: "PGlite data directory ('memory://' keeps nothing)" },
-  { name: 'BKT_SERVICE_TOKENS', default: '(unset)', description: 'comma-separated bearer tokens (>= 32 chars or sha256:<hex>)' },
-  { name: 'BKT_ADMIN_TOKENS', default: '(unset)', description: 'comma-separated admin bearer tokens (same forms)' },
-  { name: 'BKT_ALLOW_UNSAFE_BIND', default: 'false', description: 'allow a non-loopback HOST without tokens or with PGlite' },
-  { name: 'BKT_MIGRATE', default: 'true', description: 'apply pending migrations at start' },
-  { name: 'BKT_MASTERY_THRESHOLD', default: '0.95', description: 'P(L) at or above which a concept is mastered' },
-  { name: 'BKT_STATEMENT_TIMEOUT_MS', default: '5000', description: 'statement timeout per transaction' },
-  { name: 'BKT_LOCK_TIMEOUT_MS', default: '2000', description: 'row lock wait before 503' },
-  { name: 'BKT_POOL_SIZE', default: '10', description: 'database connections (server only)' },
-  { name: 'BKT_POOL_TIMEOUT_MS', default: '2000', description: 'wait for a free connection before 503' },
-  { name: 'BKT_REQUEST_TIMEOUT_MS', default: '10000', description: 'HTTP request timeout' },
-  { name: 'BKT_PARAMS_REFRESH_MS', default: '500', description: 'how often parameter changes are polled' },
-  { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
-  { name: 'BKT_FIT_THREADS', default: 'CPUs - 1 (at least 1)', description: 'worker threads of a fit job' },
-  { name: 'BKT_FIT_HEARTBEAT_MS', default: '2000', description: 'how often a running fit job records its heartbeat' },
-  { name: 'BKT_FIT_STALE_MS', default: '30000', description: 'a fit job without a heartbeat this long is marked interrupted' },
-];
+type Row = Omit<Setting, 'group'>;
+const group = (g: Setting['group'], rows: Row[]): Setting[] => rows.map((r) => ({ ...r, group: g }));
+
+/** Every setting, in the order `bkt serve --help` and docs/configuration.md list them. */
+export const SETTINGS: readonly Setting[] = Object.freeze([
+  ...group('service', [
+    { name: 'PORT', default: '3000', description: 'HTTP port' },
+    { name: 'HOST', default: '127.0.0.1', description: 'address to bind; non-loopback needs tokens and a server database' },
+    { name: 'BKT_SERVICE_TOKENS', default: '(unset)', description: 'comma-separated bearer tokens (>= 32 chars or sha256:<hex>)' },
+    { name: 'BKT_ADMIN_TOKENS', default: '(unset)', description: 'comma-separated admin bearer tokens (same forms)' },
+    { name: 'BKT_ALLOW_UNSAFE_BIND', default: 'false', description: 'allow a non-loopback HOST without tokens or with PGlite' },
+    { name: 'BKT_MASTERY_THRESHOLD', default: '0.95', description: 'P(L) at or above which a concept is mastered' },
+    { name: 'BKT_PARAMS_REFRESH_MS', default: '500', description: 'how often parameter changes are polled' },
+    { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
+  ]),
+  ...group('http', [
+    { name: 'BKT_REQUEST_TIMEOUT_MS', default: '10000', description: 'time to receive a whole request (headers and body); then 408 and close' },
+    { name: 'BKT_CONNECTION_TIMEOUT_MS', default: '10000', description: 'a socket silent this long during a request is closed' },
+    { name: 'BKT_KEEP_ALIVE_TIMEOUT_MS', default: '65000', description: 'an idle keep-alive socket is closed after this long (above a load balancer\'s idle timeout)' },
+    { name: 'BKT_MAX_CONNECTIONS', default: '1000', description: 'open sockets beyond this are refused at once' },
+    { name: 'BKT_SHUTDOWN_TIMEOUT_MS', default: '10000', description: 'on SIGTERM, how long requests in flight may take before their sockets are closed' },
+    { name: 'BKT_REQUEST_LOG', default: 'all', description: 'one log line per request: all, errors (4xx and 5xx only) or off' },
+    { name: 'BKT_LOG_PROBES', default: 'false', description: 'also log /health, /ready and /metrics requests' },
+    { name: 'BKT_METRICS_TOKEN', default: '(unset)', description: '/metrics asks for this bearer token (>= 32 chars or sha256:<hex>); unset = open' },
+    { name: 'BKT_RATE_LIMIT', default: '0', description: 'requests per minute per bearer token (per address without one); 0 = off' },
+  ]),
+  ...group('database', [
+    { name: 'DATABASE_URL', default: '(unset)', description: 'PostgreSQL URL (sslmode=require for TLS); unset = embedded PGlite' },
+    { name: 'BKT_DATA_DIR', default: './.bkt/data', description: "PGlite data directory ('memory://' keeps nothing)" },
+    { name: 'BKT_MIGRATE', default: 'true', description: 'apply pending migrations at start' },
+    { name: 'BKT_STATEMENT_TIMEOUT_MS', default: '5000', description: 'statement timeout per transaction' },
+    { name: 'BKT_LOCK_TIMEOUT_MS', default: '2000', description: 'row lock wait before 503' },
+    { name: 'BKT_POOL_SIZE', default: '10', description: 'database connections (server only)' },
+    { name: 'BKT_POOL_TIMEOUT_MS', default: '2000', description: 'wait for a free connection before 503' },
+    { name: 'BKT_DB_RETRY_MAX_MS', default: '10000', description: 'longest wait between attempts to reach the database at start (backoff from 250 ms)' },
+  ]),
+  ...group('fitting', [
+    { name: 'BKT_FIT_THREADS', default: 'CPUs - 1 (at least 1)', description: 'worker threads of a fit job' },
+    { name: 'BKT_FIT_HEARTBEAT_MS', default: '2000', description: 'how often a running fit job records its heartbeat' },
+    { name: 'BKT_FIT_STALE_MS', default: '30000', description: 'a fit job without a heartbeat this long is marked interrupted' },
+  ]),
+  ...group('graph', [
+    { name: 'NEO4J_URI', default: '(unset)', description: 'Neo4j to project mastery to (neo4j+s://, bolt://...); unset = queue only, no relay' },
+    { name: 'NEO4J_USER', default: '(unset)', description: 'Neo4j user (required with NEO4J_URI)' },
+    { name: 'NEO4J_PASSWORD', default: '(unset)', description: 'Neo4j password (required with NEO4J_URI)' },
+    { name: 'NEO4J_DATABASE', default: 'neo4j', description: 'Neo4j database name' },
+  ]),
+  ...group('debug', [{ name: 'BKT_DEBUG', default: 'false', description: 'print the stack of internal errors (CLI)' }]),
+]);
 
 /** Text for `--help`: one line per setting. */
 export function settingsHelp(): string {
@@ -98,6 +153,13 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'no'].includes(raw)) return false;
   throw new ConfigError(name, `must be true or false, got '${raw}'`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = value(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got '${raw}'`);
+  return raw as T;
 }
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/i;
@@ -156,11 +218,22 @@ export function loadConfig(env: Env): Config {
     poolSize: integer(env, 'BKT_POOL_SIZE', 10, 1, 1000),
     poolTimeoutMs: integer(env, 'BKT_POOL_TIMEOUT_MS', 2000, 1, 600_000),
     requestTimeoutMs: integer(env, 'BKT_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
+    connectionTimeoutMs: integer(env, 'BKT_CONNECTION_TIMEOUT_MS', 10_000, 100, 600_000),
+    keepAliveTimeoutMs: integer(env, 'BKT_KEEP_ALIVE_TIMEOUT_MS', 65_000, 100, 600_000),
+    maxConnections: integer(env, 'BKT_MAX_CONNECTIONS', 1000, 1, 1_000_000),
+    shutdownTimeoutMs: integer(env, 'BKT_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    requestLog: oneOf(env, 'BKT_REQUEST_LOG', ['all', 'errors', 'off'] as const, 'all'),
+    logProbes: boolean(env, 'BKT_LOG_PROBES', false),
+    metricsTokenDigest: tokens(env, 'BKT_METRICS_TOKEN')[0],
+    rateLimitPerMinute: integer(env, 'BKT_RATE_LIMIT', 0, 0, 10_000_000),
+    dbRetryMaxMs: integer(env, 'BKT_DB_RETRY_MAX_MS', 10_000, 250, 600_000),
     paramsRefreshMs: integer(env, 'BKT_PARAMS_REFRESH_MS', 500, 10, 60_000),
     logLevel: logLevel as Config['logLevel'],
     fitThreads: integer(env, 'BKT_FIT_THREADS', Math.max(1, availableParallelism() - 1), 1, 1024),
     fitHeartbeatMs: integer(env, 'BKT_FIT_HEARTBEAT_MS', 2000, 10, 600_000),
     fitStaleMs: integer(env, 'BKT_FIT_STALE_MS', 30_000, 50, 3_600_000),
+    graph: loadGraphConfig(env),
+    debug: boolean(env, 'BKT_DEBUG', false),
   };
   if (config.fitStaleMs <= config.fitHeartbeatMs) {
     throw new ConfigError('BKT_FIT_STALE_MS', `must be longer than BKT_FIT_HEARTBEAT_MS (${config.fitHeartbeatMs}), got ${config.fitStaleMs}`);
@@ -174,4 +247,35 @@ export function loadConfig(env: Env): Config {
     }
   }
   return Object.freeze(config);
+}
+
+/** BKT_DEBUG alone, for the CLI's error report (which must work when the other settings do not parse). */
+export function debugEnabled(env: Env): boolean {
+  try {
+    return boolean(env, 'BKT_DEBUG', false);
+  } catch {
+    return false;
+  }
+}
+
+/** A BKT_* or NEO4J_* variable that no setting reads, and the known name closest to it (a typo, most likely). */
+export interface UnknownSetting {
+  readonly name: string;
+  readonly closest: string;
+}
+
+/** Variables the test suite and the benches read; the service ignores them. */
+const TOOLING = /^BKT_(TEST|BENCH|RELIABILITY)_|^BKT_PG_BIN$/;
+
+/** Variables of our prefixes that no setting reads, each with the closest known name by edit distance. */
+export function unknownSettings(env: Env): UnknownSetting[] {
+  const known = SETTINGS.map((s) => s.name);
+  return Object.keys(env)
+    .filter((name) => /^(BKT_|NEO4J_)/.test(name) && !TOOLING.test(name) && !known.includes(name))
+    .sort()
+    .map((name) => {
+      let closest = known[0];
+      for (const k of known) if (distance(name, k) < distance(name, closest)) closest = k;
+      return { name, closest };
+    });
 }

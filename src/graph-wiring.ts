@@ -3,7 +3,7 @@
  * instances with NEO4J_URI the relay that sends it to Neo4j (the lease decides which instance works). Instances
  * without NEO4J_URI still queue rows and report the backlog, and say once at start-up that they do not relay.
  */
-import { loadGraphConfig, describeNeo4jConfig, type GraphConfig } from './graph/config.js';
+import { describeNeo4jConfig, type GraphConfig } from './graph/config.js';
 import { createNeo4jWriter } from './graph/neo4j-writer.js';
 import { OutboxRelay, describeError, type RelayLogger, type RelayOptions } from './graph/relay.js';
 import { WakeLimiter } from './graph/wake.js';
@@ -13,7 +13,6 @@ import { SqlOutbox, hasGraphSchema } from './store/outbox-store.js';
 import type { SqlStore } from './store/sql-store.js';
 import type { SqlDatabase } from './store/sql.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Least time between two wake-ups of the relay by commits (src/graph/wake.ts): at most this much projection lag, and
@@ -29,8 +28,8 @@ export interface GraphWiringOptions {
   readonly store: SqlStore;
   /** The service's mastery threshold: `mastered` on the relationship. */
   readonly threshold: number;
-  /** NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE (absent: queue only, do not relay). */
-  readonly env: Env;
+  /** The NEO4J_* settings as loadConfig() parsed them (not enabled: queue only, do not relay). */
+  readonly config: GraphConfig;
   /** Log lines go here once the app's logger exists. */
   readonly logger: () => RelayLogger | undefined;
   /** Replaces the Neo4j writer (tests and benchmarks); only used when NEO4J_URI is set. */
@@ -105,7 +104,7 @@ class OutboxWatcher implements GraphProjection {
 }
 
 export async function wireGraph(options: GraphWiringOptions): Promise<GraphWiring> {
-  const config = loadGraphConfig(options.env);
+  const config = options.config;
   const outbox = new SqlOutbox(options.db);
   const log: RelayLogger = {
     info: (fields, message) => options.logger()?.info(fields, message),

@@ -6,13 +6,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { wireGraph, type GraphWiring, type RelayTuning } from './graph-wiring.js';
 import type { GraphWriter } from './service/graph-port.js';
-import { buildApp } from './http/app.js';
+import { loadGraphConfig } from './graph/config.js';
+import { buildApp, connectionsOf } from './http/app.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { fitDatasetParallel } from './fitting/parallel.js';
-import { AdminService, FitJobService, MasteryService, ParametersCache, type Fitter } from './service/index.js';
+import { AdminService, FitJobService, MasteryService, ParametersCache, ReportService, type Fitter } from './service/index.js';
 import { SqlAdminStore } from './store/admin-store.js';
 import { SqlFitJobStore } from './store/fit-store.js';
+import { SqlReportStore } from './store/report-store.js';
 import { migrate } from './store/migrate.js';
 import { openDatabase } from './store/open.js';
 import { SqlStore } from './store/sql-store.js';
@@ -27,7 +29,7 @@ export interface Runtime {
   readonly fitJobs: FitJobService;
   /** The graph projection: outbox hook, and the relay on instances with NEO4J_URI. */
   readonly graph: GraphWiring;
-  /** Stops the app, the parameter poll and (if opened here) the database. */
+  /** Drains the HTTP connections, then stops the app, the parameter poll and (if opened here) the database. */
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export interface RuntimeOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Runs a fit job's EM (default: the core on BKT_FIT_THREADS worker threads). */
   readonly fitter?: Fitter;
-  /** NEO4J_* settings (`bkt serve` passes the environment); without NEO4J_URI this instance queues but does not relay. */
+  /** NEO4J_* settings replacing `config.graph` (tests); without NEO4J_URI this instance queues but does not relay. */
   readonly graphEnv?: Readonly<Record<string, string | undefined>>;
   /** Replaces the Neo4j writer (tests, benchmarks). */
   readonly graphWriter?: GraphWriter;
@@ -77,7 +79,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       db,
       store,
       threshold: config.masteryThreshold,
-      env: options.graphEnv ?? {},
+      config: options.graphEnv === undefined ? config.graph : loadGraphConfig(options.graphEnv),
       logger: () => app?.log,
       ...(options.graphWriter && { writer: options.graphWriter }),
       ...(options.relayTuning && { relay: options.relayTuning }),
@@ -109,6 +111,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       config,
       service,
       fitting: { fitJobs, admin },
+      report: new ReportService(new SqlReportStore(db), (id) => fitJobs.get(id)),
       readiness: () => store.readiness(),
       poolStats: () => db.poolStats(),
       ...(options.logStream && { logStream: options.logStream }),
@@ -129,6 +132,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       fitJobs,
       graph: wired,
       async close() {
+        // Requests in flight finish first, while the database is still open.
+        await connectionsOf(built).drain(config.shutdownTimeoutMs);
         await fitJobs.close();
         parameters.stop();
         await built.close();

@@ -7,6 +7,7 @@
  * a file is usually several logs concatenated or sorted by something else, and input order would then not be time.
  */
 import type { ResponseData } from './dataset.js';
+import { NO_OBSERVATION } from './trace.js';
 
 /** A response log in input order, with ids interned: row i is (studentIds[student[i]], conceptIds[concept[i]]). */
 export interface ResponseRows {
@@ -14,7 +15,7 @@ export interface ResponseRows {
   readonly conceptIds: readonly string[];
   readonly student: Uint32Array;
   readonly concept: Uint32Array;
-  /** 1 = correct, 0 = wrong. */
+  /** 1 = correct, 0 = wrong, NO_OBSERVATION (2) = a step with no observed answer. */
   readonly correct: Uint8Array;
   /** Optional time key per row; sorts rows within each student. */
   readonly order?: Float64Array | null;
@@ -36,11 +37,14 @@ export interface BuiltData {
   readonly nonContiguous: NonContiguousStudent | null;
 }
 
-/** Interns parallel arrays of string ids (ids in order of first appearance) into `ResponseRows`. */
+/**
+ * Interns parallel arrays of string ids (ids in order of first appearance) into `ResponseRows`. In `correct`,
+ * true/nonzero is correct, false/0 wrong, and null, -1 or NO_OBSERVATION a step with no observed answer.
+ */
 export function internRows(
   studentIds: readonly string[],
   conceptIds: readonly string[],
-  correct: ArrayLike<number | boolean>,
+  correct: ArrayLike<number | boolean | null>,
   order?: ArrayLike<number> | null,
 ): ResponseRows {
   const n = studentIds.length;
@@ -69,7 +73,9 @@ export function internRows(
     conceptIds: c.table,
     student: s.out,
     concept: c.out,
-    correct: Uint8Array.from(correct as ArrayLike<number>, (v) => (v ? 1 : 0)),
+    correct: Uint8Array.from(correct as ArrayLike<number | boolean | null>, (v) =>
+      v === null || v === -1 || v === NO_OBSERVATION ? NO_OBSERVATION : v ? 1 : 0,
+    ),
     order: order ? Float64Array.from(order) : null,
   };
 }
@@ -139,7 +145,8 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
   for (let k = 0; k < n; k++) {
     const i = byStudent[k];
     const at = fill[seqPosition[rowSeq[k]]]++;
-    responses[at] = correct[i] !== 0 ? 1 : 0;
+    const v = correct[i];
+    responses[at] = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
     rowOf[at] = i;
   }
 

@@ -82,10 +82,12 @@ function warmUp(): void {
   // Prior 0 and learn 0 keep every sequence unknown, so each correct answer multiplies the likelihood by guess
   // (2^-20): 30 rows fold within a sequence, forward and backward; four of 10 rows fold the running product
   // across sequences. An empty and a one-row sequence take the other early paths.
-  const lengths = [0, 1, 30, 10, 10, 10, 10];
+  // The last sequence holds wrong answers and steps with no observation.
+  const lengths = [0, 1, 30, 10, 10, 10, 10, 4];
   const offsets = new Uint32Array(lengths.length + 1);
   lengths.forEach((n, i) => (offsets[i + 1] = offsets[i] + n));
   const responses = new Uint8Array(offsets[lengths.length]).fill(1);
+  responses.set([0, 2, 0, 2], offsets[lengths.length - 1]);
   const params = { prior: 0, learn: 0, guess: 2 ** -20, slip: 0.5, forget: 0 };
   forwardBackward({ responses, offsets }, params, emptyCounts(), new Float64Array(60));
 }
@@ -96,8 +98,9 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
   const { prior, learn, guess, slip, forget } = p;
   const stay = 1 - forget;
   const miss = 1 - learn;
-  // Emission probabilities as (value at a wrong answer) + o * (change at a correct one): no branch per row,
-  // which matters because answers are close to random from the branch predictor's point of view.
+  // Emission probabilities as seen * ((value at a wrong answer) + cor * (change at a correct one)) + (1 - seen),
+  // with seen = 0 for NO_OBSERVATION (2) and cor = o & 1: no branch per row, which matters because answers are
+  // close to random from the branch predictor's point of view. For an observed row the added term is an exact 0.
   const eK0 = slip;
   const eKd = 1 - 2 * slip;
   const eU0 = 1 - guess;
@@ -120,8 +123,10 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
     let unknown = 1 - prior;
     for (let t = 0; t < len; t++) {
       const o = responses[start + t];
-      const aK = known * (eK0 + o * eKd);
-      const aU = unknown * (eU0 + o * eUd);
+      const seen = 1 - (o >> 1);
+      const cor = o & 1;
+      const aK = known * (seen * (eK0 + cor * eKd) + (1 - seen));
+      const aU = unknown * (seen * (eU0 + cor * eUd) + (1 - seen));
       alpha[2 * t] = aK;
       alpha[2 * t + 1] = aU;
       known = aK * stay + aU * learn;
@@ -144,15 +149,17 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
     let gK = lastK / (lastK + lastU);
     let gU = lastU / (lastK + lastU);
     let o = responses[start + len - 1];
-    knownDen += gK;
-    unknownDen += gU;
-    knownCorrect += o * gK;
-    unknownCorrect += o * gU;
+    let seen = 1 - (o >> 1);
+    let cor = o & 1;
+    knownDen += seen * gK;
+    unknownDen += seen * gU;
+    knownCorrect += cor * gK;
+    unknownCorrect += cor * gU;
     let bK = 1;
     let bU = 1;
     for (let t = len - 2; t >= 0; t--) {
-      const wK = bK * (eK0 + o * eKd);
-      const wU = bU * (eU0 + o * eUd);
+      const wK = bK * (seen * (eK0 + cor * eKd) + (1 - seen));
+      const wU = bU * (seen * (eU0 + cor * eUd) + (1 - seen));
       const aK = alpha[2 * t];
       const aU = alpha[2 * t + 1];
       const xKK = aK * stay * wK;
@@ -167,10 +174,12 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
       forgetNum += xKU * inv;
       forgetDen += gK;
       o = responses[start + t];
-      knownDen += gK;
-      unknownDen += gU;
-      knownCorrect += o * gK;
-      unknownCorrect += o * gU;
+      seen = 1 - (o >> 1);
+      cor = o & 1;
+      knownDen += seen * gK;
+      unknownDen += seen * gU;
+      knownCorrect += cor * gK;
+      unknownCorrect += cor * gU;
       bK = stay * wK + forget * wU;
       bU = learn * wK + miss * wU;
       if (bK + bU < FOLD_BELOW) {

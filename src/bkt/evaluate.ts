@@ -4,10 +4,11 @@
  * on row order, and is null when the rows hold only one class.
  */
 import type { ResponseData } from './dataset.js';
+import { NO_OBSERVATION } from './trace.js';
 
 /** Prediction quality over a set of rows: log-likelihood, RMSE, accuracy and AUC. */
 export interface Metrics {
-  /** Rows scored. */
+  /** Rows scored (rows with NO_OBSERVATION are skipped). */
   readonly responses: number;
   /** Rows answered correctly. */
   readonly correct: number;
@@ -38,7 +39,7 @@ export const ACCURACY_THRESHOLD = 0.5;
 
 /**
  * Scores predictions. `rows` selects indices into both arrays; without it, every index of `responses` is scored.
- * For a contiguous range, pass subarrays instead (zero-copy).
+ * For a contiguous range, pass subarrays instead (zero-copy). Rows holding NO_OBSERVATION are skipped.
  */
 export function scorePredictions(
   responses: Uint8Array,
@@ -50,6 +51,7 @@ export function scorePredictions(
     throw new RangeError(`pCorrect has ${pCorrect.length} values for ${n} responses`);
   }
   let correct = 0;
+  let wrong = 0;
   let logLik = 0;
   let squared = 0;
   let hits = 0;
@@ -59,25 +61,28 @@ export function scorePredictions(
   for (let k = 0; k < n; k++) {
     const i = rows ? rows[k] : k;
     const p = pCorrect[i];
-    if (responses[i] !== 0) {
+    const r = responses[i];
+    if (r === NO_OBSERVATION) continue;
+    if (r !== 0) {
       pos[correct++] = p;
       logLik += Math.log(p);
       squared += (1 - p) * (1 - p);
       if (p >= ACCURACY_THRESHOLD) hits++;
     } else {
-      neg[k - correct] = p;
+      neg[wrong++] = p;
       logLik += Math.log(1 - p);
       squared += p * p;
       if (p < ACCURACY_THRESHOLD) hits++;
     }
   }
+  const scored = correct + wrong;
   return {
-    responses: n,
+    responses: scored,
     correct,
     logLik,
-    rmse: n === 0 ? NaN : Math.sqrt(squared / n),
-    accuracy: n === 0 ? NaN : hits / n,
-    auc: aucOfSorted(pos.subarray(0, correct).sort(), neg.subarray(0, n - correct).sort()),
+    rmse: scored === 0 ? NaN : Math.sqrt(squared / scored),
+    accuracy: scored === 0 ? NaN : hits / scored,
+    auc: aucOfSorted(pos.subarray(0, correct).sort(), neg.subarray(0, wrong).sort()),
   };
 }
 

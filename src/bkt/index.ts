@@ -22,8 +22,8 @@ export { type MasteryState, type ResponseUpdate, initialState, stateFromLevel, p
 
 // Many answers at once: response logs as flat arrays, traced per concept.
 export { type ResponseData, conceptSequences } from './dataset.js';
-export { type SequenceSet, type TraceColumns, traceMastery } from './trace.js';
-export { type ResponseRows, type NonContiguousStudent, type BuiltData, buildResponseData } from './build.js';
+export { type SequenceSet, type TraceColumns, NO_OBSERVATION, traceMastery } from './trace.js';
+export { type ResponseRows, type NonContiguousStudent, type BuiltData, internRows, buildResponseData } from './build.js';
 
 // Fitting with EM.
 export { type Bounds, type Fallback, type FitOptions, NO_BOUNDS, DEFAULT_FIT_OPTIONS, makeFitOptions } from './options.js';

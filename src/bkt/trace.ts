@@ -6,7 +6,16 @@
 import { type BktParams, checkParams, DEFAULT_THRESHOLD } from './params.js';
 import { atMostOne } from './update.js';
 
-/** Responses (1 = correct, 0 = wrong) grouped into per-student sequences, in time order within each. */
+/**
+ * A step with no observed answer (pyBKT's -1): the transition applies, the emission does not, and metrics skip it.
+ * Stored in `responses` beside 0 (wrong) and 1 (correct).
+ */
+export const NO_OBSERVATION = 2;
+
+/**
+ * Responses grouped into per-student sequences, in time order within each: 1 = correct, 0 = wrong,
+ * NO_OBSERVATION = a step whose answer is unknown.
+ */
 export interface SequenceSet {
   readonly responses: Uint8Array;
   /** Length = number of sequences + 1; non-decreasing. */
@@ -52,14 +61,18 @@ export function traceMastery(
     let unknown = 1 - prior;
     const end = offsets[s + 1];
     for (let t = offsets[s]; t < end; t++) {
-      const correct = responses[t] !== 0;
+      const r = responses[t];
       if (pCorrect) pCorrect[t] = atMostOne(known * (1 - slip) + unknown * guess);
       if (masteryBefore) masteryBefore[t] = known;
-      const jointKnown = correct ? known * (1 - slip) : known * slip;
-      const jointUnknown = correct ? unknown * guess : unknown * (1 - guess);
-      const evidence = jointKnown + jointUnknown;
-      const postKnown = jointKnown / evidence;
-      const postUnknown = jointUnknown / evidence;
+      let postKnown = known;
+      let postUnknown = unknown;
+      if (r !== NO_OBSERVATION) {
+        const jointKnown = r !== 0 ? known * (1 - slip) : known * slip;
+        const jointUnknown = r !== 0 ? unknown * guess : unknown * (1 - guess);
+        const evidence = jointKnown + jointUnknown;
+        postKnown = jointKnown / evidence;
+        postUnknown = jointUnknown / evidence;
+      }
       known = atMostOne(postKnown * (1 - forget) + postUnknown * learn);
       unknown = atMostOne(postKnown * forget + postUnknown * (1 - learn));
       if (posterior) posterior[t] = postKnown;

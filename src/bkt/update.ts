@@ -82,10 +82,11 @@ function checkUpdateInputs(state: MasteryState, params: BktParams): void {
 /**
  * Applies one response. O(1), validates its inputs (RangeError naming the field), never returns NaN:
  * with guess and slip strictly inside (0, 1) and known + unknown = 1, the evidence's normaliser is positive.
+ * `correct: null` is a step with no observed answer: the transition applies, the emission does not.
  */
 export function updateMastery(
   state: MasteryState,
-  correct: boolean,
+  correct: boolean | null,
   params: BktParams,
   threshold: number = DEFAULT_THRESHOLD,
 ): ResponseUpdate {
@@ -94,11 +95,15 @@ export function updateMastery(
   const { learn, guess, slip, forget } = params;
   const pCorrect = atMostOne(known * (1 - slip) + unknown * guess);
   // Joint probabilities of (state, this answer), then normalised: the posterior over the two states.
-  const jointKnown = correct ? known * (1 - slip) : known * slip;
-  const jointUnknown = correct ? unknown * guess : unknown * (1 - guess);
-  const evidence = jointKnown + jointUnknown;
-  const postKnown = jointKnown / evidence;
-  const postUnknown = jointUnknown / evidence;
+  let postKnown = known;
+  let postUnknown = unknown;
+  if (correct !== null) {
+    const jointKnown = correct ? known * (1 - slip) : known * slip;
+    const jointUnknown = correct ? unknown * guess : unknown * (1 - guess);
+    const evidence = jointKnown + jointUnknown;
+    postKnown = jointKnown / evidence;
+    postUnknown = jointUnknown / evidence;
+  }
   // The learning (and forgetting) transition after the answer.
   const nextKnown = atMostOne(postKnown * (1 - forget) + postUnknown * learn);
   const nextUnknown = atMostOne(postKnown * forget + postUnknown * (1 - learn));

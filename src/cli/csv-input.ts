@@ -7,6 +7,7 @@
  * 3 to 5 times slower. Papa Parse keeps every row's own fields, so short, long and blank rows are seen.
  */
 import { GrowableArray } from '../bkt/growable.js';
+import { NO_OBSERVATION } from '../bkt/index.js';
 import { createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
@@ -21,6 +22,8 @@ export interface ColumnNames {
   readonly correct: string;
   /** Optional time column: sorts rows within each student. */
   readonly order: string | null;
+  /** Additional columns to read as interned strings (e.g. item, template or class for the model variants). */
+  readonly extra?: readonly string[];
 }
 
 export const DEFAULT_COLUMNS: ColumnNames = Object.freeze({
@@ -125,9 +128,11 @@ export interface ResponseLog {
   /** Line number of each data row (for messages about rows). */
   readonly lineOf: Uint32Array;
   readonly sha256: string;
+  /** Each column of `columns.extra`: its values interned in order of first appearance, and a code per row. */
+  readonly extra: ReadonlyMap<string, { readonly ids: readonly string[]; readonly codes: Uint32Array }>;
 }
 
-/** 1 or 0 for the accepted spellings of `correct`, -1 for anything else. */
+/** 1 or 0 for the accepted spellings of `correct`, NO_OBSERVATION for -1 or empty, -1 for anything else. */
 function parseCorrect(text: string): number {
   switch (text) {
     case '1':
@@ -136,10 +141,16 @@ function parseCorrect(text: string): number {
     case '0':
     case 'false':
       return 0;
+    case '-1':
+    case '':
+      return NO_OBSERVATION;
     default:
       return -1;
   }
 }
+
+/** The options that name extra columns, for the message about a missing one. */
+const EXTRA_COLUMN_OPTIONS = 'the option that named it (--multigs, --multilearn, --multiprior or --fold-col)';
 
 class Interner {
   readonly ids: string[] = [];
@@ -171,6 +182,9 @@ export async function readResponseLog(file: string, columns: ColumnNames, progre
   const correct = new GrowableArray(new Uint8Array(size));
   const order = columns.order === null ? null : new GrowableArray(new Float64Array(size));
   const lineOf = new GrowableArray(new Uint32Array(size));
+  const extraNames = [...new Set(columns.extra ?? [])];
+  const extras = extraNames.map(() => ({ interner: new Interner(), codes: new GrowableArray(new Uint32Array(size)) }));
+  const iExtra: number[] = [];
   let header: readonly string[] = [];
   let iStudent = -1;
   let iConcept = -1;
@@ -199,6 +213,7 @@ export async function readResponseLog(file: string, columns: ColumnNames, progre
         iConcept = find(columns.concept, '--concept-col');
         iCorrect = find(columns.correct, '--correct-col');
         if (columns.order !== null) iOrder = find(columns.order, '--order-col');
+        for (const name of extraNames) iExtra.push(find(name, EXTRA_COLUMN_OPTIONS));
       },
       onRecord(fields, line) {
         if (fields.length !== width) {
@@ -228,6 +243,7 @@ export async function readResponseLog(file: string, columns: ColumnNames, progre
         concept.push(concepts.get(c));
         correct.push(v);
         lineOf.push(line);
+        for (let k = 0; k < extras.length; k++) extras[k].codes.push(extras[k].interner.get(fields[iExtra[k]]));
       },
     },
     progress,
@@ -246,5 +262,6 @@ export async function readResponseLog(file: string, columns: ColumnNames, progre
     count: correct.length,
     lineOf: lineOf.done(),
     sha256,
+    extra: new Map(extraNames.map((name, k) => [name, { ids: extras[k].interner.ids, codes: extras[k].codes.done() }])),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Errors the CLI reports to the user: `file:line: problem`, no stack trace. Everything else that escapes a command
- * is reported as an internal error with its message (the stack only with BKT_DEBUG=1).
+ * is reported as an internal error with its message (the stack only with BKT_DEBUG=true, which the entry point reads).
  */
 /** Bad input (data or params file): exit code 1. */
 export class InputError extends Error {
@@ -24,7 +24,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
 
 /** Prints an error the way users should see it and returns the exit code. */
-export function reportError(err: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+export function reportError(err: unknown, stderr: NodeJS.WritableStream = process.stderr, debug = false): number {
   if (err instanceof InputError) {
     stderr.write(`bkt: ${err.message}\n`);
     return EXIT_INPUT;
@@ -42,7 +42,7 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
   }
   const message = err instanceof Error ? err.message : String(err);
   stderr.write(`bkt: internal error: ${message}\n`);
-  if (process.env.BKT_DEBUG === '1' && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
+  if (debug && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
   return EXIT_INTERNAL;
 }
 

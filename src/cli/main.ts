@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `bkt` command: one subcommand per file in this folder, registered here. */
 import { CommanderError } from 'commander';
+import { debugEnabled } from '../config.js';
 import { EXIT_USAGE, reportError } from './errors.js';
 import { buildProgram } from './program.js';
 
@@ -19,6 +20,6 @@ try {
     // Commander has printed its message (help, version, or a usage error).
     process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
   } else {
-    process.exitCode = reportError(err);
+    process.exitCode = reportError(err, process.stderr, debugEnabled(process.env));
   }
 }

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   fit_in_progress: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   internal: 500,
   unavailable: 503,
 } as const;
@@ -85,14 +86,42 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
-export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** What the handler reports beside the response: a 503 of the database (counted and logged once per outage). */
+export interface ErrorEvents {
+  onUnavailable(error: Error, request: FastifyRequest): void;
+}
+
+const LOG_EACH_UNAVAILABLE: ErrorEvents = {
+  onUnavailable: (error, request) => request.log.warn({ err: error }, 'database unavailable'),
+};
+
+/** A 4xx thrown by a plugin (for example @fastify/send's 400 for a path with %00): its status, in our table's terms. */
+function clientStatus(error: FastifyError): ErrorCode | undefined {
+  const status = error.statusCode ?? (error as { status?: number }).status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (status === 404) return 'not_found';
+  if (status === 403) return 'forbidden';
+  if (status === 413) return 'payload_too_large';
+  if (status === 415) return 'unsupported_media_type';
+  if (status === 429) return 'rate_limited';
+  return 'invalid_input';
+}
+
+/** The error handler; `events` receives the database outages (default: one warn line each). */
+export function errorHandlerWith(events: ErrorEvents = LOG_EACH_UNAVAILABLE) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => handle(error, request, reply, events);
+}
+
+export const errorHandler = errorHandlerWith();
+
+function handle(error: FastifyError, request: FastifyRequest, reply: FastifyReply, events: ErrorEvents): FastifyReply {
   if (error.validation) {
     const { field, message } = describeValidation(error.validation[0] as AjvIssue, error.validationContext);
     return sendError(reply, 'invalid_input', message, field);
   }
   if (error instanceof HttpError) return sendError(reply, error.code, error.message, error.field);
   if (isServiceError(error)) {
-    if (error.code === 'unavailable') request.log.warn({ err: error.cause ?? error }, 'database unavailable');
+    if (error.code === 'unavailable') events.onUnavailable((error.cause as Error | undefined) ?? error, request);
     return sendError(reply, error.code, error.message, error.field);
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
@@ -109,6 +138,12 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   // Anything else is ours: log it in full, tell the caller nothing internal.
   if (error instanceof SyntaxError && error.message.includes('JSON')) return sendError(reply, 'invalid_json', 'the body is not valid JSON');
+  const client = clientStatus(error);
+  if (client) {
+    request.log.info({ status: ERROR_STATUS[client], reason: error.message }, 'client error');
+    const message = client === 'not_found' ? `no resource at ${request.url.split('?')[0].slice(0, 200)}` : 'the request is not valid (for example a path with %00 or ..)';
+    return sendError(reply, client, message);
+  }
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, 'internal', 'internal error; the request id in x-request-id identifies it in the logs');
 }

@@ -28,7 +28,7 @@ export function ref<T extends TSchema>(schema: T, extra: Record<string, unknown>
   return Type.Unsafe<Static<T>>({ $ref: `${id}#`, ...extra }) as unknown as T;
 }
 
-type Status = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503;
+type Status = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
 
 const DESCRIPTIONS: Record<Status, string> = {
   400: 'Invalid input (invalid_input, invalid_json): the message and `field` name what was wrong',
@@ -38,12 +38,13 @@ const DESCRIPTIONS: Record<Status, string> = {
   409: 'Conflict with the stored state (idempotency_conflict or fit_in_progress)',
   413: 'The body is larger than the route accepts (payload_too_large)',
   415: 'The body is not application/json (unsupported_media_type)',
+  429: 'Too many requests for this token in a minute (rate_limited; only when BKT_RATE_LIMIT is set)',
   500: 'Internal error; x-request-id identifies it in the logs (internal)',
   503: 'The database is unreachable or busy (unavailable): retry after Retry-After seconds',
 };
 
-/** Every route: validation, authentication, internal errors and an unavailable database. */
-const EVERY_ROUTE: readonly Status[] = [400, 401, 403, 500, 503];
+/** Every route: validation, authentication, the rate limit, internal errors and an unavailable database. */
+const EVERY_ROUTE: readonly Status[] = [400, 401, 403, 429, 500, 503];
 /** Routes that take a JSON body. */
 const WITH_BODY: readonly Status[] = [413, 415];
 
@@ -71,13 +72,13 @@ const HEADERS = {
 
 type Operation = { responses?: Record<string, { headers?: Record<string, unknown> }> };
 
-/** Adds the headers the app sends on every response (x-request-id), on 503 (Retry-After) and 401 (WWW-Authenticate). */
+/** Adds the headers the app sends on every response (x-request-id), on 429 and 503 (Retry-After), on 401 (WWW-Authenticate). */
 function addResponseHeaders(document: { paths?: Record<string, Record<string, Operation>> }): void {
   for (const path of Object.values(document.paths ?? {})) {
     for (const operation of Object.values(path)) {
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         response.headers = { ...response.headers, 'x-request-id': { $ref: '#/components/headers/RequestId' } };
-        if (status === '503') response.headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
+        if (status === '503' || status === '429') response.headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
         if (status === '401') response.headers['WWW-Authenticate'] = { $ref: '#/components/headers/WwwAuthenticate' };
       }
     }

@@ -39,12 +39,12 @@ export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity
   }
   const x = { field: 'opportunity', type: 'quantitative', scale: { domain: [0.5, maxOpportunity + 0.5], nice: false }, axis: { title: 'opportunity', tickMinStep: 1, format: 'd' } } as const;
   const y = { type: 'quantitative', scale: { domain: [0, 1] }, axis: { title: 'error rate', format: '.0%' } } as const;
-  const color = { scale: { domain: SERIES, range: SERIES_COLORS }, legend: { title: null, orient: 'top', direction: 'horizontal' } } as const;
+  const color = { scale: { domain: SERIES, range: SERIES_COLORS }, legend: { title: null, orient: 'top', direction: 'horizontal', labelLimit: 400 } } as const;
   return {
     $schema: SCHEMA,
     data: { values },
     columns,
-    facet: { field: 'panel', type: 'nominal', sort: panels.map((p) => p.label), header: { title: null, labelFontSize: 11, labelLimit: 220 } },
+    facet: { field: 'panel', type: 'nominal', sort: panels.map((p) => p.label), header: { title: null, labelFontSize: 10, labelLimit: 270 } },
     spec: {
       width: 200,
       height: 120,

@@ -9,3 +9,4 @@ export * from './fit-ports.js';
 export * from './fit-jobs.js';
 export * from './admin-service.js';
 export * from './import-log.js';
+export * from './report-service.js';

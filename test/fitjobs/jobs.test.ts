@@ -216,7 +216,7 @@ describe('service tokens get 403 on every admin route', () => {
       for (const [method, op] of Object.entries(ops)) if (op.tags?.includes('admin')) admin.push([method.toUpperCase(), path]);
     }
     expect(admin.map(([m, p]) => `${m} ${p}`).sort()).toEqual(
-      ['DELETE /api/bkt/students/{student_id}', 'GET /api/bkt/fit/{job_id}', 'POST /api/bkt/fit', 'PUT /api/bkt/parameters/{concept_id}'].sort(),
+      ['DELETE /api/bkt/students/{student_id}', 'GET /admin/report', 'GET /api/bkt/fit/{job_id}', 'POST /api/bkt/fit', 'PUT /api/bkt/parameters/{concept_id}'].sort(),
     );
     const bodies: Record<string, object> = {
       'POST /api/bkt/fit': {},
