@@ -24,6 +24,22 @@ export class GrowableArray<T extends Uint8Array | Uint32Array | Float64Array> {
     this.length = length;
   }
 
+  /** Makes room for at least `capacity` values in all (one copy now instead of several doublings later). */
+  reserve(capacity: number): void {
+    if (capacity <= this.data.length) return;
+    const bigger = new (this.data.constructor as new (n: number) => T)(capacity);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
+  }
+
+  /**
+   * The values pushed, without a copy when they fill most of the buffer (a view of it; push no more after), and
+   * as a copy otherwise: the slack kept is at most a fifth of the result.
+   */
+  take(): T {
+    return this.length * 5 >= this.data.length * 4 ? (this.data.subarray(0, this.length) as T) : this.done();
+  }
+
   /** A copy of exactly the values pushed. */
   done(): T {
     return this.data.slice(0, this.length) as T;

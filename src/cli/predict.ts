@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { ResponseData, TraceColumns } from '../bkt/index.js';
-import { streamCsv } from './csv-input.js';
+import { recordFields, streamRecords } from './csv-records.js';
 import { InputError, UsageError } from './errors.js';
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, thresholdOption } from './options.js';
@@ -113,7 +113,10 @@ async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSo
   }
 }
 
-/** Second pass over the input: each record re-emitted (quoted where needed) with its predictions. */
+/**
+ * Second pass over the input: each record copied through as its own bytes (so its quoting is kept exactly), with
+ * its predictions appended.
+ */
 async function writePredictions(
   output: AtomicOutput,
   file: string,
@@ -125,30 +128,24 @@ async function writePredictions(
   const grouped = new Uint32Array(n); // input row -> grouped index
   for (let t = 0; t < n; t++) grouped[data.rowOf[t]] = t;
   const { pCorrect, masteryBefore, posterior, masteryAfter, mastered } = cols as Required<TraceColumns>;
-  let row = 0;
+  let row = -1; // the header comes first
   let text = '';
   let started = false;
-  await streamCsv(
+  await streamRecords(
     file,
-    {
-      onHeader(names) {
-        for (const name of PREDICTION_COLUMNS) {
-          if (names.includes(name)) {
-            throw new InputError(file, 1, `the input already has a column "${name}", which predict writes; drop or rename it`);
-          }
-        }
+    (r) => {
+      if (row < 0) {
+        const names = recordFields(r);
         text = `${[...names, ...PREDICTION_COLUMNS].map(csvField).join(',')}\n`;
-      },
-      onRecord(fields) {
-        const t = grouped[row++];
-        let line = '';
-        for (let k = 0; k < fields.length; k++) line += `${csvField(fields[k])},`;
-        text += `${line}${pCorrect[t]},${masteryBefore[t]},${posterior[t]},${masteryAfter[t]},${mastered[t]}\n`;
-        if (text.length > 1 << 16) {
-          output.write(text);
-          text = '';
-        }
-      },
+        row = 0;
+        return;
+      }
+      const t = grouped[row++];
+      text += `${r.bytes.toString('utf8', r.from, r.to)},${pCorrect[t]},${masteryBefore[t]},${posterior[t]},${masteryAfter[t]},${mastered[t]}\n`;
+      if (text.length > 1 << 16) {
+        output.write(text);
+        text = '';
+      }
     },
     (done, total) => {
       if (!started) progress.phase('write', total);

@@ -112,7 +112,8 @@ export function registerServe(program: Command): void {
       const warnUnknown = (log: FastifyInstance['log']) => {
         for (const u of unknownSettings(env)) log.warn({ setting: u.name }, `${u.name} is not a setting of bkt serve (did you mean ${u.closest}?); it is ignored`);
       };
-      closeWithGrace({ delay: config.shutdownTimeoutMs + 5000 }, async ({ signal, err }) => {
+      // Signals only: an empty event loop (beforeExit) during a slow start is not a reason to stop.
+      closeWithGrace({ delay: config.shutdownTimeoutMs + 5000, skip: ['beforeExit'] }, async ({ signal, err }) => {
         stopping = true;
         const log = runtime?.app.log ?? standby?.log;
         if (err) log?.error({ err }, 'shutting down after an error');

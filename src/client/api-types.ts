@@ -234,6 +234,8 @@ export interface components {
              * @description when the student answered (ISO 8601)
              */
             answered_at?: string;
+            /** @description the item (question) answered, 1 to 200 characters; its own guess and slip apply when the concept has them */
+            item_id?: string;
         };
         BatchBody: {
             /** @description applied in order, all or nothing */
@@ -259,6 +261,10 @@ export interface components {
             version: number;
             /** @description true when response_id was seen before: nothing was written */
             replayed: boolean;
+            /** @description the item_id sent with the answer, or null */
+            item_id: string | null;
+            /** @description which parameters computed the answer: 'item' (the item's guess and slip over the concept's parameters), 'concept' (the concept's parameters: no item_id, or an item without its own values), 'default' (the built-in defaults) */
+            params_source: "item" | "concept" | "default";
         };
         BatchResult: {
             results: components["schemas"]["UpdateResult"][];
@@ -463,8 +469,14 @@ export interface components {
                 response_id: string | null;
                 session_id: string | null;
                 answered_at: string | null;
-                /** Format: date-time */
-                recorded_at: string;
+                item_id: string | null;
+                /** @description which parameters computed the answer: 'item' (the item's guess and slip over the concept's parameters), 'concept' (the concept's parameters: no item_id, or an item without its own values), 'default' (the built-in defaults) */
+                params_source: "item" | "concept" | "default";
+                /**
+                 * Format: date-time
+                 * @description when the row was written (the database clock)
+                 */
+                created_at: string;
             }[];
             /** @description pass as ?after= for the next page */
             next_after?: string;

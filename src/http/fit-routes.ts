@@ -213,7 +213,9 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
             response_id: r.responseId,
             session_id: r.sessionId,
             answered_at: r.answeredAt,
-            recorded_at: r.recordedAt,
+            item_id: r.itemId,
+            params_source: r.paramsSource,
+            created_at: r.createdAt,
           })),
           ...(page.nextAfter !== undefined && { next_after: page.nextAfter }),
         };

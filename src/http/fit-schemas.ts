@@ -1,6 +1,7 @@
 /** Schemas of fit jobs, parameters and history (one per shape, as in schemas.ts). */
 import { Type, type Static } from 'typebox';
 import { ref } from './openapi.js';
+import { ParamsSource } from './schemas.js';
 
 const Uuid = (description: string) => Type.String({ format: 'uuid', description });
 const Probability = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
@@ -202,7 +203,9 @@ export const HistoryPage = Type.Object({
       response_id: Nullable(Type.String()),
       session_id: Nullable(Type.String()),
       answered_at: Nullable(Type.String({ format: 'date-time' })),
-      recorded_at: Type.String({ format: 'date-time' }),
+      item_id: Nullable(Type.String({ description: 'the item answered, as sent with the answer' })),
+      params_source: ParamsSource,
+      created_at: Type.String({ format: 'date-time', description: 'when the row was written (the database clock)' }),
     }),
   ),
   next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),

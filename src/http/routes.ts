@@ -28,6 +28,7 @@ function toInput(b: ResponseBody, at = ''): ResponseInput {
     ...(b.response_id !== undefined && { responseId: b.response_id }),
     ...(b.session_id !== undefined && { sessionId: b.session_id }),
     ...(b.answered_at !== undefined && { answeredAt: normaliseInstant(b.answered_at, `${at}answered_at`) }),
+    ...(b.item_id !== undefined && { itemId: b.item_id }),
   };
 }
 
@@ -44,6 +45,8 @@ function toResult(r: ServiceResult) {
     n_responses: r.nResponses,
     version: r.version,
     replayed: r.replayed,
+    item_id: r.itemId,
+    params_source: r.paramsSource,
   };
 }
 

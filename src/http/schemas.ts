@@ -5,6 +5,15 @@ import { ref } from './openapi.js';
 const Uuid = (description: string) => Type.String({ format: 'uuid', description });
 const Probability = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
 
+/** An item (question) id: any string of 1 to 200 characters, compared exactly. */
+export const ItemId = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+
+export const ParamsSource = Type.Union([Type.Literal('item'), Type.Literal('concept'), Type.Literal('default')], {
+  description:
+    "which parameters computed the answer: 'item' (the item's guess and slip over the concept's parameters), " +
+    "'concept' (the concept's parameters: no item_id, or an item without its own values), 'default' (the built-in defaults)",
+});
+
 export const ResponseBody = Type.Object(
   {
     student_id: Uuid('the student'),
@@ -13,6 +22,9 @@ export const ResponseBody = Type.Object(
     response_id: Type.Optional(Uuid('idempotency key: a repeat returns the first result with replayed: true')),
     session_id: Type.Optional(Uuid('practice session, stored in the history')),
     answered_at: Type.Optional(Type.String({ format: 'date-time', description: 'when the student answered (ISO 8601)' })),
+    item_id: Type.Optional(
+      ItemId("the item (question) answered, 1 to 200 characters; its own guess and slip apply when the concept has them"),
+    ),
   },
   { $id: 'ResponseBody', additionalProperties: false },
 );
@@ -36,6 +48,8 @@ export const UpdateResult = Type.Object({
   n_responses: Type.Integer(),
   version: Type.Integer({ description: "the pair's version after this answer (= its history seq)" }),
   replayed: Type.Boolean({ description: 'true when response_id was seen before: nothing was written' }),
+  item_id: Type.Union([Type.String(), Type.Null()], { description: 'the item_id sent with the answer, or null' }),
+  params_source: ParamsSource,
 }, { $id: 'UpdateResult' });
 
 export const BatchResult = Type.Object({ results: Type.Array(ref(UpdateResult)) }, { $id: 'BatchResult' });

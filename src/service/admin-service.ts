@@ -43,15 +43,15 @@ export interface HistoryPageView {
   readonly nextAfter?: string;
 }
 
-/** The history cursor: recorded_at in microseconds, concept and seq, as one opaque URL-safe string. */
+/** The history cursor: created_at in microseconds, concept and seq, as one opaque URL-safe string. */
 function encodeCursor(r: HistoryRow): string {
-  return Buffer.from(`${r.recordedAtMicros}.${r.conceptId}.${r.seq}`).toString('base64url');
+  return Buffer.from(`${r.createdAtMicros}.${r.conceptId}.${r.seq}`).toString('base64url');
 }
 
-function decodeCursor(text: string): { recordedAtMicros: string; conceptId: string; seq: number } {
+function decodeCursor(text: string): { createdAtMicros: string; conceptId: string; seq: number } {
   const parts = Buffer.from(text, 'base64url').toString('utf8').split('.');
   if (parts.length === 3 && /^-?\d{1,19}$/.test(parts[0]) && UUID.test(parts[1]) && /^\d{1,10}$/.test(parts[2])) {
-    return { recordedAtMicros: parts[0], conceptId: parts[1], seq: Number(parts[2]) };
+    return { createdAtMicros: parts[0], conceptId: parts[1], seq: Number(parts[2]) };
   }
   throw new ServiceError('invalid_input', 'after must be the next_after of a previous page', 'after');
 }
@@ -100,7 +100,7 @@ export class AdminService {
     return view(stored);
   }
 
-  /** A student's answers in time order (recorded_at), optionally of one concept and within [from, to). */
+  /** A student's answers in time order (created_at), optionally of one concept and within [from, to). */
   async readHistory(input: {
     studentId: string;
     conceptId?: string;

@@ -3,7 +3,12 @@
  * src/store (SQL) and src/fitting (worker threads). Only as wide as the use cases need.
  */
 import type { BktParams, DatasetFit, FitOptions, MasteryState, ResponseData } from '../bkt/index.js';
-import type { PairKey, PairWrite, StoredPair } from './ports.js';
+import type { PairKey, PairWrite, ParamsOrigin, StoredPair } from './ports.js';
+
+/** params_source by its code in HistoryColumns.paramsSource. */
+export const PARAMS_ORIGINS: readonly ParamsOrigin[] = ['default', 'concept', 'item'];
+/** The code of each params_source in HistoryColumns.paramsSource. */
+export const ORIGIN_CODE: Readonly<Record<ParamsOrigin, number>> = { default: 0, concept: 1, item: 2 };
 
 export type FitJobStatus = 'queued' | 'running' | 'done' | 'failed' | 'interrupted';
 
@@ -197,19 +202,21 @@ export interface HistoryRow {
   readonly responseId: string | null;
   readonly sessionId: string | null;
   readonly answeredAt: string | null;
-  readonly recordedAt: string;
-  /** recorded_at in microseconds since the epoch, as a decimal string (the cursor's exact form). */
-  readonly recordedAtMicros: string;
+  readonly itemId: string | null;
+  readonly paramsSource: ParamsOrigin;
+  readonly createdAt: string;
+  /** created_at in microseconds since the epoch, as a decimal string (the cursor's exact form). */
+  readonly createdAtMicros: string;
 }
 
 export interface HistoryQuery {
   readonly studentId: string;
   readonly conceptId?: string;
-  /** ISO bounds on recorded_at: from inclusive, to exclusive. */
+  /** ISO bounds on created_at: from inclusive, to exclusive. */
   readonly from?: string;
   readonly to?: string;
-  /** Rows strictly after this (recorded_at µs, concept, seq) position. */
-  readonly after?: { readonly recordedAtMicros: string; readonly conceptId: string; readonly seq: number };
+  /** Rows strictly after this (created_at µs, concept, seq) position. */
+  readonly after?: { readonly createdAtMicros: string; readonly conceptId: string; readonly seq: number };
   readonly limit: number;
 }
 
@@ -220,8 +227,9 @@ export interface HistoryStore {
 /**
  * Imported history rows of one batch, column by column in typed arrays (a batch holds tens of thousands: one object,
  * or even one string, per row would cost more in garbage collection than the arithmetic). Row i belongs to the pair
- * at `pairOf[i]` of the batch's pair list; its response id is 16 bytes at `responseIds[16 i]`. Imported rows have
- * no session and no answered_at.
+ * at `pairOf[i]` of the batch's pair list; its response id is 16 bytes at `responseIds[16 i]`; its item is
+ * `items[itemOf[i]]` (-1: none) and its params_source `PARAMS_ORIGINS[paramsSource[i]]`. Imported rows have no
+ * session and no answered_at.
  */
 export class HistoryColumns {
   length = 0;
@@ -234,8 +242,14 @@ export class HistoryColumns {
   readonly pUnknownAfter: Float64Array;
   readonly pCorrect: Float64Array;
   readonly paramsVersion: Int32Array;
+  readonly paramsSource: Uint8Array;
+  readonly itemOf: Int32Array;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    /** The item ids the rows refer to by index. */
+    readonly items: readonly string[] = [],
+  ) {
     this.pairOf = new Uint32Array(capacity);
     this.seq = new Int32Array(capacity);
     this.correct = new Uint8Array(capacity);
@@ -245,6 +259,8 @@ export class HistoryColumns {
     this.pUnknownAfter = new Float64Array(capacity);
     this.pCorrect = new Float64Array(capacity);
     this.paramsVersion = new Int32Array(capacity);
+    this.paramsSource = new Uint8Array(capacity);
+    this.itemOf = new Int32Array(capacity).fill(-1);
   }
 }
 

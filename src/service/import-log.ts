@@ -14,7 +14,7 @@ import {
   initialState, type MasteryState, type ResponseData, traceMastery, updateMastery,
 } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
-import { HistoryColumns, type ImportStore } from './fit-ports.js';
+import { HistoryColumns, ORIGIN_CODE, type ImportStore } from './fit-ports.js';
 import type { ResolvedParameters } from './parameters-cache.js';
 import type { PairKey, PairWrite, StoredPair } from './ports.js';
 
@@ -232,7 +232,8 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
   /** Replays one pair's rows from `start`, appending after `version`; `index` is its place in the batch's pair list. */
   const replay = (p: Pair, index: number, start: { state: MasteryState; version: number; nResponses: number; nCorrect: number }, h: HistoryColumns): PairWrite => {
     if (traced && start.version === 0) return copyTraced(p, index, traced.versions[p.concept], h);
-    const { params, version: paramsVersion } = input.parameters(p.key.conceptId);
+    const { params, version: paramsVersion, source } = input.parameters(p.key.conceptId);
+    const sourceCode = ORIGIN_CODE[source];
     let state = start.state;
     let nCorrect = start.nCorrect;
     for (let t = data.offsets[p.seq], k = 1; t < data.offsets[p.seq + 1]; t++, k++) {
@@ -250,6 +251,7 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       h.pUnknownAfter[i] = state.unknown;
       h.pCorrect[i] = u.pCorrect;
       h.paramsVersion[i] = paramsVersion;
+      h.paramsSource[i] = sourceCode;
     }
     return {
       ...p.key,
@@ -266,6 +268,7 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
   /** A pair's rows from the traced columns (a pair of a file without append, starting at the prior). */
   const copyTraced = (p: Pair, index: number, paramsVersion: number, h: HistoryColumns): PairWrite => {
     const t = traced!;
+    const sourceCode = paramsVersion === 0 ? ORIGIN_CODE.default : ORIGIN_CODE.concept;
     let nCorrect = 0;
     for (let r = data.offsets[p.seq], k = 1; r < data.offsets[p.seq + 1]; r++, k++) {
       const i = h.length++;
@@ -280,6 +283,7 @@ export async function importLog(store: ImportStore, input: ImportLogInput, mappi
       h.pUnknownAfter[i] = t.unknownAfter[r];
       h.pCorrect[i] = t.pCorrect[r];
       h.paramsVersion[i] = paramsVersion;
+      h.paramsSource[i] = sourceCode;
     }
     return {
       ...p.key,

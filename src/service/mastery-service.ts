@@ -4,7 +4,7 @@ import { ServiceError } from './errors.js';
 import type { ParametersCache } from './parameters-cache.js';
 import { PairQueue } from './pair-queue.js';
 import { planResponses, priorOf, isoToMicros, type ResponseInput, type UpdateResult } from './plan-responses.js';
-import { pairKey, type MasteryStore, type PriorRow, type StoredPair } from './ports.js';
+import { MAX_ITEM_ID_LENGTH, pairKey, type MasteryStore, type PriorRow, type StoredPair } from './ports.js';
 
 export const MAX_BATCH = 1000;
 export const MAX_PAGE = 500;
@@ -48,6 +48,14 @@ function uuid(value: string, field: string): string {
   return v;
 }
 
+/** An item id as given: 1 to MAX_ITEM_ID_LENGTH characters, compared exactly (case and spaces matter). */
+export function checkItemId(value: string, field: string): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > MAX_ITEM_ID_LENGTH) {
+    throw new ServiceError('invalid_input', `${field} must be a string of 1 to ${MAX_ITEM_ID_LENGTH} characters`, field);
+  }
+  return value;
+}
+
 /** Lower-cases ids (so that map keys and idempotency checks agree with PostgreSQL's uuid) and checks them. */
 function normalise(input: ResponseInput, at: string): ResponseInput {
   if (input.answeredAt !== undefined) isoToMicros(input.answeredAt);
@@ -58,6 +66,7 @@ function normalise(input: ResponseInput, at: string): ResponseInput {
     ...(input.responseId !== undefined && { responseId: uuid(input.responseId, `${at}response_id`) }),
     ...(input.sessionId !== undefined && { sessionId: uuid(input.sessionId, `${at}session_id`) }),
     ...(input.answeredAt !== undefined && { answeredAt: input.answeredAt }),
+    ...(input.itemId !== undefined && { itemId: checkItemId(input.itemId, `${at}item_id`) }),
   };
 }
 

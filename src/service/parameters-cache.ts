@@ -1,18 +1,52 @@
 /**
- * Per-concept parameters from the database, else the story's defaults, held in memory. A cheap epoch query every
- * `refreshMs` notices changes made by any instance (or by hand in SQL) and reloads, so a change is in effect within
- * about that interval everywhere.
+ * Per-concept parameters (with their items' guess and slip) from the database, else the story's defaults, held in
+ * memory. A cheap epoch query every `refreshMs` notices changes made by any instance (or by hand in SQL) and reloads,
+ * so a change is in effect within about that interval everywhere. An update resolves its parameters here with two
+ * map lookups and no allocation: each item's full parameter set is built once, at load.
  */
-import { DEFAULT_PARAMS, type BktParams } from '../bkt/index.js';
-import type { ConceptParameters, ParameterSource } from './ports.js';
+import { DEFAULT_PARAMS, makeParams, type BktParams } from '../bkt/index.js';
+import type { ConceptParameters, ParameterSource, ParamsOrigin } from './ports.js';
 
 export interface ResolvedParameters {
   readonly params: BktParams;
   /** bkt_parameters.version, or 0 for the defaults. */
   readonly version: number;
+  /** 'concept' for stored parameters, 'default' for the built-in defaults. */
+  readonly source: 'concept' | 'default';
+  /** Each item with its own guess and slip: the concept's parameters with those two replaced. */
+  readonly items: ReadonlyMap<string, BktParams>;
 }
 
-const DEFAULTS: ResolvedParameters = Object.freeze({ params: DEFAULT_PARAMS, version: 0 });
+/** The parameters one answer is computed with. */
+export interface AnswerParameters {
+  readonly params: BktParams;
+  readonly version: number;
+  readonly source: ParamsOrigin;
+}
+
+const DEFAULTS: ResolvedParameters = Object.freeze({
+  params: DEFAULT_PARAMS,
+  version: 0,
+  source: 'default',
+  items: new Map<string, BktParams>(),
+});
+
+/** The item's parameters when the concept has them for `itemId`, else the concept's (or the defaults). */
+export function forItem(p: ResolvedParameters, itemId: string | null | undefined): AnswerParameters {
+  const item = itemId == null ? undefined : p.items.get(itemId);
+  if (item === undefined) return p;
+  return { params: item, version: p.version, source: 'item' };
+}
+
+/** A concept's row as the cache holds it (items expanded to full parameter sets). */
+export function resolveConcept(r: ConceptParameters): ResolvedParameters {
+  return {
+    params: r.params,
+    version: r.version,
+    source: 'concept',
+    items: new Map(r.items.map((i) => [i.itemId, makeParams({ ...r.params, guess: i.guess, slip: i.slip })])),
+  };
+}
 
 export class ParametersCache {
   private byConcept = new Map<string, ResolvedParameters>();
@@ -67,7 +101,7 @@ export class ParametersCache {
     const epoch = await this.source.parametersEpoch();
     if (epoch === this.epoch) return;
     const rows: ConceptParameters[] = await this.source.loadParameters();
-    this.byConcept = new Map(rows.map((r) => [r.conceptId, { params: r.params, version: r.version }]));
+    this.byConcept = new Map(rows.map((r) => [r.conceptId, resolveConcept(r)]));
     this.epoch = epoch;
   }
 }

@@ -5,9 +5,10 @@
  */
 import { initialState, predictCorrect, updateMastery, type MasteryState } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
-import type { ResolvedParameters } from './parameters-cache.js';
+import { forItem, type ResolvedParameters } from './parameters-cache.js';
 import {
   pairKey,
+  type ParamsOrigin,
   type HistoryWrite,
   type LockedSnapshot,
   type PairWrite,
@@ -25,6 +26,8 @@ export interface ResponseInput {
   readonly sessionId?: string;
   /** ISO 8601 time of the answer, as the caller sent it. */
   readonly answeredAt?: string;
+  /** The item answered; its own guess and slip are used when the concept has them. */
+  readonly itemId?: string;
 }
 
 /** What an update returns (the API's field names are the HTTP layer's business). */
@@ -40,6 +43,9 @@ export interface UpdateResult {
   readonly nResponses: number;
   readonly version: number;
   readonly replayed: boolean;
+  readonly itemId: string | null;
+  /** Which parameters computed this answer. */
+  readonly paramsSource: ParamsOrigin;
 }
 
 /** Microseconds since the epoch of an ISO time, as PostgreSQL stores it (digits past the sixth are dropped). */
@@ -57,6 +63,7 @@ function sameRequest(recorded: RecordedResponse, input: ResponseInput): boolean 
     recorded.conceptId === input.conceptId &&
     recorded.correct === input.correct &&
     recorded.sessionId === (input.sessionId ?? null) &&
+    recorded.itemId === (input.itemId ?? null) &&
     recorded.answeredAtMicros === (input.answeredAt === undefined ? null : isoToMicros(input.answeredAt))
   );
 }
@@ -98,6 +105,8 @@ export function planResponses(
       nResponses: r.seq,
       version: r.seq,
       replayed,
+      itemId: r.itemId,
+      paramsSource: r.paramsSource,
     };
   };
 
@@ -125,7 +134,8 @@ export function planResponses(
       w = { ...stored, firstAnsweredAt: null, lastAnsweredAt: null, written: false };
       working.set(key, w);
     }
-    const { params, version: paramsVersion } = parameters(input.conceptId);
+    const itemId = input.itemId ?? null;
+    const { params, version: paramsVersion, source: paramsSource } = forItem(parameters(input.conceptId), itemId);
     const u = updateMastery(w.state, input.correct, params, threshold);
     const answeredAt = input.answeredAt ?? null;
     w.state = u.state;
@@ -149,6 +159,8 @@ export function planResponses(
       pUnknownAfter: u.state.unknown,
       pCorrect: u.pCorrect,
       paramsVersion,
+      itemId,
+      paramsSource,
     };
     history.push(row);
     const recorded: RecordedResponse = {

@@ -4,6 +4,15 @@
  */
 import type { BktParams, MasteryState } from '../bkt/index.js';
 
+/**
+ * Which parameters computed a history row: the item's guess and slip over its concept's parameters, the concept's
+ * own parameters, or the built-in defaults (a concept with no stored parameters).
+ */
+export type ParamsOrigin = 'item' | 'concept' | 'default';
+
+/** Longest item id accepted (characters). */
+export const MAX_ITEM_ID_LENGTH = 200;
+
 export interface PairKey {
   readonly studentId: string;
   readonly conceptId: string;
@@ -33,6 +42,8 @@ export interface RecordedResponse extends PairKey {
   readonly pUnknownAfter: number;
   readonly pCorrect: number;
   readonly paramsVersion: number;
+  readonly itemId: string | null;
+  readonly paramsSource: ParamsOrigin;
 }
 
 /** The row inserted for a pair never seen before, so that it can be locked. */
@@ -69,6 +80,8 @@ export interface HistoryWrite extends PairKey {
   readonly pUnknownAfter: number;
   readonly pCorrect: number;
   readonly paramsVersion: number;
+  readonly itemId: string | null;
+  readonly paramsSource: ParamsOrigin;
 }
 
 /** The writes a plan decided on, and the result to hand back once they commit. */
@@ -95,10 +108,19 @@ export interface MasteryStore {
   eraseStudent(studentId: string): Promise<{ masteryRows: number; historyRows: number }>;
 }
 
+/** An item's own guess and slip; the item uses its concept's prior, learn and forget. */
+export interface ItemGuessSlip {
+  readonly itemId: string;
+  readonly guess: number;
+  readonly slip: number;
+}
+
 export interface ConceptParameters {
   readonly conceptId: string;
   readonly params: BktParams;
   readonly version: number;
+  /** The items with their own guess and slip at this version (none: every answer uses `params`). */
+  readonly items: readonly ItemGuessSlip[];
 }
 
 export interface ParameterSource {

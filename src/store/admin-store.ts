@@ -1,7 +1,9 @@
 /** The SQL of parameter administration and history reads (the ParameterStore and HistoryStore ports). */
 import { makeParams, type BktParams } from '../bkt/index.js';
 import type { HistoryQuery, HistoryRow, HistoryStore, ParameterStore, StoredParameters } from '../service/fit-ports.js';
+import type { ParamsOrigin } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
+import { PARAMS_SOURCE_SQL } from './sql-store.js';
 import type { SqlDatabase, SqlValue } from './sql.js';
 
 interface ParamRow {
@@ -41,8 +43,10 @@ interface HistoryDbRow {
   response_id: string | null;
   session_id: string | null;
   answered_at: Date | string | null;
-  recorded_at: Date | string;
-  recorded_us: string;
+  item_id: string | null;
+  params_source: ParamsOrigin;
+  created_at: Date | string;
+  created_us: string;
 }
 
 export class SqlAdminStore implements ParameterStore, HistoryStore {
@@ -76,27 +80,27 @@ export class SqlAdminStore implements ParameterStore, HistoryStore {
   }
 
   async readHistory(q: HistoryQuery): Promise<HistoryRow[]> {
-    // Chronological, with (recorded_at, concept_id, seq) as the keyset: recorded_at alone repeats within a batch
+    // Chronological, with (created_at, concept_id, seq) as the keyset: created_at alone repeats within a batch
     // or an import (one transaction, one now()), and seq repeats across concepts.
     const after = q.after;
     const rows = await this.q<HistoryDbRow>(
       `SELECT concept_id, seq, response_correct, mastery_before, mastery_after, p_correct, params_version, response_id,
-         session_id, answered_at, recorded_at,
-         ((extract(epoch FROM recorded_at) * 1000000)::bigint)::text AS recorded_us
+         session_id, answered_at, item_id, ${PARAMS_SOURCE_SQL} AS params_source, created_at,
+         ((extract(epoch FROM created_at) * 1000000)::bigint)::text AS created_us
        FROM public.mastery_history
        WHERE student_id = $1
          AND ($2::uuid IS NULL OR concept_id = $2::uuid)
-         AND ($3::timestamptz IS NULL OR recorded_at >= $3::timestamptz)
-         AND ($4::timestamptz IS NULL OR recorded_at < $4::timestamptz)
-         AND ($5::bigint IS NULL OR (recorded_at, concept_id, seq) > (timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6::uuid, $7::int))
-       ORDER BY recorded_at, concept_id, seq
+         AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
+         AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
+         AND ($5::bigint IS NULL OR (created_at, concept_id, seq) > (timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6::uuid, $7::int))
+       ORDER BY created_at, concept_id, seq
        LIMIT $8`,
       [
         q.studentId,
         q.conceptId ?? null,
         q.from ?? null,
         q.to ?? null,
-        after?.recordedAtMicros ?? null,
+        after?.createdAtMicros ?? null,
         after?.conceptId ?? null,
         after?.seq ?? 0,
         q.limit,
@@ -113,8 +117,10 @@ export class SqlAdminStore implements ParameterStore, HistoryStore {
       responseId: r.response_id,
       sessionId: r.session_id,
       answeredAt: r.answered_at === null ? null : new Date(r.answered_at).toISOString(),
-      recordedAt: new Date(r.recorded_at).toISOString(),
-      recordedAtMicros: r.recorded_us,
+      itemId: r.item_id,
+      paramsSource: r.params_source,
+      createdAt: new Date(r.created_at).toISOString(),
+      createdAtMicros: r.created_us,
     }));
   }
 

@@ -5,7 +5,7 @@
  * chapter of the PostgreSQL manual): a signature and two zero words, then per row a field count and per field a
  * length and the value in network byte order, then -1.
  *
- * Only the types the bulk writers need are here: uuid, int4, int8, float8, bool and NULL.
+ * Only the types the bulk writers need are here: uuid, int4, int8, float8, bool, text and NULL.
  */
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -107,6 +107,16 @@ export class BinaryCopyWriter {
     this.buf.writeInt32BE(1, this.at);
     this.buf[this.at + 4] = v ? 1 : 0;
     this.at += 5;
+    return this;
+  }
+
+  /** A text value (UTF-8, as the binary format sends text). */
+  text(v: string): this {
+    const n = Buffer.byteLength(v, 'utf8');
+    this.room(4 + n);
+    this.buf.writeInt32BE(n, this.at);
+    this.buf.write(v, this.at + 4, 'utf8');
+    this.at += 4 + n;
     return this;
   }
 

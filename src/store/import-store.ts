@@ -4,7 +4,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { MasteryState } from '../bkt/index.js';
-import type { HistoryColumns, ImportStore } from '../service/fit-ports.js';
+import { PARAMS_ORIGINS, type HistoryColumns, type ImportStore } from '../service/fit-ports.js';
 import { byPairKey as byPair } from '../service/import-log.js';
 import { pairKey, type PairKey, type PairWrite, type StoredPair } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
@@ -21,7 +21,7 @@ class Conflicts extends Error {
 
 const HISTORY_COLUMNS = [
   'id', 'student_id', 'concept_id', 'seq', 'mastery_before', 'mastery_after', 'p_unknown_after', 'p_correct',
-  'response_correct', 'response_id', 'params_version',
+  'response_correct', 'response_id', 'params_version', 'params_source', 'item_id',
 ];
 
 /**
@@ -91,7 +91,11 @@ async function insertHistory(tx: SqlExecutor, pairs: readonly PairWrite[], h: Hi
       .float8(h.pCorrect[i])
       .bool(h.correct[i] === 1)
       .uuidFrom(h.responseIds, 16 * i)
-      .int4(h.paramsVersion[i]);
+      .int4(h.paramsVersion[i])
+      .text(PARAMS_ORIGINS[h.paramsSource[i]]);
+    const item = h.itemOf[i];
+    if (item < 0) w.null();
+    else w.text(h.items[item]);
   }
   await tx.copyIn('public.mastery_history', HISTORY_COLUMNS, w.finish());
 }

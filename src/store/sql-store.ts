@@ -12,6 +12,7 @@ import {
   type PairKey,
   type PairWrite,
   type ParameterSource,
+  type ParamsOrigin,
   type PriorRow,
   type RecordedResponse,
   type StoredPair,
@@ -88,7 +89,12 @@ interface ResponseRow {
   p_unknown_after: number;
   p_correct: number;
   params_version: number;
+  item_id: string | null;
+  params_source: ParamsOrigin;
 }
+
+/** params_source of a history row; rows written before the column existed read from their params_version. */
+export const PARAMS_SOURCE_SQL = `COALESCE(params_source, CASE WHEN params_version = 0 THEN 'default' ELSE 'concept' END)`;
 
 const byPair = (a: PairKey, b: PairKey) =>
   a.studentId < b.studentId ? -1 : a.studentId > b.studentId ? 1 : a.conceptId < b.conceptId ? -1 : a.conceptId > b.conceptId ? 1 : 0;
@@ -108,12 +114,13 @@ WITH s AS (
   RETURNING 1
 ), h AS (
   INSERT INTO public.mastery_history (student_id, concept_id, seq, mastery_before, mastery_after, p_unknown_after,
-    p_correct, response_correct, response_id, session_id, params_version, answered_at)
+    p_correct, response_correct, response_id, session_id, params_version, answered_at, item_id, params_source)
   SELECT y.student_id, y.concept_id, y.seq, y.mastery_before, y.mastery_after, y.p_unknown_after,
-    y.p_correct, y.response_correct, y.response_id, y.session_id, y.params_version, y.answered_at
+    y.p_correct, y.response_correct, y.response_id, y.session_id, y.params_version, y.answered_at, y.item_id,
+    y.params_source
   FROM jsonb_to_recordset($2::jsonb) AS y(student_id uuid, concept_id uuid, seq int, mastery_before float8,
     mastery_after float8, p_unknown_after float8, p_correct float8, response_correct boolean, response_id uuid,
-    session_id uuid, params_version int, answered_at timestamptz)
+    session_id uuid, params_version int, answered_at timestamptz, item_id text, params_source text)
   ON CONFLICT (response_id) DO NOTHING
   RETURNING 1
 )${inline === undefined ? '' : `, inline_write AS (${inline})`}
@@ -243,6 +250,7 @@ export class SqlStore implements MasteryStore, ParameterSource {
       conceptId: r.concept_id,
       params: makeParams({ prior: r.p_l0, learn: r.p_t, guess: r.p_g, slip: r.p_s, forget: r.p_f }),
       version: r.version,
+      items: [],
     }));
   }
 
@@ -297,7 +305,7 @@ async function lockPair(tx: SqlExecutor, p: PriorRow): Promise<Map<string, Store
 }
 
 /** One answer's write: history, state and, when `inline` is given, the outbox row. */
-const WRITE_RESPONSE = `SELECT bkt_internal.write_response(${Array.from({ length: 21 }, (_, i) => `$${i + 1}`).join(', ')})`;
+const WRITE_RESPONSE = `SELECT bkt_internal.write_response(${Array.from({ length: 23 }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 function writeResponseParams(p: PairWrite, h: HistoryWrite, inline: InlineWrite | undefined): SqlValue[] {
   if (p.studentId !== h.studentId || p.conceptId !== h.conceptId) throw new Error('history row of another pair');
@@ -323,6 +331,8 @@ function writeResponseParams(p: PairWrite, h: HistoryWrite, inline: InlineWrite 
     h.paramsVersion,
     h.answeredAt,
     inline?.threshold ?? null,
+    h.itemId,
+    h.paramsSource,
   ];
 }
 
@@ -379,7 +389,8 @@ async function readResponses(tx: SqlExecutor, ids: readonly string[]): Promise<M
   const rows = await tx.query<ResponseRow>(
     `SELECT response_id, student_id, concept_id, seq, response_correct, session_id,
        (extract(epoch FROM answered_at) * 1000000)::bigint::text AS answered_us,
-       mastery_before, mastery_after, p_unknown_after, p_correct, params_version
+       mastery_before, mastery_after, p_unknown_after, p_correct, params_version, item_id,
+       ${PARAMS_SOURCE_SQL} AS params_source
      FROM public.mastery_history
      WHERE response_id IN (SELECT value::uuid FROM jsonb_array_elements_text($1::jsonb))`,
     [JSON.stringify(ids)],
@@ -400,6 +411,8 @@ async function readResponses(tx: SqlExecutor, ids: readonly string[]): Promise<M
         pUnknownAfter: r.p_unknown_after,
         pCorrect: r.p_correct,
         paramsVersion: r.params_version,
+        itemId: r.item_id,
+        paramsSource: r.params_source,
       },
     ]),
   );
@@ -434,5 +447,7 @@ function historyJson(h: HistoryWrite) {
     session_id: h.sessionId,
     params_version: h.paramsVersion,
     answered_at: h.answeredAt,
+    item_id: h.itemId,
+    params_source: h.paramsSource,
   };
 }

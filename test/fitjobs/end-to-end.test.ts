@@ -127,7 +127,7 @@ describe.each(DRIVERS)('fit jobs end to end on %s', (driver) => {
       `SELECT student_id, sum(n_responses)::int AS n FROM public.student_mastery GROUP BY student_id
        HAVING count(*) = 2 ORDER BY sum(n_responses) DESC LIMIT 1`,
     );
-    const rows: { concept_id: string; seq: number; recorded_at: string }[] = [];
+    const rows: { concept_id: string; seq: number; created_at: string }[] = [];
     let after: string | undefined;
     let pages = 0;
     do {

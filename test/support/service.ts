@@ -38,7 +38,17 @@ export interface StartOptions {
 
 export async function startService(driver: Driver, options: StartOptions = {}): Promise<TestService> {
   const { env = {}, openDb, logStream, prepare, graph, fitter } = options;
-  const config = loadConfig({ LOG_LEVEL: 'silent', BKT_PARAMS_REFRESH_MS: '50', BKT_DATA_DIR: MEMORY, ...env });
+  // Waits are generous failure bounds, so that a loaded machine queues rather than answers 503; tests of the
+  // timeouts themselves set them in `env`.
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    BKT_PARAMS_REFRESH_MS: '50',
+    BKT_DATA_DIR: MEMORY,
+    BKT_LOCK_TIMEOUT_MS: '30000',
+    BKT_POOL_TIMEOUT_MS: '30000',
+    BKT_STATEMENT_TIMEOUT_MS: '60000',
+    ...env,
+  });
   let scratch: ScratchDatabase | undefined;
   let db: SqlDatabase;
   if (driver === 'pglite') {

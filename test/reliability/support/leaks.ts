@@ -18,7 +18,6 @@ export const INTERNAL_NAMES = [
   'params_version',
   'p_unknown_after',
   'response_correct',
-  'recorded_at',
   'first_answered_at',
   'last_answered_at',
   'p_l0',

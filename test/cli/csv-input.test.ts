@@ -1,0 +1,175 @@
+/**
+ * The CSV reader of response logs: every line ending, quoting, a byte order mark, blank lines and gzip give the same
+ * columns; each kind of bad row is reported as `file:line: problem` with the right line; and the byte tokenizer
+ * gives the same records however the input is cut into chunks (random cuts, seed printed).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NO_OBSERVATION } from '../../src/bkt/index.js';
+import { DEFAULT_COLUMNS, readResponseLog, streamCsv } from '../../src/cli/csv-input.js';
+import { CsvTokenizer, recordFields } from '../../src/cli/csv-records.js';
+import { tempDir } from '../support/bin.js';
+
+const tmp = tempDir();
+afterAll(tmp.cleanup);
+let counter = 0;
+/** fast-check prints the seed of a failing run; rerun it with FC_SEED=<seed>. */
+const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
+
+function file(content: string | Buffer, ext = '.csv'): string {
+  const path = join(tmp.dir, `f${counter++}${ext}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+const ROWS = ['s1,a,1', 's1,a,0', 's1,b,true', 's2,a,false', 's2,"b",1'];
+const EXPECTED = {
+  studentIds: ['s1', 's2'],
+  conceptIds: ['a', 'b'],
+  student: [0, 0, 0, 1, 1],
+  concept: [0, 0, 1, 0, 1],
+  correct: [1, 0, 1, 0, 1],
+};
+
+async function columns(path: string) {
+  const log = await readResponseLog(path, DEFAULT_COLUMNS);
+  return {
+    log,
+    cols: {
+      studentIds: log.rows.studentIds,
+      conceptIds: log.rows.conceptIds,
+      student: [...log.rows.student],
+      concept: [...log.rows.concept],
+      correct: [...log.rows.correct],
+    },
+  };
+}
+
+describe('readResponseLog', () => {
+  const header = 'student_id,concept_id,correct';
+  it.each([
+    ['LF', `${header}\n${ROWS.join('\n')}\n`],
+    ['CRLF', `${header}\r\n${ROWS.join('\r\n')}\r\n`],
+    ['CR', `${header}\r${ROWS.join('\r')}\r`],
+    ['no final line end', `${header}\n${ROWS.join('\n')}`],
+    ['a byte order mark', `\ufeff${header}\n${ROWS.join('\n')}\n`],
+  ])('reads the same columns with %s', async (_, text) => {
+    const { cols, log } = await columns(file(text));
+    expect(cols).toEqual(EXPECTED);
+    expect(log.header).toEqual(['student_id', 'concept_id', 'correct']);
+    expect([...log.lineOf]).toEqual([2, 3, 4, 5, 6]);
+  });
+
+  it('skips blank lines but counts them in line numbers', async () => {
+    const { cols, log } = await columns(file(`${header}\n\n${ROWS.slice(0, 2).join('\n')}\n\r\n${ROWS.slice(2).join('\n')}\n\n`));
+    expect(cols).toEqual(EXPECTED);
+    expect([...log.lineOf]).toEqual([3, 4, 6, 7, 8]);
+  });
+
+  it('reads -1 and empty correct values as steps with no observation, and extra columns interned', async () => {
+    const text = `${header},item\ns1,a,-1,i1\ns1,a,,i2\ns1,a,1,i1\n`;
+    const log = await readResponseLog(file(text), { ...DEFAULT_COLUMNS, extra: ['item'] });
+    expect([...log.rows.correct]).toEqual([NO_OBSERVATION, NO_OBSERVATION, 1]);
+    expect(log.extra.get('item')!.ids).toEqual(['i1', 'i2']);
+    expect([...log.extra.get('item')!.codes]).toEqual([0, 1, 0]);
+    await expect(readResponseLog(file(text), { ...DEFAULT_COLUMNS, extra: ['template'] })).rejects.toThrow(/:1: missing column "template"/);
+  });
+
+  it('reads gzip-compressed files and hashes the bytes as stored', async () => {
+    const text = `${header}\n${ROWS.join('\n')}\n`;
+    const gz = gzipSync(Buffer.from(text));
+    const { cols, log } = await columns(file(gz, '.csv.gz'));
+    expect(cols).toEqual(EXPECTED);
+    const { createHash } = await import('node:crypto');
+    expect(log.sha256).toBe(createHash('sha256').update(gz).digest('hex'));
+  });
+
+  it('unquotes fields, with commas, escaped quotes and line breaks inside, and counts those lines', async () => {
+    const text = `${header},note\n"s,1","x ""y""",1,"two\nlines"\n"s,1","x ""y""",0,"three\r\nlines\rhere"\ns2,z,1,plain\n`;
+    const { log } = await columns(file(text));
+    expect(log.rows.studentIds).toEqual(['s,1', 's2']);
+    expect(log.rows.conceptIds).toEqual(['x "y"', 'z']);
+    expect([...log.lineOf]).toEqual([2, 4, 7]);
+  });
+
+  it.each([
+    ['a short row', `${header}\ns1,a,1\ns1,a\n`, /:3: expected 3 fields as in the header, found 2$/],
+    ['a long row', `${header}\r\ns1,a,1\r\ns1,a,1,x\r\n`, /:3: expected 3 fields as in the header, found 4$/],
+    ['a bad correct value', `${header}\n\ns1,a,1\ns1,a,2\n`, /:4: correct must be 0, 1, true or false, found "2"$/],
+    ['a word as correct', `${header}\ns1,a,yes\n`, /:2: correct must be 0, 1, true or false, found "yes"$/],
+    ['an empty student', `${header}\n,a,1\n`, /:2: empty student_id$/],
+    ['an empty concept', `${header}\ns1,"",1\n`, /:2: empty concept_id$/],
+    ['a missing column', 'student,concept_id,correct\ns1,a,1\n', /:1: missing column "student_id"/],
+    ['no data rows', `${header}\n\n`, /:2: no data rows after the header$/],
+    ['an empty file', '', /:1: empty file: expected a header row$/],
+    ['a row after a quoted line break', `${header}\n"s\n1",a,1\ns1,a,x\n`, /:4: correct must be 0, 1, true or false, found "x"$/],
+    ['an unclosed quote', `${header}\ns1,a,1\ns1,"a,1\n`, /:3: a quoted field is never closed/],
+    ['text after a closing quote', `${header}\ns1,"a"b,1\n`, /:2: unexpected "b" after the closing quote of field 2$/],
+  ])('reports %s as file:line: problem', async (_, text, message) => {
+    const path = file(text);
+    await expect(readResponseLog(path, DEFAULT_COLUMNS)).rejects.toThrow(message);
+    await expect(readResponseLog(path, DEFAULT_COLUMNS)).rejects.toThrow(path);
+  });
+
+  it('reports a damaged gzip file', async () => {
+    const gz = gzipSync(Buffer.from(`${header}\n${`${ROWS.join("\n")}\n`.repeat(50)}`));
+    const path = file(gz.subarray(0, gz.length - 20), '.csv.gz');
+    await expect(readResponseLog(path, DEFAULT_COLUMNS)).rejects.toThrow(/not a valid gzip file/);
+  });
+
+  it('streamCsv gives every record as strings, with the line it starts on', async () => {
+    const seen: [string[], number][] = [];
+    let names: readonly string[] = [];
+    await streamCsv(file(`\ufeffa,b\r\n1,"x\r\ny"\r\n\r\n2,z`), {
+      onHeader: (n) => void (names = n),
+      onRecord: (f, line) => void seen.push([[...f], line]),
+    });
+    expect(names).toEqual(['a', 'b']);
+    expect(seen).toEqual([[['1', 'x\r\ny'], 2], [['2', 'z'], 5]]);
+  });
+});
+
+describe('CsvTokenizer', () => {
+  /** Records (fields and line) of `bytes` pushed in pieces cut at `cuts`. */
+  function tokenize(bytes: Buffer, cuts: number[]): [string[], number][] {
+    const out: [string[], number][] = [];
+    const t = new CsvTokenizer('x.csv', (r) => void out.push([recordFields(r), r.line]));
+    let at = 0;
+    for (const cut of [...cuts].sort((a, b) => a - b)) {
+      t.push(bytes.subarray(at, cut));
+      at = cut;
+    }
+    t.push(bytes.subarray(at));
+    t.end();
+    return out;
+  }
+
+  const field = fc.oneof(
+    fc.stringMatching(/^[a-z0-9é]{0,4}$/),
+    fc.stringMatching(/^[a-z,"\r\n]{0,5}$/).map((s) => `"${s.replaceAll('"', '""')}"`),
+  );
+  const lineEnd = fc.constantFrom('\n', '\r\n', '\r');
+
+  it('gives the same records however the bytes are cut into chunks', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.array(field, { minLength: 1, maxLength: 4 }), lineEnd), { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (rows, bom, rawCuts) => {
+          const text = (bom ? '\ufeff' : '') + rows.map(([fields, end]) => fields.join(',') + end).join('');
+          const bytes = Buffer.from(text);
+          const whole = tokenize(bytes, []);
+          const cuts = rawCuts.map((c) => c % (bytes.length + 1));
+          expect(tokenize(bytes, cuts)).toEqual(whole);
+          // One byte at a time too.
+          expect(tokenize(bytes, Array.from({ length: bytes.length }, (_, i) => i))).toEqual(whole);
+        },
+      ),
+      { numRuns: 200, ...(seed === undefined ? {} : { seed }) },
+    );
+  });
+});
