@@ -7,7 +7,9 @@ import { type BktParams, DEFAULT_PARAMS, PARAM_NAMES } from './params.js';
 import { type FitOptions, makeFitOptions } from './options.js';
 import { type EmResult, maxSequenceLength, runEm, countRows, logLikelihood } from './em.js';
 import { restartStart } from './restarts.js';
-import { opportunitiesToMastery, type QualityFlags, qualityFlags } from './quality.js';
+import {
+  degeneracyReasons, masteryAdvice, opportunitiesToMastery, type QualityFlags, qualityFlags,
+} from './quality.js';
 import { conceptSequences, type ResponseData } from './dataset.js';
 import type { SequenceSet } from './trace.js';
 
@@ -43,8 +45,15 @@ export interface ConceptFit {
   readonly students: number;
   /** Best minus second-best restart: log-likelihood, and the largest absolute parameter difference. */
   readonly gap: { logLik: number; params: number } | null;
+  /** (1 - prior) / learn; null when learn is 0 or mastery is unreachable. */
   readonly opportunitiesToMastery: number | null;
+  /** Correct answers in a row from the prior to reach the threshold; null when unreachable. */
+  readonly correctToMastery: number | null;
+  /** The most P(L) can reach: its limit under an endless run of correct answers. */
+  readonly masteryCeiling: number;
   readonly flags: QualityFlags;
+  /** Advisories about the mastery policy, with their numbers: reported, never a reason for the fallback. */
+  readonly advisories: readonly string[];
   /** `fallback`: this concept's own fit is degenerate or has too little data, and the fallback is used instead. */
   readonly use: 'fitted' | 'fallback';
 }
@@ -98,7 +107,7 @@ export function planFit(data: ResponseData, o: FitOptions): FitUnit[] {
 export function runUnit(data: ResponseData, unit: FitUnit, o: FitOptions, alpha?: Float64Array): RestartOutcome {
   const seqs = unitSequences(data, unit.concept);
   const em = runEm(seqs, restartStart(o, unitKey(data, unit.concept), unit.restart), o, alpha ? { alpha } : undefined);
-  const degenerate = qualityFlags(em.params, o, { responses: 1e9, students: 1e9, longSequences: 1e9 }).degenerate;
+  const degenerate = degeneracyReasons(em.params).length > 0;
   return { ...em, restart: unit.restart, degenerate };
 }
 
@@ -131,7 +140,8 @@ export function summarizeConcept(
   const ranked = eligible.length > 0 ? eligible : byLogLik;
   const best = ranked[0];
   const second = ranked[1];
-  const flags = qualityFlags(best.params, o, size);
+  const advice = masteryAdvice(best.params, o.threshold);
+  const flags = qualityFlags(best.params, o, size, advice);
   const gap = second
     ? {
         logLik: best.logLik - second.logLik,
@@ -150,8 +160,11 @@ export function summarizeConcept(
     responses: size.responses,
     students: size.students,
     gap,
-    opportunitiesToMastery: opportunitiesToMastery(best.params),
+    opportunitiesToMastery: opportunitiesToMastery(best.params, o.threshold),
+    correctToMastery: advice.correctToMastery,
+    masteryCeiling: advice.ceiling,
     flags,
+    advisories: advice.advisories,
     use: untrusted && o.fallback !== 'none' ? 'fallback' : 'fitted',
   };
 }

@@ -34,6 +34,11 @@ export {
   MIN_STUDENTS,
   MIN_RESPONSES,
   MIN_LONG_SEQUENCES,
+  SLOW_MASTERY,
+  type MasteryAdvice,
+  masteryAdvice,
+  masteryCeiling,
+  degeneracyReasons,
   opportunitiesToMastery,
 } from './quality.js';
 

@@ -1,7 +1,7 @@
 /** `bkt fit`: fits every concept of a response log with EM and writes the params file. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { ConceptFit, DatasetFit, FitOptions } from '../bkt/index.js';
+import { type ConceptFit, type DatasetFit, type FitOptions, SLOW_MASTERY } from '../bkt/index.js';
 import { fitDatasetParallel, warmUpWorkers } from '../fitting/parallel.js';
 import { UsageError } from './errors.js';
 import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options.js';
@@ -115,8 +115,9 @@ async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOut
       `  log-likelihood ${fit.logLik.toFixed(3)} (parameters as used, fallback included)\n` +
       `  ${count(t.fitted)} use their own fit, ${count(t.fallback)} the ${fit.fallback.source} fallback ` +
       `(${count(t.flags.degenerate)} degenerate, ${count(t.flags.few_data)} few data); ` +
-      `${count(t.converged)} converged, ${count(t.flags.at_bound)} at a bound, ` +
-      `${count(t.flags.mastery_unreachable)} with mastery unreachable\n`,
+      `${count(t.converged)} converged, ${count(t.flags.at_bound)} at a bound\n` +
+      `  advisories (fits kept): ${count(t.flags.mastery_unreachable)} with mastery unreachable, ` +
+      `${count(t.flags.mastery_slow)} with mastery after more than ${SLOW_MASTERY} correct answers in a row\n`,
   );
 }
 
@@ -150,13 +151,16 @@ function conceptJson(c: ConceptFit): ParamsFileConcept {
     students: c.students,
     gap: c.gap === null ? null : { log_lik: c.gap.logLik, params: c.gap.params },
     opportunities_to_mastery: c.opportunitiesToMastery,
+    correct_to_mastery: c.correctToMastery,
+    mastery_ceiling: c.masteryCeiling,
     flags,
     reasons,
+    advisories: c.advisories,
   };
 }
 
 function totalsJson(fit: DatasetFit) {
-  const flags = { degenerate: 0, mastery_unreachable: 0, at_bound: 0, few_data: 0 };
+  const flags = { degenerate: 0, few_data: 0, at_bound: 0, mastery_unreachable: 0, mastery_slow: 0 };
   let fitted = 0;
   let converged = 0;
   for (const c of fit.concepts) {

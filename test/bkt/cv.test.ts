@@ -82,12 +82,12 @@ describe('crossValidate', () => {
     // A fake fit: the first concept is absent, the second degenerate, the third few-data, the rest fitted.
     const fallbackParams = { prior: 0.5, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0 };
     const fitted = { prior: 0.3, learn: 0.2, guess: 0.2, slip: 0.1, forget: 0 };
-    const flags = (degenerate: boolean, few: boolean) => ({ degenerate, few_data: few, mastery_unreachable: false, at_bound: false, reasons: [] });
+    const flags = (degenerate: boolean, few: boolean) => ({ degenerate, few_data: few, mastery_unreachable: false, mastery_slow: false, at_bound: false, reasons: [] });
     const fake = (train: ResponseData): DatasetFit => ({
       options: makeFitOptions(),
       concepts: train.conceptIds.slice(1).map((conceptId, k) => ({
         conceptId, params: fitted, logLik: 0, iterations: 1, converged: true, restarts: 1, bestRestart: 0,
-        responses: 0, students: 0, gap: null, opportunitiesToMastery: null,
+        responses: 0, students: 0, gap: null, opportunitiesToMastery: null, correctToMastery: null, masteryCeiling: 1, advisories: [],
         flags: flags(k === 0, k === 1), use: k <= 1 ? 'fallback' : 'fitted',
       })),
       fallback: { source: 'pooled', params: fallbackParams, pooled: null },
