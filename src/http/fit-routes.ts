@@ -182,15 +182,16 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       {
         config: { access: 'admin' },
         schema: {
+          operationId: 'listItemParameters',
           summary: "A concept's items with their own guess and slip, 1000 per page by item id",
           tags: ['admin'],
           params: ConceptParams,
           querystring: ItemsQuery,
-          response: { 200: ItemsPage, ...errors },
+          response: { 200: ref(ItemsPage), ...errorResponses() },
         },
       },
       async (request) => {
-        const page = await admin.getItems(request.params.concept_id, request.query.after, limitOf(request.query.limit));
+        const page = await admin.getItems(request.params.concept_id, request.query.after, request.query.limit);
         return {
           concept_id: page.conceptId,
           version: page.version,
@@ -205,11 +206,12 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       {
         config: { access: 'admin' },
         schema: {
+          operationId: 'putItemParameters',
           summary: "Set a concept's items (guess and slip per item) under a new parameter version",
           tags: ['admin'],
           params: ConceptParams,
-          body: ItemsBody,
-          response: { 200: ItemsWritten, ...errors },
+          body: ref(ItemsBody),
+          response: { 200: ref(ItemsWritten), ...errorResponses({ body: true }) },
         },
       },
       async (request) => {

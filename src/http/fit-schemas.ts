@@ -168,31 +168,31 @@ export const ItemParameters = Type.Object(
     guess: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: "P(G) for this item" }),
     slip: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: "P(S) for this item" }),
   },
-  { additionalProperties: false },
+  { $id: 'ItemParameters', additionalProperties: false },
 );
 
 export const ItemsBody = Type.Object(
   {
-    items: Type.Array(ItemParameters, {
+    items: Type.Array(ref(ItemParameters), {
       maxItems: 10_000,
       description: "the concept's complete item set from now on (an empty list removes every item's own values)",
     }),
   },
-  { additionalProperties: false },
+  { $id: 'ItemsBody', additionalProperties: false },
 );
 export type ItemsBody = Static<typeof ItemsBody>;
 
 export const ItemsPage = Type.Object({
   concept_id: Type.String(),
   version: Type.Integer({ description: "the concept's parameter version these items belong to (0 = none stored)" }),
-  items: Type.Array(ItemParameters),
+  items: Type.Array(ref(ItemParameters)),
   next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
-});
+}, { $id: 'ItemsPage' });
 
 export const ItemsQuery = Type.Object(
   {
     after: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'next_after of the previous page' })),
-    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'page size, 1 to 1000 (default 1000)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'page size (default 1000)' })),
   },
   { additionalProperties: false },
 );
@@ -202,7 +202,7 @@ export const ItemsWritten = Type.Object({
   concept_id: Type.String(),
   version: Type.Integer({ description: 'the new parameter version, in effect for answers from now on' }),
   items: Type.Integer({ description: 'how many items were set' }),
-});
+}, { $id: 'ItemsWritten' });
 
 export const ParametersPage = Type.Object({
   concepts: Type.Array(ref(ConceptParameters)),
@@ -256,4 +256,5 @@ export const HistoryPage = Type.Object({
 }, { $id: 'HistoryPage' });
 
 /** The named schemas of the fit, parameter and history routes, registered once by buildApp. */
-export const FIT_SCHEMAS = [FitBody, FitAccepted, ConceptResult, FitJob, ParametersBody, ConceptParameters, ParametersPage, HistoryPage];
+export const FIT_SCHEMAS = [FitBody, FitAccepted, ConceptResult, FitJob, ParametersBody, ConceptParameters, ParametersPage, HistoryPage,
+  ItemParameters, ItemsBody, ItemsPage, ItemsWritten];
