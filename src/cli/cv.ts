@@ -64,7 +64,9 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   }
   const labels = given?.labels ?? Array.from({ length: result.folds }, (_, k) => String(k + 1));
   if (o.predictions !== undefined) writePredictions(o.predictions, data, result.pCorrect, result.foldOfRow, labels);
-  const seconds = round((performance.now() - started) / 1000, 3);
+  const elapsed = (performance.now() - started) / 1000;
+  const seconds = round(elapsed, 3);
+  const rowsPerSecond = Math.round(data.responses.length / elapsed);
   if (o.json) {
     const summary = {
       command: 'cv',
@@ -103,6 +105,8 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
         bin: b.bin, rows: b.rows, mean_predicted: b.meanPredicted, observed: b.observed, low: b.low, high: b.high,
       })),
       seconds,
+      /** Input rows per second, the whole command (read, every fold's fit and predictions). */
+      rows_per_second: rowsPerSecond,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return;
@@ -111,7 +115,7 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(4));
   process.stdout.write(
     `${basename(file)}: ${result.folds}-fold cross-validation by student (${o.foldCol === undefined ? `seed ${result.seed}` : `folds from ${o.foldCol}`}), ` +
-      `${count(data.responses.length)} rows, ${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts, ${seconds} s\n\n` +
+      `${count(data.responses.length)} rows, ${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts, ${seconds} s (${count(rowsPerSecond)} rows/s)\n\n` +
       metricsTable([
         { label: 'pooled', m: result.pooled },
         ...result.perFold.map((x) => ({ label: `fold ${labels[x.fold]}`, m: x })),
