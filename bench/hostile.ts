@@ -24,7 +24,8 @@ const EDGE_TIMES = [
 ];
 
 /** Percent-encodes, replacing lone surrogates (which cannot be encoded) with U+FFFD first. */
-const enc = (s: unknown) => encodeURIComponent(String(s).toWellFormed());
+const enc = (s: unknown) =>
+  encodeURIComponent(String(s).replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
 
 interface HostileRequest {
   readonly route: string;
