@@ -48,7 +48,9 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   } finally {
     progress.stop();
   }
-  const seconds = round((performance.now() - started) / 1000, 3);
+  const elapsed = (performance.now() - started) / 1000;
+  const seconds = round(elapsed, 3);
+  const rowsPerSecond = Math.round(data.responses.length / elapsed);
   if (o.json) {
     const summary = {
       command: 'cv',
@@ -74,6 +76,8 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
         bin: b.bin, rows: b.rows, mean_predicted: b.meanPredicted, observed: b.observed, low: b.low, high: b.high,
       })),
       seconds,
+      /** Input rows per second, the whole command (read, every fold's fit and predictions). */
+      rows_per_second: rowsPerSecond,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return;
@@ -82,7 +86,7 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(4));
   process.stdout.write(
     `${basename(file)}: ${result.folds}-fold cross-validation by student (seed ${result.seed}), ` +
-      `${count(data.responses.length)} rows, ${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts, ${seconds} s\n\n` +
+      `${count(data.responses.length)} rows, ${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts, ${seconds} s (${count(rowsPerSecond)} rows/s)\n\n` +
       metricsTable([
         { label: 'pooled', m: result.pooled },
         ...result.perFold.map((x) => ({ label: `fold ${x.fold + 1}`, m: x })),

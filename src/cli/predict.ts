@@ -80,6 +80,7 @@ async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSo
       };
   const usage = traceDataset(data, source, threshold, out);
 
+  const writeStarted = performance.now();
   try {
     if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
     else await writePredictions(output, file, data, out, progress);
@@ -87,6 +88,7 @@ async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSo
   } finally {
     progress.stop();
   }
+  const done = performance.now();
 
   const mastered = o.finalStates ? countMastered(out.finalKnown!, threshold) : sum(out.mastered!);
   const summary = {
@@ -99,7 +101,11 @@ async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSo
     threshold,
     ...usageJson(usage),
     mastered,
-    seconds: round((performance.now() - started) / 1000, 3),
+    seconds: round((done - started) / 1000, 3),
+    /** Input rows per second, the whole command (read, trace, write). */
+    rows_per_second: Math.round(n / ((done - started) / 1000)),
+    /** Output rows per second of the writing pass alone (the input streamed again, predictions appended). */
+    write_rows_per_second: Math.round((o.finalStates ? nSeq : n) / ((done - writeStarted) / 1000)),
   };
   const say = o.output === '-' ? process.stderr : process.stdout;
   if (o.json) {
@@ -108,7 +114,8 @@ async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSo
     say.write(
       `${o.finalStates ? `wrote ${count(nSeq)} final states` : `predicted ${count(n)} rows`} ` +
         `(${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts) ` +
-        `with ${summary.params} to ${o.output}\n${usageText(usage)}`,
+        `with ${summary.params} to ${o.output} in ${summary.seconds} s ` +
+        `(${count(summary.rows_per_second)} rows/s; writing ${count(summary.write_rows_per_second)} rows/s)\n${usageText(usage)}`,
     );
   }
 }

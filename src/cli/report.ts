@@ -1,5 +1,6 @@
 /** `bkt report`: one self-contained HTML page showing a params file's fit on a response log. */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -7,6 +8,7 @@ import {
 } from '../bkt/index.js';
 import { type CvSummary, type FitReport, renderFitReport, type ReportConcept, standsOut } from '../report/fit-report.js';
 import type { RankedValue } from '../report/charts.js';
+import { startRenderers } from '../report/render-pool.js';
 import { traceDataset } from './apply-params.js';
 import { InputError, systemMessage, UsageError } from './errors.js';
 import { loadResponseData } from './load.js';
@@ -53,8 +55,11 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
   const raw = readJson(o.params) as Record<string, unknown>;
   const cv = o.cv === undefined ? null : readCvFile(o.cv);
   const output = new AtomicOutput(o.output);
+  // Chart workers load and warm up Vega while the CSV is read.
+  const renderers = startRenderers(Math.min(4, availableParallelism()));
   try {
-    const { log, data } = await loadResponseData(file, columnNames(o), makeProgress());
+    const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), makeProgress());
+    const t1 = performance.now();
     const pCorrect = new Float64Array(data.responses.length);
     traceDataset(data, source, source.threshold, { pCorrect });
     const metrics = evaluateDataset(data, pCorrect);
@@ -104,15 +109,36 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
       cv,
       perValue: perValueParams(raw),
     };
-    const html = await renderFitReport(report);
+    const t2 = performance.now();
+    const html = await renderFitReport(report, renderers.render);
+    const t3 = performance.now();
     output.write(html);
     output.commit();
-    const seconds = round((performance.now() - t0) / 1000, 3);
+    const t4 = performance.now();
+    const seconds = round((t4 - t0) / 1000, 3);
     const bytes = Buffer.byteLength(html);
     const nOut = concepts.filter(standsOut).length;
     if (o.json) {
       process.stdout.write(
-        `${JSON.stringify({ command: 'report', output: o.output, bytes, concepts: concepts.length, curves_standing_out: nOut, seconds }, null, 2)}\n`,
+        `${JSON.stringify(
+          {
+            command: 'report',
+            output: o.output,
+            bytes,
+            concepts: concepts.length,
+            curves_standing_out: nOut,
+            seconds,
+            phases: {
+              parse: round(loading.parse, 3),
+              group: round(loading.group, 3),
+              trace: round((t2 - t1) / 1000, 3),
+              render: round((t3 - t2) / 1000, 3),
+              write: round((t4 - t3) / 1000, 3),
+            },
+          },
+          null,
+          2,
+        )}\n`,
       );
       return;
     }
@@ -123,6 +149,7 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
     );
   } finally {
     output.abort();
+    await renderers.close();
   }
 }
 

@@ -1,6 +1,2 @@
-/** The package version, read once from package.json (two levels above dist/cli and src/cli). */
-import { readFileSync } from 'node:fs';
-
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** The package version, as `bkt --version` and the params files print it. */
+export { VERSION } from '../version.js';

@@ -20,6 +20,11 @@ import { PROBES, registerRequestLog } from './request-log.js';
 import { createMetrics, graphLag, instrument, registerGraphMetrics, type PoolFigures } from './metrics.js';
 import { masteryRoutes } from './routes.js';
 import { fitRoutes } from './fit-routes.js';
+import { FIT_SCHEMAS } from './fit-schemas.js';
+import { addNamedSchemas, openApiOptions } from './openapi.js';
+import { MASTERY_SCHEMAS } from './schemas.js';
+import { VERSION } from '../version.js';
+import { buildValidator } from './validation.js';
 import { reportRoutes } from './report-routes.js';
 import type { ReportService } from '../service/report-service.js';
 
@@ -93,10 +98,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 'invalid_input', 'a path parameter is longer than any valid id');
       return errorHandler(error, request, reply);
     },
-    ajv: {
-      // A JSON body is taken as sent: no "true" -> true coercion, no silently dropped unknown fields.
-      customOptions: { coerceTypes: false, removeAdditional: false },
-    },
+    // A JSON body is taken as sent (no "true" -> true, no silently dropped unknown fields); a query string's
+    // numbers are coerced (validation.ts).
+    schemaController: { compilersFactory: { buildValidator } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: a text/plain body would otherwise reach validation as a string and read as a confusing 400.
@@ -133,14 +137,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'bkt-engine mastery service', version: '0.1.0', description: 'Bayesian Knowledge Tracing updates and mastery reads' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  await app.register(swagger, openApiOptions(VERSION));
+  addNamedSchemas(app, [...MASTERY_SCHEMAS, ...FIT_SCHEMAS]);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(masteryRoutes(deps.service, metrics));

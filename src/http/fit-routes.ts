@@ -2,13 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AdminService, ConceptParametersView, FitJobRecord, FitJobService } from '../service/index.js';
 import { normaliseInstant } from './instant.js';
-import { ErrorBody } from './schemas.js';
+import { errorResponses, ref } from './openapi.js';
 import {
   ConceptParameters, ConceptParams, FitAccepted, FitBody, FitJob, HistoryPage, HistoryParams, HistoryQuery, JobParams,
   ParametersBody, ParametersPage, ParametersQuery,
 } from './fit-schemas.js';
-
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody };
 
 function parameters(p: ConceptParametersView) {
   return {
@@ -81,8 +79,6 @@ function job(j: FitJobRecord) {
   };
 }
 
-const limitOf = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-
 export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
@@ -90,10 +86,11 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       {
         config: { access: 'admin' },
         schema: {
+          operationId: 'startFitJob',
           summary: 'Start a fit job over the stored history (one at a time)',
           tags: ['admin'],
-          body: FitBody,
-          response: { 202: FitAccepted, ...errors },
+          body: ref(FitBody),
+          response: { 202: ref(FitAccepted, { description: 'Accepted; Location names the job' }), ...errorResponses({ body: true, more: [409] }) },
         },
       },
       async (request, reply) => {
@@ -120,7 +117,13 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       '/api/bkt/fit/:job_id',
       {
         config: { access: 'admin' },
-        schema: { summary: "A fit job's status, progress and per-concept results", tags: ['admin'], params: JobParams, response: { 200: FitJob, ...errors } },
+        schema: {
+          operationId: 'readFitJob',
+          summary: "A fit job's status, progress and per-concept results",
+          tags: ['admin'],
+          params: JobParams,
+          response: { 200: ref(FitJob), ...errorResponses({ more: [404] }) },
+        },
       },
       async (request) => job(await fitJobs.get(request.params.job_id)),
     );
@@ -130,14 +133,15 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       {
         config: { access: 'service' },
         schema: {
+          operationId: 'listParameters',
           summary: 'Stored per-concept parameters in concept-id order, 500 per page',
           tags: ['parameters'],
           querystring: ParametersQuery,
-          response: { 200: ParametersPage, ...errors },
+          response: { 200: ref(ParametersPage), ...errorResponses() },
         },
       },
       async (request) => {
-        const page = await admin.listParameters(request.query.after, limitOf(request.query.limit));
+        const page = await admin.listParameters(request.query.after, request.query.limit);
         return { concepts: page.concepts.map(parameters), ...(page.nextAfter !== undefined && { next_after: page.nextAfter }) };
       },
     );
@@ -147,10 +151,11 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       {
         config: { access: 'service' },
         schema: {
+          operationId: 'readParameters',
           summary: "A concept's parameters (the defaults, version 0, when none are stored)",
           tags: ['parameters'],
           params: ConceptParams,
-          response: { 200: ConceptParameters, ...errors },
+          response: { 200: ref(ConceptParameters), ...errorResponses() },
         },
       },
       async (request) => parameters(await admin.getParameters(request.params.concept_id)),
@@ -161,11 +166,12 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       {
         config: { access: 'admin' },
         schema: {
+          operationId: 'putParameters',
           summary: "Set a concept's parameters (a new version; states continue under them)",
           tags: ['admin'],
           params: ConceptParams,
-          body: ParametersBody,
-          response: { 200: ConceptParameters, ...errors },
+          body: ref(ParametersBody),
+          response: { 200: ref(ConceptParameters), ...errorResponses({ body: true }) },
         },
       },
       async (request) => parameters(await admin.putParameters(request.params.concept_id, request.body)),
@@ -176,11 +182,12 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
       {
         config: { access: 'service' },
         schema: {
+          operationId: 'readHistory',
           summary: "A student's answers in time order with mastery before and after (for trend charts)",
           tags: ['mastery'],
           params: HistoryParams,
           querystring: HistoryQuery,
-          response: { 200: HistoryPage, ...errors },
+          response: { 200: ref(HistoryPage), ...errorResponses() },
         },
       },
       async (request) => {
@@ -191,7 +198,7 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
           ...(q.from !== undefined && { from: normaliseInstant(q.from, 'from') }),
           ...(q.to !== undefined && { to: normaliseInstant(q.to, 'to') }),
           ...(q.after !== undefined && { after: q.after }),
-          ...(q.limit !== undefined && { limit: Number(q.limit) }),
+          ...(q.limit !== undefined && { limit: q.limit }),
         });
         return {
           student_id: request.params.student_id.toLowerCase(),

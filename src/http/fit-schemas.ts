@@ -1,5 +1,6 @@
 /** Schemas of fit jobs, parameters and history (one per shape, as in schemas.ts). */
 import { Type, type Static } from 'typebox';
+import { ref } from './openapi.js';
 import { ParamsSource } from './schemas.js';
 
 const Uuid = (description: string) => Type.String({ format: 'uuid', description });
@@ -36,11 +37,11 @@ export const FitBody = Type.Object(
     apply_degenerate: Type.Optional(Type.Boolean({ description: 'apply fits flagged degenerate or few_data too (default false)' })),
     replay: Type.Optional(Type.Boolean({ description: "recompute every pair's state from its history under the new parameters (default false)" })),
   },
-  { additionalProperties: false },
+  { $id: 'FitBody', additionalProperties: false },
 );
 export type FitBody = Static<typeof FitBody>;
 
-export const FitAccepted = Type.Object({ job_id: Type.String() });
+export const FitAccepted = Type.Object({ job_id: Type.String() }, { $id: 'FitAccepted' });
 
 export const JobParams = Type.Object({ job_id: Uuid('the fit job') });
 export type JobParams = Static<typeof JobParams>;
@@ -80,7 +81,7 @@ const ConceptResult = Type.Object({
   previous_version: Type.Integer(),
   new_version: Type.Union([Type.Integer(), Type.Null()]),
   pairs_replayed: Type.Integer(),
-});
+}, { $id: 'FitConceptResult' });
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -119,7 +120,7 @@ export const FitJob = Type.Object({
       responses: Type.Integer(),
       log_lik: Type.Number({ description: "sum of the fitted concepts' log-likelihoods" }),
       seconds: Type.Object({ read: Type.Number(), fit: Type.Number(), apply: Type.Number(), replay: Type.Number() }),
-      concepts: Type.Array(ConceptResult),
+      concepts: Type.Array(ref(ConceptResult)),
     }),
     Type.Null(),
   ]),
@@ -128,7 +129,7 @@ export const FitJob = Type.Object({
   started_at: Nullable(Type.String({ format: 'date-time' })),
   finished_at: Nullable(Type.String({ format: 'date-time' })),
   heartbeat_at: Type.String({ format: 'date-time' }),
-});
+}, { $id: 'FitJob' });
 
 export const ConceptParams = Type.Object({ concept_id: Uuid('the concept') });
 export type ConceptParams = Static<typeof ConceptParams>;
@@ -141,7 +142,7 @@ export const ParametersBody = Type.Object(
     slip: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'P(S)' }),
     forget: Type.Optional(Probability('P(F), default 0')),
   },
-  { additionalProperties: false },
+  { $id: 'ParametersBody', additionalProperties: false },
 );
 export type ParametersBody = Static<typeof ParametersBody>;
 
@@ -157,15 +158,15 @@ export const ConceptParameters = Type.Object({
   fitted_at: Nullable(Type.String({ format: 'date-time' })),
   sample_size: Type.Integer(),
   updated_at: Nullable(Type.String({ format: 'date-time' })),
-});
+}, { $id: 'ConceptParameters' });
 
 export const ParametersPage = Type.Object({
-  concepts: Type.Array(ConceptParameters),
+  concepts: Type.Array(ref(ConceptParameters)),
   next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
-});
+}, { $id: 'ParametersPage' });
 
 const Limit = (max: number, dflt: number) =>
-  Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: `page size, 1 to ${max} (default ${dflt})` }));
+  Type.Optional(Type.Integer({ minimum: 1, maximum: max, description: `page size (default ${dflt})` }));
 
 export const ParametersQuery = Type.Object(
   { after: Type.Optional(Uuid('next_after of the previous page')), limit: Limit(500, 500) },
@@ -208,4 +209,7 @@ export const HistoryPage = Type.Object({
     }),
   ),
   next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
-});
+}, { $id: 'HistoryPage' });
+
+/** The named schemas of the fit, parameter and history routes, registered once by buildApp. */
+export const FIT_SCHEMAS = [FitBody, FitAccepted, ConceptResult, FitJob, ParametersBody, ConceptParameters, ParametersPage, HistoryPage];

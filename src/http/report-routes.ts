@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { renderAdminReport } from '../report/admin-report.js';
 import { CONTENT_SECURITY_POLICY_HEADER } from '../report/html.js';
 import type { ReportService } from '../service/report-service.js';
-import { ErrorBody } from './schemas.js';
+import { errorResponses } from './openapi.js';
 
 const ReportQuery = Type.Object(
   {
@@ -22,9 +22,14 @@ export function reportRoutes(report: ReportService): FastifyPluginAsyncTypebox {
       {
         config: { access: 'admin' },
         schema: {
+          operationId: 'readAdminReport',
+          tags: ['admin'],
           summary: 'HTML report: learning curves from the history, mastery per concept, active parameters, latest fit job',
           querystring: ReportQuery,
-          response: { 200: Type.String({ description: 'the page (text/html)' }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 503: ErrorBody },
+          response: {
+            200: { description: 'The report page', content: { 'text/html': { schema: Type.String() } } },
+            ...errorResponses(),
+          },
         },
       },
       async (request, reply) => {

@@ -2,12 +2,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ConceptMastery, MasteryService, ResponseInput, UpdateResult as ServiceResult } from '../service/index.js';
 import { normaliseInstant } from './instant.js';
+import { errorResponses, ref } from './openapi.js';
 import type { Metrics } from './metrics.js';
 import {
   BatchBody,
   BatchResult,
   EraseResult,
-  ErrorBody,
   PageQuery,
   PairMastery,
   PairParams,
@@ -61,15 +61,6 @@ function concept(c: ConceptMastery) {
   };
 }
 
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  409: ErrorBody,
-  413: ErrorBody,
-  503: ErrorBody,
-};
-
 export function masteryRoutes(service: MasteryService, metrics: Metrics): FastifyPluginAsyncTypebox {
   const count = (results: ServiceResult[]) => {
     for (const r of results) {
@@ -83,10 +74,11 @@ export function masteryRoutes(service: MasteryService, metrics: Metrics): Fastif
       {
         config: { access: 'service' },
         schema: {
+          operationId: 'recordResponse',
           summary: 'Record one answer and update its mastery',
           tags: ['mastery'],
-          body: ResponseBody,
-          response: { 200: UpdateResult, ...errors },
+          body: ref(ResponseBody),
+          response: { 200: ref(UpdateResult), ...errorResponses({ body: true, more: [409] }) },
         },
       },
       async (request) => {
@@ -102,10 +94,11 @@ export function masteryRoutes(service: MasteryService, metrics: Metrics): Fastif
         config: { access: 'service' },
         bodyLimit: BATCH_BODY_LIMIT,
         schema: {
+          operationId: 'recordResponses',
           summary: 'Record up to 1000 answers in order, atomically',
           tags: ['mastery'],
-          body: BatchBody,
-          response: { 200: BatchResult, ...errors },
+          body: ref(BatchBody),
+          response: { 200: ref(BatchResult), ...errorResponses({ body: true, more: [409] }) },
         },
       },
       async (request) => {
@@ -120,16 +113,16 @@ export function masteryRoutes(service: MasteryService, metrics: Metrics): Fastif
       {
         config: { access: 'service' },
         schema: {
+          operationId: 'readStudentMastery',
           summary: "A student's mastery of every concept answered, 500 per page",
           tags: ['mastery'],
           params: StudentParams,
           querystring: PageQuery,
-          response: { 200: StudentMastery, ...errors },
+          response: { 200: ref(StudentMastery), ...errorResponses() },
         },
       },
       async (request) => {
-        const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
-        const page = await service.readStudent(request.params.student_id, request.query.after, limit);
+        const page = await service.readStudent(request.params.student_id, request.query.after, request.query.limit);
         return {
           student_id: page.studentId,
           concepts: page.concepts.map(concept),
@@ -143,10 +136,11 @@ export function masteryRoutes(service: MasteryService, metrics: Metrics): Fastif
       {
         config: { access: 'service' },
         schema: {
+          operationId: 'readConceptMastery',
           summary: "A student's mastery of one concept (the concept's prior if never answered)",
           tags: ['mastery'],
           params: PairParams,
-          response: { 200: PairMastery, ...errors },
+          response: { 200: ref(PairMastery), ...errorResponses() },
         },
       },
       async (request) => {
@@ -167,10 +161,11 @@ export function masteryRoutes(service: MasteryService, metrics: Metrics): Fastif
       {
         config: { access: 'admin' },
         schema: {
+          operationId: 'eraseStudent',
           summary: "Erase a student's mastery and history (right to erasure)",
           tags: ['admin'],
           params: StudentParams,
-          response: { 200: EraseResult, ...errors },
+          response: { 200: ref(EraseResult), ...errorResponses() },
         },
       },
       async (request) => {

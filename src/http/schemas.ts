@@ -1,5 +1,6 @@
 /** One TypeBox schema per shape: request validation, the handlers' types, the response serialiser and OpenAPI. */
 import { Type, type Static } from 'typebox';
+import { ref } from './openapi.js';
 
 const Uuid = (description: string) => Type.String({ format: 'uuid', description });
 const Probability = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
@@ -25,13 +26,13 @@ export const ResponseBody = Type.Object(
       ItemId("the item (question) answered, 1 to 200 characters; its own guess and slip apply when the concept has them"),
     ),
   },
-  { additionalProperties: false },
+  { $id: 'ResponseBody', additionalProperties: false },
 );
 export type ResponseBody = Static<typeof ResponseBody>;
 
 export const BatchBody = Type.Object(
-  { responses: Type.Array(ResponseBody, { minItems: 1, maxItems: 1000, description: 'applied in order, all or nothing' }) },
-  { additionalProperties: false },
+  { responses: Type.Array(ref(ResponseBody), { minItems: 1, maxItems: 1000, description: 'applied in order, all or nothing' }) },
+  { $id: 'BatchBody', additionalProperties: false },
 );
 export type BatchBody = Static<typeof BatchBody>;
 
@@ -49,9 +50,9 @@ export const UpdateResult = Type.Object({
   replayed: Type.Boolean({ description: 'true when response_id was seen before: nothing was written' }),
   item_id: Type.Union([Type.String(), Type.Null()], { description: 'the item_id sent with the answer, or null' }),
   params_source: ParamsSource,
-});
+}, { $id: 'UpdateResult' });
 
-export const BatchResult = Type.Object({ results: Type.Array(UpdateResult) });
+export const BatchResult = Type.Object({ results: Type.Array(ref(UpdateResult)) }, { $id: 'BatchResult' });
 
 export const StudentParams = Type.Object({ student_id: Uuid('the student') });
 export type StudentParams = Static<typeof StudentParams>;
@@ -61,7 +62,7 @@ export type PairParams = Static<typeof PairParams>;
 export const PageQuery = Type.Object(
   {
     after: Type.Optional(Uuid('next_after of the previous page')),
-    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'page size, 1 to 500 (default 500)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'page size (default 500)' })),
   },
   { additionalProperties: false },
 );
@@ -76,13 +77,13 @@ export const ConceptMastery = Type.Object({
   n_responses: Type.Integer(),
   n_correct: Type.Integer(),
   updated_at: Nullable(Type.String({ format: 'date-time' })),
-});
+}, { $id: 'ConceptMastery' });
 
 export const StudentMastery = Type.Object({
   student_id: Type.String(),
-  concepts: Type.Array(ConceptMastery),
+  concepts: Type.Array(ref(ConceptMastery)),
   next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
-});
+}, { $id: 'StudentMastery' });
 
 export const PairMastery = Type.Object({
   student_id: Type.String(),
@@ -91,18 +92,13 @@ export const PairMastery = Type.Object({
   mastered: Type.Boolean(),
   n_responses: Type.Integer(),
   updated_at: Nullable(Type.String({ format: 'date-time' })),
-});
+}, { $id: 'PairMastery' });
 
 export const EraseResult = Type.Object({
   student_id: Type.String(),
   mastery_rows: Type.Integer(),
   history_rows: Type.Integer(),
-});
+}, { $id: 'EraseResult' });
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({
-    code: Type.String(),
-    message: Type.String(),
-    field: Type.Optional(Type.String()),
-  }),
-});
+/** The named schemas of the mastery routes, registered once by buildApp. */
+export const MASTERY_SCHEMAS = [ResponseBody, BatchBody, UpdateResult, BatchResult, ConceptMastery, StudentMastery, PairMastery, EraseResult];

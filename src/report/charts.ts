@@ -19,7 +19,7 @@ const SERIES = ['observed error rate', 'observed (curve stands out)', 'predicted
 const SERIES_COLORS = [COLORS.observed, COLORS.standsOut, COLORS.predicted, COLORS.students];
 
 /** Small multiples, one panel per concept in the order given: observed error rate with 95% interval, model, students. */
-export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity: number, columns = 5): TopLevelSpec {
+export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity: number, columns = 5, legend = true): TopLevelSpec {
   const values: Record<string, unknown>[] = [];
   for (const panel of panels) {
     const first = panel.points[0]?.students ?? 1;
@@ -39,7 +39,7 @@ export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity
   }
   const x = { field: 'opportunity', type: 'quantitative', scale: { domain: [0.5, maxOpportunity + 0.5], nice: false }, axis: { title: 'opportunity', tickMinStep: 1, format: 'd' } } as const;
   const y = { type: 'quantitative', scale: { domain: [0, 1] }, axis: { title: 'error rate', format: '.0%' } } as const;
-  const color = { scale: { domain: SERIES, range: SERIES_COLORS }, legend: { title: null, orient: 'top', direction: 'horizontal', labelLimit: 400 } } as const;
+  const color = { scale: { domain: SERIES, range: SERIES_COLORS }, legend: legend ? { title: null, orient: 'top', direction: 'horizontal', labelLimit: 400 } : null } as const;
   return {
     $schema: SCHEMA,
     data: { values },

@@ -5,7 +5,7 @@
 import { type BktParams, type CalibrationBin, type CurvePoint, type CurveVerdict, fiveNumbers } from '../bkt/index.js';
 import { calibrationSpec, learningCurvesSpec, parameterStripSpec, rankedValuesSpec, type ParameterPoint, type RankedValue } from './charts.js';
 import { anchorId, type Column, escapeHtml, facts, htmlPage, int, num, sortableTable } from './html.js';
-import { renderSvg } from './svg.js';
+import { renderInThread, type Renderer } from './render-pool.js';
 
 export const PARAMETERS = ['prior', 'learn', 'guess', 'slip', 'forget'] as const;
 
@@ -79,22 +79,27 @@ function status(c: ReportConcept): ParameterPoint['status'] {
   return c.flags.length > 0 ? 'flagged' : 'fitted';
 }
 
-/** The whole page. */
-export async function renderFitReport(r: FitReport): Promise<string> {
+/** Learning-curve panels per chart: larger charts are split so that a pool of threads can draw them side by side. */
+export const PANELS_PER_CHART = 30;
+
+/** The whole page; `render` draws the charts (default: on this thread). */
+export async function renderFitReport(r: FitReport, render: Renderer = renderInThread): Promise<string> {
   const withCurves = r.concepts.filter((c) => c.curve.length > 0);
-  const [curvesSvg, paramsSvg, perValueSvg, calibrationSvg] = await Promise.all([
-    withCurves.length > 0
-      ? renderSvg(
-          learningCurvesSpec(
-            withCurves.map((c) => ({ label: `${standsOut(c) ? '⚠ ' : ''}${c.conceptId}`, standsOut: standsOut(c), points: c.curve })),
-            r.maxOpportunity,
-          ),
-        )
-      : Promise.resolve(null),
-    r.concepts.length > 0 ? renderSvg(parameterStripSpec(parameterPoints(r.concepts), PARAMETERS)) : Promise.resolve(null),
-    r.perValue.length > 0 ? renderSvg(rankedValuesSpec(r.perValue)) : Promise.resolve(null),
-    r.cv?.calibration && r.cv.calibration.length > 0 ? renderSvg(calibrationSpec(r.cv.calibration)) : Promise.resolve(null),
-  ]);
+  const panels = withCurves.map((c) => ({ label: `${standsOut(c) ? '⚠ ' : ''}${c.conceptId}`, standsOut: standsOut(c), points: c.curve }));
+  // Rows of 5 panels per chart, so the split is invisible: the charts stack into one grid (one legend, on top).
+  const curveSpecs = [];
+  for (let i = 0; i < panels.length; i += PANELS_PER_CHART) {
+    curveSpecs.push(learningCurvesSpec(panels.slice(i, i + PANELS_PER_CHART), r.maxOpportunity, 5, i === 0));
+  }
+  const others = [
+    r.concepts.length > 0 ? parameterStripSpec(parameterPoints(r.concepts), PARAMETERS) : null,
+    r.perValue.length > 0 ? rankedValuesSpec(r.perValue) : null,
+    r.cv?.calibration && r.cv.calibration.length > 0 ? calibrationSpec(r.cv.calibration) : null,
+  ];
+  const svgs = await render([...curveSpecs, ...others.filter((s) => s !== null)]);
+  const curvesSvg = curveSpecs.length > 0 ? svgs.slice(0, curveSpecs.length).join('\n') : null;
+  let k = curveSpecs.length;
+  const [paramsSvg, perValueSvg, calibrationSvg] = others.map((s) => (s === null ? null : svgs[k++]));
   const out = r.concepts.filter(standsOut);
   const flagged = r.concepts.filter((c) => c.flags.length > 0);
   const fallback = r.concepts.filter((c) => c.use !== 'fitted');

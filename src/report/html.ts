@@ -33,7 +33,7 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1r
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; font-family: ui-monospace, "DejaVu Sans Mono", monospace; overflow-wrap: anywhere; }
 figure { margin: .5rem 0 1rem; overflow-x: auto; }
-figure svg { max-width: none; height: auto; }
+figure svg { display: block; max-width: none; height: auto; }
 figcaption { color: var(--muted); max-width: 100ch; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .2rem .5rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }

@@ -10,6 +10,8 @@ interface CvSummary {
   per_fold: { responses: number; auc: number; test_students: number }[];
   fallback: { row_share: number };
   input: { rows: number; students: number };
+  seconds: number;
+  rows_per_second: number;
 }
 
 it('cross-validates by student with the same result on 1 and 2 threads', () => {
@@ -24,4 +26,5 @@ it('cross-validates by student with the same result on 1 and 2 threads', () => {
   expect(one.pooled.responses).toBe(one.input.rows);
   expect(one.pooled.auc).toBeGreaterThan(0.5);
   expect(one.fallback.row_share).toBeGreaterThanOrEqual(0);
+  expect(Math.abs(one.rows_per_second * one.seconds - one.input.rows)).toBeLessThan(one.rows_per_second * 0.002 + 1);
 });

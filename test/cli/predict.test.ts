@@ -25,8 +25,12 @@ afterAll(tmp.cleanup);
 describe.each(CASES)('bkt predict $data', ({ data, golden }) => {
   it(`reproduces ${golden} on every row`, () => {
     const out = join(tmp.dir, `${data}.predictions.csv`);
-    const summary = bktJson<{ input: { rows: number }; params: string }>(['predict', dataPath(data), '-o', out]);
+    const summary = bktJson<{ input: { rows: number }; params: string; seconds: number; rows_per_second: number }>([
+      'predict', dataPath(data), '-o', out,
+    ]);
     expect(summary.params).toBe('defaults');
+    // Rows per second is the rows over the seconds reported (both rounded).
+    expect(Math.abs(summary.rows_per_second * summary.seconds - summary.input.rows)).toBeLessThan(summary.rows_per_second * 0.002 + 1);
     const got = parseCsv(readFileSync(out, 'utf8'));
     const want = readCsv(golden);
     expect(got.header).toEqual(['student_id', 'concept_id', 'correct', ...PROBABILITIES, 'mastered']);
@@ -143,7 +147,9 @@ it('shows no progress bar when stderr is not a terminal, and prints a one-line s
   const r = bkt(['predict', dataPath('ct_pybkt.csv'), '-o', out]);
   expect(r.status).toBe(0);
   expect(r.stderr).toBe('');
-  expect(r.stdout).toBe(`predicted 16,858 rows (587 students, 12 concepts) with defaults to ${out}\n`);
+  const head = `predicted 16,858 rows (587 students, 12 concepts) with defaults to ${out} in `;
+  expect(r.stdout.startsWith(head)).toBe(true);
+  expect(r.stdout.slice(head.length)).toMatch(/^[\d.]+ s \([\d,]+ rows\/s; writing [\d,]+ rows\/s\)\n$/);
 });
 
 describe('bkt predict -o a special file', () => {

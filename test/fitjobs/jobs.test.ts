@@ -216,7 +216,7 @@ describe('service tokens get 403 on every admin route', () => {
       for (const [method, op] of Object.entries(ops)) if (op.tags?.includes('admin')) admin.push([method.toUpperCase(), path]);
     }
     expect(admin.map(([m, p]) => `${m} ${p}`).sort()).toEqual(
-      ['DELETE /api/bkt/students/{student_id}', 'GET /api/bkt/fit/{job_id}', 'POST /api/bkt/fit', 'PUT /api/bkt/parameters/{concept_id}'].sort(),
+      ['DELETE /api/bkt/students/{student_id}', 'GET /admin/report', 'GET /api/bkt/fit/{job_id}', 'POST /api/bkt/fit', 'PUT /api/bkt/parameters/{concept_id}'].sort(),
     );
     const bodies: Record<string, object> = {
       'POST /api/bkt/fit': {},
@@ -286,6 +286,9 @@ describe('a process that dies during a job leaves it interrupted', () => {
       const dbB = openPostgres({ ...config, connectionString: scratch.url });
       const b = await createRuntime(config, { db: dbB });
       try {
+        // Compiling B's schemas blocks this process (and so A's heartbeat) for a while on a loaded machine: do it now,
+        // before the wait, so that the refusal below is decided on a heartbeat that had time to run.
+        await b.app.ready();
         await new Promise((r) => setTimeout(r, 400)); // longer than BKT_FIT_STALE_MS: only the heartbeat keeps it alive
         const refused = await b.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} });
         expect(refused.statusCode).toBe(409);
