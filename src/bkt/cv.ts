@@ -11,6 +11,7 @@ import { conceptSequences, type ResponseData } from './dataset.js';
 import { type ConceptMetrics, evaluateDataset, meanConceptAuc, type Metrics, scorePredictions } from './evaluate.js';
 import { type DatasetFit, fitDataset } from './fit.js';
 import type { FitOptions } from './options.js';
+import type { BktParams } from './params.js';
 import { makeRandom } from './restarts.js';
 import { traceMastery } from './trace.js';
 
@@ -20,6 +21,24 @@ export interface CvOptions {
   readonly folds: number;
   /** Seeds the student shuffle (and, through the fit options, the restarts). Default: the fit options' seed, or 0. */
   readonly seed: number;
+  /**
+   * Folds taken from the data instead of the shuffle (to replicate a published split): the fold (0..folds-1) of
+   * every student index. `folds` is then the number of folds it uses.
+   */
+  readonly foldOfStudent?: Uint32Array;
+}
+
+/** Mean and sample standard deviation of a per-fold figure (over folds that have it). */
+export interface FoldSpread {
+  readonly mean: number | null;
+  readonly sd: number | null;
+}
+
+/** Parameters one fold's training fit gave a concept. */
+export interface FoldConceptParams {
+  readonly conceptId: string;
+  readonly use: 'fitted' | 'fallback';
+  readonly params: BktParams;
 }
 
 /** Fits a training set: `fitDataset` by default; the CLI passes its worker-thread version. */
@@ -51,6 +70,8 @@ export interface CvFold extends Metrics {
   readonly testStudents: number;
   readonly trainLogLik: number;
   readonly fallback: CvFallback;
+  /** The training fit's parameters: per concept, and the fallback. */
+  readonly params: { readonly concepts: readonly FoldConceptParams[]; readonly fallback: BktParams; readonly fallbackSource: string };
 }
 
 /** The cross-validation report: pooled and per-fold metrics, per-concept AUC and fallback use. */
@@ -60,7 +81,11 @@ export interface CvResult {
   /** Every row is a test row once: metrics over all of them together. */
   readonly pooled: Metrics;
   /** Mean and sample standard deviation of the per-fold AUCs (folds with an AUC). */
-  readonly foldAuc: { readonly mean: number | null; readonly sd: number | null };
+  readonly foldAuc: FoldSpread;
+  /** Mean and sample sd across folds of AUC, RMSE, accuracy and log-likelihood. */
+  readonly acrossFolds: { readonly auc: FoldSpread; readonly rmse: FoldSpread; readonly accuracy: FoldSpread; readonly logLik: FoldSpread };
+  /** The fold of every row, indexed like `data.responses`. */
+  readonly foldOfRow: Uint32Array;
   /** Per-concept AUC over the pooled test rows, averaged weighted by rows and unweighted. */
   readonly conceptAuc: { readonly rowWeighted: number | null; readonly macro: number | null };
   readonly concepts: readonly ConceptMetrics[];
@@ -148,9 +173,10 @@ export async function crossValidate(
   fit: FitFunction = fitDataset,
   onFold?: (done: number, folds: number) => void,
 ): Promise<CvResult> {
-  const { folds = 5, ...fitOptions } = options;
+  const { folds: requested = 5, foldOfStudent, ...fitOptions } = options;
   const seed = options.seed ?? 0;
-  const foldOf = assignFolds(data, folds, seed);
+  const folds = foldOfStudent ? checkGivenFolds(foldOfStudent, data.studentIds.length, requested) : requested;
+  const foldOf = foldOfStudent ?? assignFolds(data, folds, seed);
   const pCorrect = new Float64Array(data.responses.length);
   const perFold: CvFold[] = [];
   const total = { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
@@ -188,17 +214,29 @@ export async function crossValidate(
       testStudents: countStudents(test.data),
       trainLogLik: model.logLik,
       fallback: withShare(use, metrics.responses),
+      params: {
+        concepts: model.concepts.map((c) => ({ conceptId: c.conceptId, use: c.use, params: c.params })),
+        fallback: model.fallback.params,
+        fallbackSource: model.fallback.source,
+      },
     });
     onFold?.(f + 1, folds);
   }
 
   const { overall, concepts } = evaluateDataset(data, pCorrect);
-  const aucs = perFold.map((f) => f.auc).filter((a): a is number => a !== null);
+  const spread = (pick: (f: CvFold) => number | null): FoldSpread => {
+    const xs = perFold.map(pick).filter((a): a is number => a !== null && !Number.isNaN(a));
+    return { mean: mean(xs), sd: sampleSd(xs) };
+  };
+  const foldOfRow = new Uint32Array(data.responses.length);
+  for (let s = 0; s + 1 < data.offsets.length; s++) foldOfRow.fill(foldOf[data.seqStudent[s]], data.offsets[s], data.offsets[s + 1]);
   return {
     folds,
     seed,
     pooled: overall,
-    foldAuc: { mean: mean(aucs), sd: sampleSd(aucs) },
+    foldAuc: spread((f) => f.auc),
+    acrossFolds: { auc: spread((f) => f.auc), rmse: spread((f) => f.rmse), accuracy: spread((f) => f.accuracy), logLik: spread((f) => f.logLik) },
+    foldOfRow,
     conceptAuc: meanConceptAuc(concepts),
     concepts,
     fallback: withShare(total, overall.responses),
@@ -213,6 +251,20 @@ function withShare(
 ): CvFallback {
   const fallbackRows = use.absent.rows + use.degenerate.rows + use.fewData.rows;
   return { ...use, rowShare: rows === 0 ? 0 : fallbackRows / rows };
+}
+
+/** Checks given folds: every value below `folds`, and every fold holding a student. Returns the fold count. */
+function checkGivenFolds(foldOf: Uint32Array, students: number, folds: number): number {
+  if (foldOf.length !== students) throw new RangeError(`foldOfStudent has ${foldOf.length} values for ${students} students`);
+  if (!Number.isInteger(folds) || folds < 2) throw new RangeError(`folds must be an integer >= 2, got ${folds}`);
+  const used = new Uint8Array(folds);
+  for (let s = 0; s < students; s++) {
+    if (foldOf[s] >= folds) throw new RangeError(`foldOfStudent[${s}] = ${foldOf[s]} is not below folds (${folds})`);
+    used[foldOf[s]] = 1;
+  }
+  const empty = used.indexOf(0);
+  if (empty >= 0) throw new RangeError(`fold ${empty} holds no student`);
+  return folds;
 }
 
 function countStudents(data: ResponseData): number {

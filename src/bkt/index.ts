@@ -60,6 +60,8 @@ export {
   type CvFallback,
   type CvFold,
   type CvResult,
+  type FoldSpread,
+  type FoldConceptParams,
   crossValidate,
 } from './cv.js';
 

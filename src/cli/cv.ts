@@ -9,9 +9,12 @@ import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger } from './options.js';
 import { makeProgress } from './progress.js';
 import { round } from './summary.js';
+import { foldsFromColumn, writePredictions } from './cv-folds.js';
 
 interface CvCommandOptions extends ColumnOptions, FitCliOptions {
   folds: number;
+  foldCol?: string;
+  predictions?: string;
   json: boolean;
 }
 
@@ -27,7 +30,15 @@ export function registerCv(program: Command): void {
         'pyBKT\'s per-concept cross-validation, whole students are held out.',
     )
     .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
-    .option('--folds <k>', 'number of folds (students are split, not rows)', parseInteger(2), 5);
+    .option('--folds <k>', 'number of folds (students are split, not rows)', parseInteger(2), 5)
+    .option(
+      '--fold-col <column>',
+      "take each student's fold from this column instead of the seeded shuffle (one fold per distinct value, in sorted order; all of a student's rows must agree); --folds is then ignored",
+    )
+    .option(
+      '--predictions <file>',
+      'write every held-out row to this CSV, in input order: row (1-based data row), fold, prediction (P(correct) when held out), observed (1, 0, or empty for no observation)',
+    );
   addJsonOption(addColumnOptions(addFitOptions(cmd))).action(async (file: string, o: CvCommandOptions) => runCv(file, o));
 }
 
@@ -35,19 +46,24 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   const started = performance.now();
   const progress = makeProgress();
   warmUpWorkers(o.threads); // they start while the CSV is read
-  const { log, data } = await loadResponseData(file, columnNames(o), progress);
+  const columns = columnNames(o);
+  const { log, data } = await loadResponseData(file, o.foldCol === undefined ? columns : { ...columns, extra: [o.foldCol] }, progress);
+  const given = o.foldCol === undefined ? null : foldsFromColumn(file, log, data, o.foldCol);
+  const folds = given === null ? o.folds : given.labels.length;
   let result: CvResult;
   try {
-    progress.phase('cv', o.folds);
+    progress.phase('cv', folds);
     result = await crossValidate(
       data,
-      { ...fitOptionsFrom(o), folds: o.folds },
+      given === null ? { ...fitOptionsFrom(o), folds } : { ...fitOptionsFrom(o), folds, foldOfStudent: given.foldOfStudent },
       (train, options) => fitDatasetParallel(train, { ...options, threads: o.threads }),
       (done) => progress.update(done),
     );
   } finally {
     progress.stop();
   }
+  const labels = given?.labels ?? Array.from({ length: result.folds }, (_, k) => String(k + 1));
+  if (o.predictions !== undefined) writePredictions(o.predictions, data, result.pCorrect, result.foldOfRow, labels);
   const elapsed = (performance.now() - started) / 1000;
   const seconds = round(elapsed, 3);
   const rowsPerSecond = Math.round(data.responses.length / elapsed);
@@ -59,16 +75,29 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
       seed: result.seed,
       fit_forget: o.fitForget,
       pooled: metricsJson(result.pooled),
+      fold_col: o.foldCol ?? null,
+      predictions: o.predictions ?? null,
       fold_auc: result.foldAuc,
+      across_folds: {
+        auc: result.acrossFolds.auc,
+        rmse: result.acrossFolds.rmse,
+        accuracy: result.acrossFolds.accuracy,
+        log_lik: result.acrossFolds.logLik,
+      },
       concept_auc: { row_weighted: result.conceptAuc.rowWeighted, macro: result.conceptAuc.macro },
       fallback: fallbackJson(result.fallback),
       per_fold: result.perFold.map((f) => ({
         fold: f.fold,
+        label: labels[f.fold],
         train_students: f.trainStudents,
         test_students: f.testStudents,
         train_log_lik: f.trainLogLik,
         ...metricsJson(f),
         fallback: fallbackJson(f.fallback),
+        params: {
+          fallback: { source: f.params.fallbackSource, params: f.params.fallback },
+          concepts: f.params.concepts.map((c) => ({ concept_id: c.conceptId, use: c.use, params: c.params })),
+        },
       })),
       concepts: result.concepts.map((c) => ({ concept_id: c.conceptId, ...metricsJson(c) })),
       // Held-out predictions by decile, for `bkt report --cv`.
@@ -85,12 +114,14 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   const f = result.fallback;
   const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(4));
   process.stdout.write(
-    `${basename(file)}: ${result.folds}-fold cross-validation by student (seed ${result.seed}), ` +
+    `${basename(file)}: ${result.folds}-fold cross-validation by student (${o.foldCol === undefined ? `seed ${result.seed}` : `folds from ${o.foldCol}`}), ` +
       `${count(data.responses.length)} rows, ${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts, ${seconds} s (${count(rowsPerSecond)} rows/s)\n\n` +
       metricsTable([
         { label: 'pooled', m: result.pooled },
-        ...result.perFold.map((x) => ({ label: `fold ${x.fold + 1}`, m: x })),
+        ...result.perFold.map((x) => ({ label: `fold ${labels[x.fold]}`, m: x })),
       ]) +
+      `\nacross folds (mean ± sd): AUC ${spread(result.acrossFolds.auc)}, RMSE ${spread(result.acrossFolds.rmse)}, ` +
+      `accuracy ${spread(result.acrossFolds.accuracy)}, log-likelihood ${spread(result.acrossFolds.logLik, 3)}\n` +
       `\nAUC pooled ${fmt(result.pooled.auc)}; over folds mean ${fmt(result.foldAuc.mean)}, sd ${fmt(result.foldAuc.sd)}; ` +
       `per concept row-weighted ${fmt(result.conceptAuc.rowWeighted)}, macro ${fmt(result.conceptAuc.macro)}\n` +
       `fallback used for ${(100 * f.rowShare).toFixed(2)}% of test rows: ` +
@@ -98,6 +129,10 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
       `degenerate ${count(f.degenerate.concepts)} / ${count(f.degenerate.rows)}, ` +
       `few data ${count(f.fewData.concepts)} / ${count(f.fewData.rows)}\n`,
   );
+}
+
+function spread(x: { mean: number | null; sd: number | null }, digits = 4): string {
+  return x.mean === null ? '-' : `${x.mean.toFixed(digits)} ± ${x.sd === null ? '-' : x.sd.toFixed(digits)}`;
 }
 
 function fallbackJson(f: CvFallback) {
