@@ -46,7 +46,7 @@ import { loadConfig } from '../src/config.js';
 import { RecordingGraphWriter } from '../src/graph/recording-writer.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { MasteryService, ParametersCache } from '../src/service/index.js';
-import { setGraphEnabled } from '../src/store/outbox-store.js';
+import { setGraphEnabled } from '../src/store/graph-admin.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPglite } from '../src/store/pglite-driver.js';
 import { openPostgres } from '../src/store/postgres-driver.js';

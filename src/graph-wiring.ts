@@ -9,7 +9,8 @@ import { OutboxRelay, describeError, type RelayLogger, type RelayOptions } from 
 import { WakeLimiter } from './graph/wake.js';
 import type { GraphProjection, GraphRelayMetrics, GraphWriter } from './service/graph-port.js';
 import type { MasteryStore } from './service/ports.js';
-import { SqlOutbox, hasGraphSchema } from './store/outbox-store.js';
+import { SqlOutbox } from './store/outbox-store.js';
+import { hasGraphSchema } from './store/graph-admin.js';
 import type { SqlStore } from './store/sql-store.js';
 import type { SqlDatabase } from './store/sql.js';
 

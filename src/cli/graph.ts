@@ -8,14 +8,7 @@ import { isUnavailable } from '../store/db-errors.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { MigrationError } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
-import {
-  GraphAdminError,
-  assertGraphSchema,
-  queueAllPairs,
-  readGraphStatus,
-  setGraphEnabled,
-  type GraphStatus,
-} from '../store/outbox-store.js';
+import { GraphAdminError, assertGraphSchema, queueAllPairs, readGraphStatus, setGraphEnabled, type GraphStatus } from '../store/graph-admin.js';
 import type { SqlDatabase } from '../store/sql.js';
 import { reportError } from './errors.js';
 

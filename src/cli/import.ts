@@ -9,7 +9,8 @@ import {
   BKT_IMPORT_NAMESPACE, ImportRefusedError, importLog, mapIds, ParametersCache, ServiceError,
 } from '../service/index.js';
 import { SqlImportStore } from '../store/import-store.js';
-import { hasGraphSchema, SqlOutbox } from '../store/outbox-store.js';
+import { SqlOutbox } from '../store/outbox-store.js';
+import { hasGraphSchema } from '../store/graph-admin.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { migrate, MigrationError } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';

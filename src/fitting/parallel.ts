@@ -41,15 +41,21 @@ function shared<T extends Uint8Array | Uint32Array>(a: T): T {
 }
 
 /**
+ * execArgv: [] so a worker does not inherit the parent's loaders (tsx, test runners): it is plain JS. A small young
+ * generation: a worker allocates only a few objects per EM iteration, and V8's default young generation (tens of MB)
+ * filled with them before each collection was 8 MB of the peak RSS of `bkt fit` on assist2015 (bench/peers).
+ */
+const WORKER_OPTIONS = { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 2 } };
+
+/**
  * Starts one fit worker: the compiled JS normally; when this module runs from its TypeScript source (tests,
  * `tsx`), a small bootstrap registers tsx inside the worker first, since loaders do not carry into workers.
  */
 function startWorker(): Worker {
-  // execArgv: [] so a worker does not inherit the parent's loaders (tsx, test runners): it is plain JS.
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { execArgv: [] });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), WORKER_OPTIONS);
   const source = new URL('./worker.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(bootstrap, { eval: true, execArgv: [] });
+  return new Worker(bootstrap, { ...WORKER_OPTIONS, eval: true });
 }
 
 /**

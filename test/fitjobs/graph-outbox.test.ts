@@ -1,6 +1,6 @@
 /** Imports and fit-job replays write mastery outside the update transaction; the graph outbox must still see them. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setGraphEnabled } from '../../src/store/outbox-store.js';
+import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { dataPath } from '../support/data.js';
 import { startService, type TestService } from '../support/service.js';
 import { importInProcess, runFit } from './support.js';

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createNeo4jWriter } from '../../src/graph/neo4j-writer.js';
 import { loadGraphConfig } from '../../src/graph/config.js';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
-import { setGraphEnabled } from '../../src/store/outbox-store.js';
+import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
 import { WARN, SwitchableWriter, captureLogs, closedNeo4jEnv, closedPort, masteryLevels, outboxCount, waitFor } from './support.js';
 

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { OutboxRelay } from '../../src/graph/relay.js';
-import { queueAllPairs, setGraphEnabled } from '../../src/store/outbox-store.js';
+import { queueAllPairs, setGraphEnabled } from '../../src/store/graph-admin.js';
 import { RecordingLogger } from '../graph/support/relay-harness.js';
 import { newId, startService, type TestService } from '../support/service.js';
 import { masteryLevels, outboxCount, waitFor } from './support.js';

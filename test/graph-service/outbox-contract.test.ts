@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { OutboxRelay } from '../../src/graph/relay.js';
 import type { OutboxPort, OutboxRow } from '../../src/service/graph-port.js';
-import { setGraphEnabled } from '../../src/store/outbox-store.js';
+import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { MemoryOutbox } from '../graph/support/memory-outbox.js';
 import { RecordingLogger, update as projection } from '../graph/support/relay-harness.js';
 import { newId, startService, type TestService } from '../support/service.js';

@@ -6,7 +6,7 @@
  * and that the driver still reads the columns as their base types (a number, not a string, for the level).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setGraphEnabled } from '../../src/store/outbox-store.js';
+import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { newId, startService, type TestService } from '../support/service.js';
 
 const NIL = '00000000-0000-0000-0000-000000000000';

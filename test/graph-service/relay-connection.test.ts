@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { setGraphEnabled } from '../../src/store/outbox-store.js';
+import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { newId } from '../support/service.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/pg.js';
 import { closedNeo4jEnv, closedPort, outboxCount, waitFor } from './support.js';
