@@ -134,7 +134,7 @@ describe('what clients rely on', () => {
 
   it('types every limit as an integer', () => {
     const limits = operations().flatMap(([, op]) => (op.parameters ?? []).filter((p: Json) => p.name === 'limit'));
-    expect(limits.length).toBe(3);
+    expect(limits.length).toBe(4);
     for (const p of limits) expect(p.schema.type).toBe('integer');
   });
 

@@ -155,6 +155,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/bkt/parameters/{concept_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A concept's items with their own guess and slip, 1000 per page by item id */
+        get: operations["listItemParameters"];
+        /** Set a concept's items (guess and slip per item) under a new parameter version */
+        put: operations["putItemParameters"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bkt/history/{student_id}": {
         parameters: {
             query?: never;
@@ -480,6 +498,33 @@ export interface components {
             }[];
             /** @description pass as ?after= for the next page */
             next_after?: string;
+        };
+        ItemParameters: {
+            /** @description the item (question) id */
+            item_id: string;
+            /** @description P(G) for this item */
+            guess: number;
+            /** @description P(S) for this item */
+            slip: number;
+        };
+        ItemsBody: {
+            /** @description the concept's complete item set from now on (an empty list removes every item's own values) */
+            items: components["schemas"]["ItemParameters"][];
+        };
+        ItemsPage: {
+            concept_id: string;
+            /** @description the concept's parameter version these items belong to (0 = none stored) */
+            version: number;
+            items: components["schemas"]["ItemParameters"][];
+            /** @description pass as ?after= for the next page */
+            next_after?: string;
+        };
+        ItemsWritten: {
+            concept_id: string;
+            /** @description the new parameter version, in effect for answers from now on */
+            version: number;
+            /** @description how many items were set */
+            items: number;
         };
     };
     responses: never;
@@ -1416,6 +1461,209 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConceptParameters"];
+                };
+            };
+            /** @description Invalid input (invalid_input, invalid_json): the message and `field` name what was wrong */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or unknown bearer token (unauthorized) */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token may not use this route (forbidden) */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than the route accepts (payload_too_large) */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not application/json (unsupported_media_type) */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests for this token in a minute (rate_limited; only when BKT_RATE_LIMIT is set) */
+            429: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; x-request-id identifies it in the logs (internal) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable or busy (unavailable): retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listItemParameters: {
+        parameters: {
+            query?: {
+                /** @description next_after of the previous page */
+                after?: string;
+                /** @description page size (default 1000) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the concept */
+                concept_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemsPage"];
+                };
+            };
+            /** @description Invalid input (invalid_input, invalid_json): the message and `field` name what was wrong */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or unknown bearer token (unauthorized) */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token may not use this route (forbidden) */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests for this token in a minute (rate_limited; only when BKT_RATE_LIMIT is set) */
+            429: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; x-request-id identifies it in the logs (internal) */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable or busy (unavailable): retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putItemParameters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the concept */
+                concept_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemsBody"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemsWritten"];
                 };
             };
             /** @description Invalid input (invalid_input, invalid_json): the message and `field` name what was wrong */

@@ -5,7 +5,7 @@ import { normaliseInstant } from './instant.js';
 import { errorResponses, ref } from './openapi.js';
 import {
   ConceptParameters, ConceptParams, FitAccepted, FitBody, FitJob, HistoryPage, HistoryParams, HistoryQuery, JobParams,
-  ParametersBody, ParametersPage, ParametersQuery,
+  ItemsBody, ItemsPage, ItemsQuery, ItemsWritten, ParametersBody, ParametersPage, ParametersQuery,
 } from './fit-schemas.js';
 
 function parameters(p: ConceptParametersView) {
@@ -175,6 +175,52 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
         },
       },
       async (request) => parameters(await admin.putParameters(request.params.concept_id, request.body)),
+    );
+
+    app.get(
+      '/api/bkt/parameters/:concept_id/items',
+      {
+        config: { access: 'admin' },
+        schema: {
+          operationId: 'listItemParameters',
+          summary: "A concept's items with their own guess and slip, 1000 per page by item id",
+          tags: ['admin'],
+          params: ConceptParams,
+          querystring: ItemsQuery,
+          response: { 200: ref(ItemsPage), ...errorResponses() },
+        },
+      },
+      async (request) => {
+        const page = await admin.getItems(request.params.concept_id, request.query.after, request.query.limit);
+        return {
+          concept_id: page.conceptId,
+          version: page.version,
+          items: page.items.map((i) => ({ item_id: i.itemId, guess: i.guess, slip: i.slip })),
+          ...(page.nextAfter !== undefined && { next_after: page.nextAfter }),
+        };
+      },
+    );
+
+    app.put(
+      '/api/bkt/parameters/:concept_id/items',
+      {
+        config: { access: 'admin' },
+        schema: {
+          operationId: 'putItemParameters',
+          summary: "Set a concept's items (guess and slip per item) under a new parameter version",
+          tags: ['admin'],
+          params: ConceptParams,
+          body: ref(ItemsBody),
+          response: { 200: ref(ItemsWritten), ...errorResponses({ body: true }) },
+        },
+      },
+      async (request) => {
+        const r = await admin.putItems(
+          request.params.concept_id,
+          request.body.items.map((i) => ({ itemId: i.item_id, guess: i.guess, slip: i.slip })),
+        );
+        return { concept_id: r.conceptId, version: r.version, items: r.items };
+      },
     );
 
     app.get(

@@ -160,6 +160,50 @@ export const ConceptParameters = Type.Object({
   updated_at: Nullable(Type.String({ format: 'date-time' })),
 }, { $id: 'ConceptParameters' });
 
+const ItemIdSchema = Type.String({ minLength: 1, maxLength: 200, description: 'the item (question) id' });
+
+export const ItemParameters = Type.Object(
+  {
+    item_id: ItemIdSchema,
+    guess: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: "P(G) for this item" }),
+    slip: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: "P(S) for this item" }),
+  },
+  { $id: 'ItemParameters', additionalProperties: false },
+);
+
+export const ItemsBody = Type.Object(
+  {
+    items: Type.Array(ref(ItemParameters), {
+      maxItems: 10_000,
+      description: "the concept's complete item set from now on (an empty list removes every item's own values)",
+    }),
+  },
+  { $id: 'ItemsBody', additionalProperties: false },
+);
+export type ItemsBody = Static<typeof ItemsBody>;
+
+export const ItemsPage = Type.Object({
+  concept_id: Type.String(),
+  version: Type.Integer({ description: "the concept's parameter version these items belong to (0 = none stored)" }),
+  items: Type.Array(ref(ItemParameters)),
+  next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
+}, { $id: 'ItemsPage' });
+
+export const ItemsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'next_after of the previous page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'page size (default 1000)' })),
+  },
+  { additionalProperties: false },
+);
+export type ItemsQuery = Static<typeof ItemsQuery>;
+
+export const ItemsWritten = Type.Object({
+  concept_id: Type.String(),
+  version: Type.Integer({ description: 'the new parameter version, in effect for answers from now on' }),
+  items: Type.Integer({ description: 'how many items were set' }),
+}, { $id: 'ItemsWritten' });
+
 export const ParametersPage = Type.Object({
   concepts: Type.Array(ref(ConceptParameters)),
   next_after: Type.Optional(Type.String({ description: 'pass as ?after= for the next page' })),
@@ -212,4 +256,5 @@ export const HistoryPage = Type.Object({
 }, { $id: 'HistoryPage' });
 
 /** The named schemas of the fit, parameter and history routes, registered once by buildApp. */
-export const FIT_SCHEMAS = [FitBody, FitAccepted, ConceptResult, FitJob, ParametersBody, ConceptParameters, ParametersPage, HistoryPage];
+export const FIT_SCHEMAS = [FitBody, FitAccepted, ConceptResult, FitJob, ParametersBody, ConceptParameters, ParametersPage, HistoryPage,
+  ItemParameters, ItemsBody, ItemsPage, ItemsWritten];

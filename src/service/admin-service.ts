@@ -2,9 +2,22 @@
 import { DEFAULT_PARAMS, makeParams, type BktParams } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
 import type { HistoryRow, HistoryStore, ParameterStore, StoredParameters } from './fit-ports.js';
+import { checkItemId } from './mastery-service.js';
+import type { ItemGuessSlip } from './ports.js';
+
+/** A concept's items at its current version (0 with no items: the concept has no stored parameters). */
+export interface ItemsPageView {
+  readonly conceptId: string;
+  readonly version: number;
+  readonly items: ItemGuessSlip[];
+  readonly nextAfter?: string;
+}
 
 export const MAX_PARAMETERS_PAGE = 500;
 export const MAX_HISTORY_PAGE = 1000;
+export const MAX_ITEMS_PAGE = 1000;
+/** Items one PUT may set (the body stays well under the 1 MiB body limit). */
+export const MAX_ITEMS_PUT = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -98,6 +111,42 @@ export class AdminService {
     const stored = await this.parameters.putParameters(c, params);
     await this.onParametersChanged();
     return view(stored);
+  }
+
+  /** The concept's items with their own guess and slip, by item id. */
+  async getItems(conceptId: string, after: string | undefined, limit?: number): Promise<ItemsPageView> {
+    const c = uuid(conceptId, 'concept_id');
+    const a = after === undefined ? undefined : checkItemId(after, 'after');
+    const n = pageSize(limit, MAX_ITEMS_PAGE, MAX_ITEMS_PAGE);
+    const { version, items } = await this.parameters.readItems(c, a, n + 1);
+    const page = items.slice(0, n);
+    return { conceptId: c, version, items: page, ...(items.length > n && { nextAfter: page[page.length - 1].itemId }) };
+  }
+
+  /**
+   * Sets the concept's items (replacing the previous set) under a new version of its parameters; answers use them
+   * from then on. A concept without stored parameters gets the defaults for the rest.
+   */
+  async putItems(conceptId: string, items: readonly { itemId: string; guess: number; slip: number }[]): Promise<{ conceptId: string; version: number; items: number }> {
+    const c = uuid(conceptId, 'concept_id');
+    if (items.length > MAX_ITEMS_PUT) {
+      throw new ServiceError('invalid_input', `items holds at most ${MAX_ITEMS_PUT} entries, got ${items.length}`, 'items');
+    }
+    const seen = new Set<string>();
+    items.forEach((it, i) => {
+      checkItemId(it.itemId, `items[${i}].item_id`);
+      if (seen.has(it.itemId)) throw new ServiceError('invalid_input', `item_id ${JSON.stringify(it.itemId)} appears twice`, `items[${i}].item_id`);
+      seen.add(it.itemId);
+      for (const name of ['guess', 'slip'] as const) {
+        const v = it[name];
+        if (!(typeof v === 'number' && v > 0 && v < 1)) {
+          throw new ServiceError('invalid_input', `${name} must be strictly between 0 and 1, got ${String(v)}`, `items[${i}].${name}`);
+        }
+      }
+    });
+    const version = await this.parameters.putItems(c, items);
+    await this.onParametersChanged();
+    return { conceptId: c, version, items: items.length };
   }
 
   /** A student's answers in time order (created_at), optionally of one concept and within [from, to). */

@@ -3,7 +3,7 @@
  * src/store (SQL) and src/fitting (worker threads). Only as wide as the use cases need.
  */
 import type { BktParams, DatasetFit, FitOptions, MasteryState, ResponseData } from '../bkt/index.js';
-import type { PairKey, PairWrite, ParamsOrigin, StoredPair } from './ports.js';
+import type { ItemGuessSlip, PairKey, PairWrite, ParamsOrigin, StoredPair } from './ports.js';
 
 /** params_source by its code in HistoryColumns.paramsSource. */
 export const PARAMS_ORIGINS: readonly ParamsOrigin[] = ['default', 'concept', 'item'];
@@ -187,8 +187,18 @@ export interface StoredParameters {
 export interface ParameterStore {
   readParameters(conceptId: string): Promise<StoredParameters | undefined>;
   listParameters(afterConceptId: string | undefined, limit: number): Promise<StoredParameters[]>;
-  /** Sets a concept's parameters by hand: a new version, fitted_at cleared. Returns the row written. */
+  /**
+   * Sets a concept's parameters by hand: a new version, fitted_at cleared, and its items carried to the new version
+   * in the same transaction. Returns the row written.
+   */
   putParameters(conceptId: string, params: BktParams): Promise<StoredParameters>;
+  /** The concept's items at its current version, by item id after `afterItemId`. */
+  readItems(conceptId: string, afterItemId: string | undefined, limit: number): Promise<{ version: number; items: ItemGuessSlip[] }>;
+  /**
+   * One transaction: a new version of the concept's parameters (created at the defaults when it has none) whose
+   * items are exactly `items`. Returns the version written.
+   */
+  putItems(conceptId: string, items: readonly ItemGuessSlip[]): Promise<number>;
 }
 
 export interface HistoryRow {

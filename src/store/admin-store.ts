@@ -4,7 +4,18 @@ import type { HistoryQuery, HistoryRow, HistoryStore, ParameterStore, StoredPara
 import type { ParamsOrigin } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
 import { PARAMS_SOURCE_SQL } from './sql-store.js';
-import type { SqlDatabase, SqlValue } from './sql.js';
+import type { SqlDatabase, SqlExecutor, SqlValue } from './sql.js';
+import type { ItemGuessSlip } from '../service/ports.js';
+
+/** Writes a concept's items at `version` (inside the caller's transaction, with the concept's row). */
+export async function insertItems(tx: SqlExecutor, conceptId: string, version: number, items: readonly ItemGuessSlip[]): Promise<void> {
+  if (items.length === 0) return;
+  await tx.query(
+    `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
+     SELECT $1, x.item_id, $2, x.p_g, x.p_s FROM jsonb_to_recordset($3::jsonb) AS x(item_id text, p_g float8, p_s float8)`,
+    [conceptId, version, JSON.stringify(items.map((i) => ({ item_id: i.itemId, p_g: i.guess, p_s: i.slip })))],
+  );
+}
 
 interface ParamRow {
   concept_id: string;
@@ -67,16 +78,59 @@ export class SqlAdminStore implements ParameterStore, HistoryStore {
   }
 
   async putParameters(conceptId: string, p: BktParams): Promise<StoredParameters> {
-    const rows = await this.q<ParamRow>(
+    try {
+      return await this.db.transaction(async (tx) => {
+        const rows = await tx.query<ParamRow>(
       `INSERT INTO public.bkt_parameters (concept_id, p_l0, p_t, p_g, p_s, p_f, fitted_at, sample_size)
        VALUES ($1, $2, $3, $4, $5, $6, NULL, 0)
        ON CONFLICT (concept_id) DO UPDATE SET p_l0 = excluded.p_l0, p_t = excluded.p_t, p_g = excluded.p_g,
          p_s = excluded.p_s, p_f = excluded.p_f, fitted_at = NULL, sample_size = 0,
          version = public.bkt_parameters.version + 1, updated_at = now()
        RETURNING ${PARAM_COLUMNS}`,
-      [conceptId, p.prior, p.learn, p.guess, p.slip, p.forget],
+          [conceptId, p.prior, p.learn, p.guess, p.slip, p.forget],
+        );
+        // The items stay in effect: the same values under the new version.
+        await tx.query(
+          `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
+           SELECT concept_id, item_id, $2, p_g, p_s FROM public.bkt_item_parameters
+           WHERE concept_id = $1 AND version = $2 - 1`,
+          [conceptId, rows[0].version],
+        );
+        return toParameters(rows[0]);
+      });
+    } catch (e) {
+      throw translateDbError(e);
+    }
+  }
+
+  async readItems(conceptId: string, afterItemId: string | undefined, limit: number): Promise<{ version: number; items: ItemGuessSlip[] }> {
+    const v = await this.q<{ version: number }>('SELECT version FROM public.bkt_parameters WHERE concept_id = $1', [conceptId]);
+    if (v.length === 0) return { version: 0, items: [] };
+    const rows = await this.q<{ item_id: string; p_g: number; p_s: number }>(
+      `SELECT item_id, p_g, p_s FROM public.bkt_item_parameters
+       WHERE concept_id = $1 AND version = $2 AND ($3::text IS NULL OR item_id COLLATE "C" > $3::text COLLATE "C")
+       ORDER BY item_id COLLATE "C" LIMIT $4`,
+      [conceptId, v[0].version, afterItemId ?? null, limit],
     );
-    return toParameters(rows[0]);
+    return { version: v[0].version, items: rows.map((r) => ({ itemId: r.item_id, guess: r.p_g, slip: r.p_s })) };
+  }
+
+  async putItems(conceptId: string, items: readonly ItemGuessSlip[]): Promise<number> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const rows = await tx.query<{ version: number }>(
+          `INSERT INTO public.bkt_parameters (concept_id) VALUES ($1)
+           ON CONFLICT (concept_id) DO UPDATE SET version = public.bkt_parameters.version + 1, updated_at = now()
+           RETURNING version`,
+          [conceptId],
+        );
+        const version = rows[0].version;
+        await insertItems(tx, conceptId, version, items);
+        return version;
+      });
+    } catch (e) {
+      throw translateDbError(e);
+    }
   }
 
   async readHistory(q: HistoryQuery): Promise<HistoryRow[]> {

@@ -7,6 +7,7 @@ import {
   pairKey,
   type ConceptParameters,
   type HistoryWrite,
+  type ItemGuessSlip,
   type LockedSnapshot,
   type MasteryStore,
   type PairKey,
@@ -246,11 +247,22 @@ export class SqlStore implements MasteryStore, ParameterSource {
     const rows = await this.read<{ concept_id: string; p_l0: number; p_t: number; p_g: number; p_s: number; p_f: number; version: number }>(
       'SELECT concept_id, p_l0, p_t, p_g, p_s, p_f, version FROM public.bkt_parameters',
     );
+    // The items in effect: those at their concept's current version.
+    const items = await this.read<{ concept_id: string; item_id: string; p_g: number; p_s: number }>(
+      `SELECT i.concept_id, i.item_id, i.p_g, i.p_s FROM public.bkt_item_parameters i
+       JOIN public.bkt_parameters p ON p.concept_id = i.concept_id AND p.version = i.version`,
+    );
+    const byConcept = new Map<string, ItemGuessSlip[]>();
+    for (const i of items) {
+      let list = byConcept.get(i.concept_id);
+      if (!list) byConcept.set(i.concept_id, (list = []));
+      list.push({ itemId: i.item_id, guess: i.p_g, slip: i.p_s });
+    }
     return rows.map((r) => ({
       conceptId: r.concept_id,
       params: makeParams({ prior: r.p_l0, learn: r.p_t, guess: r.p_g, slip: r.p_s, forget: r.p_f }),
       version: r.version,
-      items: [],
+      items: byConcept.get(r.concept_id) ?? [],
     }));
   }
 

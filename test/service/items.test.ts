@@ -3,6 +3,7 @@
  * that computed each answer; bad item ids refused with the field named; the story's created_at on history rows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initialState, makeParams, updateMastery } from '../../src/bkt/index.js';
 import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
 
 describe.each(DRIVERS)('item_id on %s', (driver) => {
@@ -81,5 +82,116 @@ describe.each(DRIVERS)('item_id on %s', (driver) => {
     expect(other.statusCode).toBe(409);
     const none = await post('/api/bkt/update', { ...body, item_id: undefined });
     expect(none.statusCode).toBe(409);
+  });
+});
+
+describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startService(driver);
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+  const call = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown) =>
+    svc.app.inject({ method, url, ...(payload !== undefined && { payload: payload as string }) });
+  const conceptParams = makeParams({ prior: 0.3, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0 });
+  const hard = { item_id: 'hard', guess: 0.05, slip: 0.3 };
+  const easy = { item_id: 'easy', guess: 0.45, slip: 0.02 };
+
+  async function setUp(): Promise<string> {
+    const concept = newId();
+    expect((await call('PUT', `/api/bkt/parameters/${concept}`, { ...conceptParams })).statusCode).toBe(200);
+    const put = await call('PUT', `/api/bkt/parameters/${concept}/items`, { items: [hard, easy] });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toEqual({ concept_id: concept, version: 2, items: 2 });
+    await svc.parameters.refresh();
+    return concept;
+  }
+
+  it("moves mastery by exactly what the core computes with the item's guess and slip", async () => {
+    const concept = await setUp();
+    const student = newId();
+    const r = await call('POST', '/api/bkt/update', { student_id: student, concept_id: concept, correct: true, item_id: 'hard' });
+    const expected = updateMastery(initialState(conceptParams), true, { ...conceptParams, guess: 0.05, slip: 0.3 }, 0.95);
+    expect(r.json()).toMatchObject({ params_source: 'item', item_id: 'hard', mastery_after: expected.masteryAfter, p_correct: expected.pCorrect });
+    // A hard item answered correctly says more than the concept's average item, and more than an easy one.
+    const plain = updateMastery(initialState(conceptParams), true, conceptParams, 0.95);
+    const easyU = updateMastery(initialState(conceptParams), true, { ...conceptParams, guess: 0.45, slip: 0.02 }, 0.95);
+    expect(expected.masteryAfter).toBeGreaterThan(plain.masteryAfter);
+    expect(plain.masteryAfter).toBeGreaterThan(easyU.masteryAfter);
+    const unknown = await call('POST', '/api/bkt/update', { student_id: newId(), concept_id: concept, correct: true, item_id: 'other' });
+    expect(unknown.json()).toMatchObject({ params_source: 'concept', mastery_after: plain.masteryAfter });
+    const none = await call('POST', '/api/bkt/update', { student_id: newId(), concept_id: concept, correct: true });
+    expect(none.json()).toMatchObject({ params_source: 'concept', mastery_after: plain.masteryAfter });
+  });
+
+  it('replays the history to the same stored states, bit for bit', async () => {
+    const concept = await setUp();
+    const students = [newId(), newId(), newId()];
+    const items = ['hard', 'easy', 'other', undefined];
+    let k = 0;
+    for (let round = 0; round < 4; round++) {
+      const responses = students.flatMap((s, i) =>
+        [0, 1].map(() => {
+          k++;
+          const item = items[(k * 7 + i) % items.length];
+          return { student_id: s, concept_id: concept, correct: (k * 5 + i) % 3 !== 0, ...(item && { item_id: item }) };
+        }),
+      );
+      expect((await call('POST', '/api/bkt/update/batch', { responses })).statusCode).toBe(200);
+      const single = responses[0];
+      expect((await call('POST', '/api/bkt/update', single)).statusCode).toBe(200);
+    }
+    const byItem = new Map([hard, easy].map((i) => [i.item_id, { ...conceptParams, guess: i.guess, slip: i.slip }]));
+    for (const s of students) {
+      const rows = (await call('GET', `/api/bkt/history/${s}?concept_id=${concept}&limit=1000`)).json().rows as {
+        seq: number; correct: boolean; item_id: string | null; params_source: string; mastery_after: number;
+      }[];
+      expect(rows.length).toBeGreaterThan(4);
+      let state = initialState(conceptParams);
+      for (const row of [...rows].sort((a, b) => a.seq - b.seq)) {
+        const p = row.params_source === 'item' ? byItem.get(row.item_id!)! : conceptParams;
+        expect(row.params_source).toBe(row.item_id !== null && byItem.has(row.item_id) ? 'item' : 'concept');
+        const u = updateMastery(state, row.correct, p, 0.95);
+        expect(row.mastery_after).toBe(u.masteryAfter);
+        state = u.state;
+      }
+      const [stored] = await svc.db.query<{ p_known: number; p_unknown: number }>(
+        'SELECT p_known, p_unknown FROM public.student_mastery WHERE student_id = $1 AND concept_id = $2',
+        [s, concept],
+      );
+      expect(stored).toEqual({ p_known: state.known, p_unknown: state.unknown });
+    }
+  });
+
+  it('reads items in pages, keeps them across a concept change, and replaces them on PUT', async () => {
+    const concept = await setUp();
+    const first = await call('GET', `/api/bkt/parameters/${concept}/items?limit=1`);
+    expect(first.json()).toEqual({ concept_id: concept, version: 2, items: [easy], next_after: 'easy' });
+    const second = await call('GET', `/api/bkt/parameters/${concept}/items?limit=1&after=easy`);
+    expect(second.json()).toEqual({ concept_id: concept, version: 2, items: [hard] });
+    expect((await call('PUT', `/api/bkt/parameters/${concept}`, { ...conceptParams, learn: 0.2 })).json().version).toBe(3);
+    expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json()).toEqual({ concept_id: concept, version: 3, items: [easy, hard] });
+    expect((await call('PUT', `/api/bkt/parameters/${concept}/items`, { items: [hard] })).json().version).toBe(4);
+    expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json().items).toEqual([hard]);
+    const fresh = newId();
+    expect((await call('GET', `/api/bkt/parameters/${fresh}/items`)).json()).toEqual({ concept_id: fresh, version: 0, items: [] });
+  });
+
+  it('refuses bad items, naming the entry and field', async () => {
+    const concept = newId();
+    const cases: [unknown, string][] = [
+      [[{ item_id: 'a', guess: 0, slip: 0.1 }], 'items[0].guess'],
+      [[{ item_id: 'a', guess: 0.1, slip: 1 }], 'items[0].slip'],
+      [[{ item_id: '', guess: 0.1, slip: 0.1 }], 'items[0].item_id'],
+      [[{ item_id: 'a', guess: 0.1, slip: 0.1 }, { item_id: 'a', guess: 0.2, slip: 0.1 }], 'items[1].item_id'],
+    ];
+    for (const [items, field] of cases) {
+      const r = await call('PUT', `/api/bkt/parameters/${concept}/items`, { items });
+      expect(r.statusCode).toBe(400);
+      expect(r.json().error).toMatchObject({ code: 'invalid_input', field });
+    }
+    expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json().version).toBe(0);
   });
 });

@@ -40,7 +40,7 @@ describe.each(drivers)('migrate on %s', (_name, open) => {
       const tables = await db.query<{ t: string }>(
         "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND rowsecurity ORDER BY 1",
       );
-      expect(tables.map((r) => r.t)).toEqual(['bkt_parameters', 'mastery_history', 'student_mastery']);
+      expect(tables.map((r) => r.t)).toEqual(['bkt_item_parameters', 'bkt_parameters', 'mastery_history', 'student_mastery']);
     } finally {
       await db.close();
     }

@@ -36,7 +36,7 @@ async function run(url: string, sql: string, params: unknown[] = []) {
   }
 }
 
-const TABLES = ['student_mastery', 'mastery_history', 'bkt_parameters'];
+const TABLES = ['student_mastery', 'mastery_history', 'bkt_parameters', 'bkt_item_parameters'];
 const PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
 
 describe('on a Supabase-like database', () => {
