@@ -1,6 +1,6 @@
 /** Tracing a whole data set under a params source: each concept with its fitted params or the fallback. */
 import { conceptSequences, type ResponseData, traceMastery, type TraceColumns } from '../bkt/index.js';
-import { type ParamsSource, paramsForConcept } from './params-file.js';
+import { type LoadedParams, paramsForConcept } from './params-file.js';
 
 export interface TraceUsage {
   /** Concepts of the data absent from the params file (predicted with the fallback), and their rows. */
@@ -14,7 +14,7 @@ export interface TraceUsage {
 /** Fills per-row columns (indexed like data.responses) and per-sequence final states (indexed like sequences). */
 export function traceDataset(
   data: ResponseData,
-  source: ParamsSource,
+  source: LoadedParams,
   threshold: number,
   out: TraceColumns,
 ): TraceUsage {

@@ -29,7 +29,7 @@ export interface ParamsFile {
 }
 
 /** What predict and evaluate need from a params file. */
-export interface ParamsSource {
+export interface LoadedParams {
   /** Where the params came from, for summaries: a file name, or null for the story defaults. */
   readonly file: string | null;
   readonly threshold: number;
@@ -39,7 +39,7 @@ export interface ParamsSource {
 }
 
 /** The story defaults for every concept (predict without --params). */
-export const DEFAULTS_SOURCE: ParamsSource = Object.freeze({
+export const DEFAULTS_SOURCE: LoadedParams = Object.freeze({
   file: null,
   threshold: DEFAULT_THRESHOLD,
   fallback: DEFAULT_PARAMS,
@@ -49,7 +49,7 @@ export const DEFAULTS_SOURCE: ParamsSource = Object.freeze({
 
 /** How a concept is predicted: its own fitted params, the fallback (marked so), or the fallback (absent). */
 export function paramsForConcept(
-  source: ParamsSource,
+  source: LoadedParams,
   conceptId: string,
 ): { params: BktParams; how: 'fitted' | 'fallback' | 'absent' } {
   const entry = source.concepts.get(conceptId);
@@ -63,7 +63,7 @@ export function formatParamsFile(file: ParamsFile): string {
 }
 
 /** Reads and checks a params file; every problem is an InputError naming the file (and line where it has one). */
-export function readParamsFile(path: string): ParamsSource {
+export function readParamsFile(path: string): LoadedParams {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

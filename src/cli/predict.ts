@@ -10,7 +10,7 @@ import { InputError, UsageError } from './errors.js';
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, thresholdOption } from './options.js';
 import { AtomicOutput, csvField } from './output.js';
-import { DEFAULTS_SOURCE, type ParamsSource, readParamsFile } from './params-file.js';
+import { DEFAULTS_SOURCE, type LoadedParams, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { traceDataset } from './apply-params.js';
 import { round, usageJson, usageText } from './summary.js';
@@ -56,7 +56,7 @@ async function runPredict(file: string, o: PredictOptions): Promise<void> {
   }
 }
 
-async function predictAndWrite(file: string, o: PredictOptions, source: ParamsSource, output: AtomicOutput): Promise<void> {
+async function predictAndWrite(file: string, o: PredictOptions, source: LoadedParams, output: AtomicOutput): Promise<void> {
   const started = performance.now();
   const threshold = o.threshold ?? source.threshold;
   const progress = makeProgress();

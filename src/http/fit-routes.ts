@@ -4,7 +4,7 @@ import type { AdminService, ConceptParametersView, FitJobRecord, FitJobService }
 import { normaliseInstant } from './instant.js';
 import { errorResponses, ref } from './openapi.js';
 import {
-  ConceptParameters, ConceptParams, FitAccepted, FitBody, FitJob, HistoryPage, HistoryParams, HistoryQuery, JobParams,
+  ConceptParameters, ConceptPath, FitAccepted, FitBody, FitJob, HistoryPage, HistoryPath, HistoryQuery, JobPath,
   ItemsBody, ItemsPage, ItemsQuery, ItemsWritten, ParametersBody, ParametersPage, ParametersQuery,
 } from './fit-schemas.js';
 
@@ -121,7 +121,7 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
           operationId: 'readFitJob',
           summary: "A fit job's status, progress and per-concept results",
           tags: ['admin'],
-          params: JobParams,
+          params: JobPath,
           response: { 200: ref(FitJob), ...errorResponses({ more: [404] }) },
         },
       },
@@ -154,7 +154,7 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
           operationId: 'readParameters',
           summary: "A concept's parameters (the defaults, version 0, when none are stored)",
           tags: ['parameters'],
-          params: ConceptParams,
+          params: ConceptPath,
           response: { 200: ref(ConceptParameters), ...errorResponses() },
         },
       },
@@ -169,7 +169,7 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
           operationId: 'putParameters',
           summary: "Set a concept's parameters (a new version; states continue under them)",
           tags: ['admin'],
-          params: ConceptParams,
+          params: ConceptPath,
           body: ref(ParametersBody),
           response: { 200: ref(ConceptParameters), ...errorResponses({ body: true }) },
         },
@@ -185,7 +185,7 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
           operationId: 'listItemParameters',
           summary: "A concept's items with their own guess and slip, 1000 per page by item id",
           tags: ['admin'],
-          params: ConceptParams,
+          params: ConceptPath,
           querystring: ItemsQuery,
           response: { 200: ref(ItemsPage), ...errorResponses() },
         },
@@ -209,7 +209,7 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
           operationId: 'putItemParameters',
           summary: "Set a concept's items (guess and slip per item) under a new parameter version",
           tags: ['admin'],
-          params: ConceptParams,
+          params: ConceptPath,
           body: ref(ItemsBody),
           response: { 200: ref(ItemsWritten), ...errorResponses({ body: true }) },
         },
@@ -231,7 +231,7 @@ export function fitRoutes(fitJobs: FitJobService, admin: AdminService): FastifyP
           operationId: 'readHistory',
           summary: "A student's answers in time order with mastery before and after (for trend charts)",
           tags: ['mastery'],
-          params: HistoryParams,
+          params: HistoryPath,
           querystring: HistoryQuery,
           response: { 200: ref(HistoryPage), ...errorResponses() },
         },

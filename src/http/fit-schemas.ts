@@ -43,8 +43,8 @@ export type FitBody = Static<typeof FitBody>;
 
 export const FitAccepted = Type.Object({ job_id: Type.String() }, { $id: 'FitAccepted' });
 
-export const JobParams = Type.Object({ job_id: Uuid('the fit job') });
-export type JobParams = Static<typeof JobParams>;
+export const JobPath = Type.Object({ job_id: Uuid('the fit job') });
+export type JobPath = Static<typeof JobPath>;
 
 const Params = Type.Object({
   prior: Probability('P(L0)'),
@@ -131,8 +131,8 @@ export const FitJob = Type.Object({
   heartbeat_at: Type.String({ format: 'date-time' }),
 }, { $id: 'FitJob' });
 
-export const ConceptParams = Type.Object({ concept_id: Uuid('the concept') });
-export type ConceptParams = Static<typeof ConceptParams>;
+export const ConceptPath = Type.Object({ concept_id: Uuid('the concept') });
+export type ConceptPath = Static<typeof ConceptPath>;
 
 export const ParametersBody = Type.Object(
   {
@@ -218,8 +218,8 @@ export const ParametersQuery = Type.Object(
 );
 export type ParametersQuery = Static<typeof ParametersQuery>;
 
-export const HistoryParams = Type.Object({ student_id: Uuid('the student') });
-export type HistoryParams = Static<typeof HistoryParams>;
+export const HistoryPath = Type.Object({ student_id: Uuid('the student') });
+export type HistoryPath = Static<typeof HistoryPath>;
 
 export const HistoryQuery = Type.Object(
   {

@@ -54,10 +54,10 @@ export const UpdateResult = Type.Object({
 
 export const BatchResult = Type.Object({ results: Type.Array(ref(UpdateResult)) }, { $id: 'BatchResult' });
 
-export const StudentParams = Type.Object({ student_id: Uuid('the student') });
-export type StudentParams = Static<typeof StudentParams>;
-export const PairParams = Type.Object({ student_id: Uuid('the student'), concept_id: Uuid('the concept') });
-export type PairParams = Static<typeof PairParams>;
+export const StudentPath = Type.Object({ student_id: Uuid('the student') });
+export type StudentPath = Static<typeof StudentPath>;
+export const PairPath = Type.Object({ student_id: Uuid('the student'), concept_id: Uuid('the concept') });
+export type PairPath = Static<typeof PairPath>;
 
 export const PageQuery = Type.Object(
   {

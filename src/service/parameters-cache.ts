@@ -5,7 +5,7 @@
  * map lookups and no allocation: each item's full parameter set is built once, at load.
  */
 import { DEFAULT_PARAMS, makeParams, type BktParams } from '../bkt/index.js';
-import type { ConceptParameters, ParameterSource, ParamsOrigin } from './ports.js';
+import type { VersionedParams, ParameterSource, ParamsOrigin } from './ports.js';
 
 export interface ResolvedParameters {
   readonly params: BktParams;
@@ -39,7 +39,7 @@ export function forItem(p: ResolvedParameters, itemId: string | null | undefined
 }
 
 /** A concept's row as the cache holds it (items expanded to full parameter sets). */
-export function resolveConcept(r: ConceptParameters): ResolvedParameters {
+export function resolveConcept(r: VersionedParams): ResolvedParameters {
   return {
     params: r.params,
     version: r.version,
@@ -100,7 +100,7 @@ export class ParametersCache {
   private async reloadIfChanged(): Promise<void> {
     const epoch = await this.source.parametersEpoch();
     if (epoch === this.epoch) return;
-    const rows: ConceptParameters[] = await this.source.loadParameters();
+    const rows: VersionedParams[] = await this.source.loadParameters();
     this.byConcept = new Map(rows.map((r) => [r.conceptId, resolveConcept(r)]));
     this.epoch = epoch;
   }

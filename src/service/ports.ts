@@ -115,7 +115,8 @@ export interface ItemGuessSlip {
   readonly slip: number;
 }
 
-export interface ConceptParameters {
+/** A concept's parameters at one version, as every instance caches them: the concept's own and its items'. */
+export interface VersionedParams {
   readonly conceptId: string;
   readonly params: BktParams;
   readonly version: number;
@@ -126,7 +127,7 @@ export interface ConceptParameters {
 export interface ParameterSource {
   /** A value that changes whenever any concept's parameters change (cheap to poll). */
   parametersEpoch(): Promise<string>;
-  loadParameters(): Promise<ConceptParameters[]>;
+  loadParameters(): Promise<VersionedParams[]>;
 }
 
 /** The map key of a pair. */

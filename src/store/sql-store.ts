@@ -5,7 +5,7 @@
 import { makeParams, type BktParams } from '../bkt/index.js';
 import {
   pairKey,
-  type ConceptParameters,
+  type VersionedParams,
   type HistoryWrite,
   type ItemGuessSlip,
   type LockedSnapshot,
@@ -243,7 +243,7 @@ export class SqlStore implements MasteryStore, ParameterSource {
     return rows[0]?.epoch ?? '0';
   }
 
-  async loadParameters(): Promise<ConceptParameters[]> {
+  async loadParameters(): Promise<VersionedParams[]> {
     const rows = await this.read<{ concept_id: string; p_l0: number; p_t: number; p_g: number; p_s: number; p_f: number; version: number }>(
       'SELECT concept_id, p_l0, p_t, p_g, p_s, p_f, version FROM public.bkt_parameters',
     );
