@@ -44,11 +44,13 @@ async function documentedRoutes(): Promise<Route[]> {
         ? { responses: [{ student_id: STUDENT, concept_id: CONCEPT, correct: true }] }
         : url === '/api/bkt/fit'
           ? {}
-          : method === 'put'
-            ? { prior: 0.1, learn: 0.2, guess: 0.25, slip: 0.1 }
-            : method === 'post'
-              ? { student_id: STUDENT, concept_id: CONCEPT, correct: true }
-              : undefined;
+          : method === 'put' && url.endsWith('/items')
+            ? { items: [{ item_id: 'q-1', guess: 0.2, slip: 0.1 }] }
+            : method === 'put'
+              ? { prior: 0.1, learn: 0.2, guess: 0.25, slip: 0.1 }
+              : method === 'post'
+                ? { student_id: STUDENT, concept_id: CONCEPT, correct: true }
+                : undefined;
       routes.push({ method: method.toUpperCase(), url, admin: (op.tags ?? []).includes('admin'), ...(payload && { payload }) });
     }
   }
