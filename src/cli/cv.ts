@@ -33,11 +33,11 @@ export function registerCv(program: Command): void {
     .option('--folds <k>', 'number of folds (students are split, not rows)', parseInteger(2), 5)
     .option(
       '--fold-col <column>',
-      "take each student's fold from this column instead of the seeded shuffle (one fold per distinct value, in sorted order; all of a student's rows must agree); --folds is then ignored",
+      "take each student's fold from this column instead of the seeded shuffle (one fold per distinct value, in sorted order; all of a student's rows must agree); --folds is then ignored (default: none, the seeded shuffle)",
     )
     .option(
       '--predictions <file>',
-      'write every held-out row to this CSV, in input order: row (1-based data row), fold, prediction (P(correct) when held out), observed (1, 0, or empty for no observation)',
+      'write every held-out row to this CSV, in input order: row (1-based data row), fold, prediction (P(correct) when held out), observed (1, 0, or empty for no observation) (default: none)',
     );
   addJsonOption(addColumnOptions(addFitOptions(cmd))).action(async (file: string, o: CvCommandOptions) => runCv(file, o));
 }

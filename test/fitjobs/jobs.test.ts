@@ -216,11 +216,20 @@ describe('service tokens get 403 on every admin route', () => {
       for (const [method, op] of Object.entries(ops)) if (op.tags?.includes('admin')) admin.push([method.toUpperCase(), path]);
     }
     expect(admin.map(([m, p]) => `${m} ${p}`).sort()).toEqual(
-      ['DELETE /api/bkt/students/{student_id}', 'GET /admin/report', 'GET /api/bkt/fit/{job_id}', 'POST /api/bkt/fit', 'PUT /api/bkt/parameters/{concept_id}'].sort(),
+      [
+        'DELETE /api/bkt/students/{student_id}',
+        'GET /admin/report',
+        'GET /api/bkt/fit/{job_id}',
+        'GET /api/bkt/parameters/{concept_id}/items',
+        'POST /api/bkt/fit',
+        'PUT /api/bkt/parameters/{concept_id}',
+        'PUT /api/bkt/parameters/{concept_id}/items',
+      ].sort(),
     );
     const bodies: Record<string, object> = {
       'POST /api/bkt/fit': {},
       'PUT /api/bkt/parameters/{concept_id}': { prior: 0.1, learn: 0.2, guess: 0.2, slip: 0.1 },
+      'PUT /api/bkt/parameters/{concept_id}/items': { items: [{ item_id: 'q-1', guess: 0.2, slip: 0.1 }] },
     };
     for (const [method, path] of admin) {
       const url = path.replace(/\{[a-z_]+\}/g, () => newId());
