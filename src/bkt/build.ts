@@ -8,6 +8,7 @@
  */
 import type { ResponseData } from './dataset.js';
 import { NO_OBSERVATION } from './trace.js';
+import { groupVariants, VARIANT_KINDS, type VariantRows } from './variants.js';
 
 /** A response log in input order, with ids interned: row i is (studentIds[student[i]], conceptIds[concept[i]]). */
 export interface ResponseRows {
@@ -19,6 +20,8 @@ export interface ResponseRows {
   readonly correct: Uint8Array;
   /** Optional time key per row; sorts rows within each student. */
   readonly order?: Float64Array | null;
+  /** Optional value columns of the model variants (a code per row, in input order). */
+  readonly variants?: VariantRows;
 }
 
 /** A student's rows resumed after other students' rows (input row numbers are 0-based data rows). */
@@ -93,6 +96,7 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
     if (student[i] >= nStudents) throw new RangeError(`row ${i}: student index ${student[i]} out of range`);
     if (concept[i] >= nConcepts) throw new RangeError(`row ${i}: concept index ${concept[i]} out of range`);
   }
+  checkVariantRows(rows.variants, n);
 
   const time = rows.order ? sortByStudentThenKey(student, rows.order, nStudents) : null;
   const nonContiguous = time ? null : findNonContiguous(student, studentIds);
@@ -157,7 +161,19 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
     studentIds: Array.from(studentByRank, (k) => studentIds[k]),
     rowOf,
   };
-  return { data, nonContiguous };
+  const variants = groupVariants(rows.variants, rowOf, data);
+  return { data: variants === undefined ? data : { ...data, variants }, nonContiguous };
+}
+
+function checkVariantRows(variants: VariantRows | undefined, n: number): void {
+  for (const kind of VARIANT_KINDS) {
+    const v = variants?.[kind];
+    if (v === undefined) continue;
+    if (v.codes.length !== n) throw new RangeError(`variants.${kind} has ${v.codes.length} codes for ${n} rows`);
+    for (let i = 0; i < n; i++) {
+      if (v.codes[i] >= v.ids.length) throw new RangeError(`row ${i}: variants.${kind} code ${v.codes[i]} out of range`);
+    }
+  }
 }
 
 /**
