@@ -61,117 +61,134 @@ function concept(c: ConceptMastery) {
   };
 }
 
+type App = Parameters<FastifyPluginAsyncTypebox>[0];
+
+/** Counts applied and replayed updates, and masteries newly reached, for `/metrics`. */
+function countUpdates(metrics: Metrics, results: readonly ServiceResult[]): void {
+  for (const r of results) {
+    metrics.updates.inc({ result: r.replayed ? 'replayed' : 'applied' });
+    if (r.newlyMastered && !r.replayed) metrics.masteriesReached.inc();
+  }
+}
+
+/** `POST /api/bkt/update` and `POST /api/bkt/update/batch`. */
+function registerUpdateRoutes(app: App, service: MasteryService, metrics: Metrics): void {
+  app.post(
+    '/api/bkt/update',
+    {
+      config: { access: 'service' },
+      schema: {
+        operationId: 'recordResponse',
+        summary: 'Record one answer and update its mastery',
+        tags: ['mastery'],
+        body: ref(ResponseBody),
+        response: { 200: ref(UpdateResult), ...errorResponses({ body: true, more: [409] }) },
+      },
+    },
+    async (request) => {
+      const result = await service.recordResponse(toInput(request.body));
+      countUpdates(metrics, [result]);
+      return toResult(result);
+    },
+  );
+
+  app.post(
+    '/api/bkt/update/batch',
+    {
+      config: { access: 'service' },
+      bodyLimit: BATCH_BODY_LIMIT,
+      schema: {
+        operationId: 'recordResponses',
+        summary: 'Record up to 1000 answers in order, atomically',
+        tags: ['mastery'],
+        body: ref(BatchBody),
+        response: { 200: ref(BatchResult), ...errorResponses({ body: true, more: [409] }) },
+      },
+    },
+    async (request) => {
+      const results = await service.recordBatch(request.body.responses.map((b, i) => toInput(b, `responses[${i}].`)));
+      countUpdates(metrics, results);
+      return { results: results.map(toResult) };
+    },
+  );
+}
+
+/** Reading a student's mastery: every concept (paged) or one. */
+function registerReadRoutes(app: App, service: MasteryService): void {
+  app.get(
+    '/api/bkt/mastery/:student_id',
+    {
+      config: { access: 'service' },
+      schema: {
+        operationId: 'readStudentMastery',
+        summary: "A student's mastery of every concept answered, 500 per page",
+        tags: ['mastery'],
+        params: StudentPath,
+        querystring: PageQuery,
+        response: { 200: ref(StudentMastery), ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const page = await service.readStudent(request.params.student_id, request.query.after, request.query.limit);
+      return {
+        student_id: page.studentId,
+        concepts: page.concepts.map(concept),
+        ...(page.nextAfter !== undefined && { next_after: page.nextAfter }),
+      };
+    },
+  );
+
+  app.get(
+    '/api/bkt/mastery/:student_id/:concept_id',
+    {
+      config: { access: 'service' },
+      schema: {
+        operationId: 'readConceptMastery',
+        summary: "A student's mastery of one concept (the concept's prior if never answered)",
+        tags: ['mastery'],
+        params: PairPath,
+        response: { 200: ref(PairMastery), ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const c = await service.readConcept(request.params.student_id, request.params.concept_id);
+      return {
+        student_id: c.studentId,
+        concept_id: c.conceptId,
+        level: c.level,
+        mastered: c.mastered,
+        n_responses: c.nResponses,
+        updated_at: c.updatedAt,
+      };
+    },
+  );
+}
+
+/** `DELETE /api/bkt/students/:student_id` (right to erasure). */
+function registerErasureRoute(app: App, service: MasteryService): void {
+  app.delete(
+    '/api/bkt/students/:student_id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'eraseStudent',
+        summary: "Erase a student's mastery and history (right to erasure)",
+        tags: ['admin'],
+        params: StudentPath,
+        response: { 200: ref(EraseResult), ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const r = await service.eraseStudent(request.params.student_id);
+      return { student_id: request.params.student_id.toLowerCase(), mastery_rows: r.masteryRows, history_rows: r.historyRows };
+    },
+  );
+}
+
 export function masteryRoutes(service: MasteryService, metrics: Metrics): FastifyPluginAsyncTypebox {
-  const count = (results: ServiceResult[]) => {
-    for (const r of results) {
-      metrics.updates.inc({ result: r.replayed ? 'replayed' : 'applied' });
-      if (r.newlyMastered && !r.replayed) metrics.masteriesReached.inc();
-    }
-  };
   return async (app) => {
-    app.post(
-      '/api/bkt/update',
-      {
-        config: { access: 'service' },
-        schema: {
-          operationId: 'recordResponse',
-          summary: 'Record one answer and update its mastery',
-          tags: ['mastery'],
-          body: ref(ResponseBody),
-          response: { 200: ref(UpdateResult), ...errorResponses({ body: true, more: [409] }) },
-        },
-      },
-      async (request) => {
-        const result = await service.recordResponse(toInput(request.body));
-        count([result]);
-        return toResult(result);
-      },
-    );
-
-    app.post(
-      '/api/bkt/update/batch',
-      {
-        config: { access: 'service' },
-        bodyLimit: BATCH_BODY_LIMIT,
-        schema: {
-          operationId: 'recordResponses',
-          summary: 'Record up to 1000 answers in order, atomically',
-          tags: ['mastery'],
-          body: ref(BatchBody),
-          response: { 200: ref(BatchResult), ...errorResponses({ body: true, more: [409] }) },
-        },
-      },
-      async (request) => {
-        const results = await service.recordBatch(request.body.responses.map((b, i) => toInput(b, `responses[${i}].`)));
-        count(results);
-        return { results: results.map(toResult) };
-      },
-    );
-
-    app.get(
-      '/api/bkt/mastery/:student_id',
-      {
-        config: { access: 'service' },
-        schema: {
-          operationId: 'readStudentMastery',
-          summary: "A student's mastery of every concept answered, 500 per page",
-          tags: ['mastery'],
-          params: StudentPath,
-          querystring: PageQuery,
-          response: { 200: ref(StudentMastery), ...errorResponses() },
-        },
-      },
-      async (request) => {
-        const page = await service.readStudent(request.params.student_id, request.query.after, request.query.limit);
-        return {
-          student_id: page.studentId,
-          concepts: page.concepts.map(concept),
-          ...(page.nextAfter !== undefined && { next_after: page.nextAfter }),
-        };
-      },
-    );
-
-    app.get(
-      '/api/bkt/mastery/:student_id/:concept_id',
-      {
-        config: { access: 'service' },
-        schema: {
-          operationId: 'readConceptMastery',
-          summary: "A student's mastery of one concept (the concept's prior if never answered)",
-          tags: ['mastery'],
-          params: PairPath,
-          response: { 200: ref(PairMastery), ...errorResponses() },
-        },
-      },
-      async (request) => {
-        const c = await service.readConcept(request.params.student_id, request.params.concept_id);
-        return {
-          student_id: c.studentId,
-          concept_id: c.conceptId,
-          level: c.level,
-          mastered: c.mastered,
-          n_responses: c.nResponses,
-          updated_at: c.updatedAt,
-        };
-      },
-    );
-
-    app.delete(
-      '/api/bkt/students/:student_id',
-      {
-        config: { access: 'admin' },
-        schema: {
-          operationId: 'eraseStudent',
-          summary: "Erase a student's mastery and history (right to erasure)",
-          tags: ['admin'],
-          params: StudentPath,
-          response: { 200: ref(EraseResult), ...errorResponses() },
-        },
-      },
-      async (request) => {
-        const r = await service.eraseStudent(request.params.student_id);
-        return { student_id: request.params.student_id.toLowerCase(), mastery_rows: r.masteryRows, history_rows: r.historyRows };
-      },
-    );
+    registerUpdateRoutes(app, service, metrics);
+    registerReadRoutes(app, service);
+    registerErasureRoute(app, service);
   };
 }
