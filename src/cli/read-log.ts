@@ -71,7 +71,7 @@ interface Layout {
 }
 
 /** The options that name extra columns, for the message about a missing one. */
-const EXTRA_COLUMN_OPTIONS = 'the option that named it (--multigs, --multilearn, --multiprior or --fold-col)';
+const EXTRA_COLUMN_OPTIONS = 'the option that named it (--multigs, --multilearn, --multiprior, --fold-col or --item-col)';
 
 function findColumns(file: string, names: string[], columns: ColumnNames, extraNames: readonly string[]): Layout {
   const find = (name: string, option: string) => {
