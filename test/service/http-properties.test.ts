@@ -820,3 +820,29 @@ describe('the instants of a retry', () => {
     expect(fc.sample(deepValue, { seed: TEST_SEED, numRuns: 50 }).some((v) => JSON.stringify(v).length > 34)).toBe(true);
   });
 });
+
+describe('what the generated requests found', () => {
+  const post = (url: string, payload: unknown) => svc.app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${SERVICE}` } });
+
+  it('an item_id with NUL or a lone surrogate is a 400 naming it, on every route that takes one', async () => {
+    for (const bad of ['a\u0000b', '\ud800', 'x\udc00']) {
+      const one = await post('/api/bkt/update', { student_id: STUDENTS[0], concept_id: CONCEPTS[0], correct: true, item_id: bad });
+      expect(one.statusCode, one.body).toBe(400);
+      expect(one.json().error.field).toBe('item_id');
+      const batch = await post('/api/bkt/update/batch', { responses: [{ student_id: STUDENTS[0], concept_id: CONCEPTS[0], correct: true, item_id: bad }] });
+      expect(batch.json().error.field).toBe('responses[0].item_id');
+      const put = await svc.app.inject({ method: 'PUT', url: `/api/bkt/parameters/${CONCEPTS[0]}/items`, payload: { items: [{ item_id: bad, guess: 0.2, slip: 0.1 }] }, headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(put.json().error.field).toBe('items[0].item_id');
+    }
+    const page = await svc.app.inject({ method: 'GET', url: `/api/bkt/parameters/${CONCEPTS[0]}/items?after=%00`, headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(page.json().error.field).toBe('after');
+  });
+
+  it("a batch of one names its conflicting response_id with the item's index", async () => {
+    const id = '0f0e0d0c-0b0a-4908-8706-050403020100';
+    expect((await post('/api/bkt/update', { student_id: STUDENTS[1], concept_id: CONCEPTS[1], correct: true, response_id: id })).statusCode).toBe(200);
+    const batch = await post('/api/bkt/update/batch', { responses: [{ student_id: STUDENTS[1], concept_id: CONCEPTS[1], correct: false, response_id: id }] });
+    expect(batch.statusCode).toBe(409);
+    expect(batch.json().error.field).toBe('responses[0].response_id');
+  });
+});
