@@ -161,21 +161,22 @@ export class SqlFitJobStore implements FitJobStore {
     return new Map(rows.map((r) => [r.concept_id, r.version]));
   }
 
-  async readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number): Promise<HistoryPage> {
+  async readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number, withItems = false): Promise<HistoryPage> {
     // Row comparison on the index's columns: a keyset page is an index range scan, whatever the offset.
-    const rows = await this.q<{ concept_id: string; student_id: string; seq: number; response_correct: boolean }>(
-      `SELECT concept_id, student_id, seq, response_correct FROM public.mastery_history
+    const rows = await this.q<{ concept_id: string; student_id: string; seq: number; response_correct: boolean; item_id?: string | null }>(
+      `SELECT concept_id, student_id, seq, response_correct${withItems ? ', item_id' : ''} FROM public.mastery_history
        WHERE ($1::uuid[] IS NULL OR concept_id = ANY($1::uuid[]))
          AND ($2::uuid IS NULL OR (concept_id, student_id, seq) > ($2::uuid, $3::uuid, $4::int))
        ORDER BY concept_id, student_id, seq LIMIT $5`,
       [conceptIds === null ? null : uuidArray(conceptIds), after?.conceptId ?? null, after?.studentId ?? null, after?.seq ?? 0, limit],
     );
-    const page: HistoryPage = { conceptIds: [], studentIds: [], seqs: [], correct: [] };
+    const page = { conceptIds: [] as string[], studentIds: [] as string[], seqs: [] as number[], correct: [] as boolean[], itemIds: withItems ? ([] as (string | null)[]) : undefined };
     for (const r of rows) {
       page.conceptIds.push(r.concept_id);
       page.studentIds.push(r.student_id);
       page.seqs.push(r.seq);
       page.correct.push(r.response_correct);
+      page.itemIds?.push(r.item_id ?? null);
     }
     return page;
   }
