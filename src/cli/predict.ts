@@ -13,7 +13,7 @@ import { AtomicOutput, csvField } from './output.js';
 import { DEFAULTS_SOURCE, type LoadedParams, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { traceDataset } from './apply-params.js';
-import { rowSources, PREDICTION_COLUMNS, writePredictionRows } from './predict-output.js';
+import { conceptSources, PREDICTION_COLUMNS, writePredictionRows } from './predict-output.js';
 import { round, usageJson, usageText } from './summary.js';
 
 export const FINAL_STATE_COLUMNS = ['known', 'unknown', 'level', 'mastered', 'responses'] as const;
@@ -86,7 +86,7 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
     if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
     else {
       progress.phase('write', statSync(file).size);
-      await writePredictionRows(output, file, data, { trace: out, sources: rowSources(data, source) }, (done) =>
+      await writePredictionRows(output, file, data, { trace: out, sources: conceptSources(data, source) }, (done) =>
         progress.update(done),
       );
     }
