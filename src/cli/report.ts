@@ -1,6 +1,5 @@
 /** `bkt report`: one self-contained HTML page showing a params file's fit on a response log. */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -55,8 +54,9 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
   const raw = readJson(o.params) as Record<string, unknown>;
   const cv = o.cv === undefined ? null : readCvFile(o.cv);
   const output = new AtomicOutput(o.output);
-  // Chart workers load and warm up Vega while the CSV is read.
-  const renderers = startRenderers(Math.min(4, availableParallelism()));
+  // A chart worker loads and warms up Vega while the CSV is read. One is enough: the charts take a fraction of a
+  // second once Vega is loaded, and each further worker would load it again.
+  const renderers = startRenderers(1);
   try {
     const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), makeProgress());
     const t1 = performance.now();

@@ -79,18 +79,11 @@ function status(c: ReportConcept): ParameterPoint['status'] {
   return c.flags.length > 0 ? 'flagged' : 'fitted';
 }
 
-/** Learning-curve panels per chart: larger charts are split so that a pool of threads can draw them side by side. */
-export const PANELS_PER_CHART = 30;
-
 /** The whole page; `render` draws the charts (default: on this thread). */
 export async function renderFitReport(r: FitReport, render: Renderer = renderInThread): Promise<string> {
   const withCurves = r.concepts.filter((c) => c.curve.length > 0);
   const panels = withCurves.map((c) => ({ label: `${standsOut(c) ? '⚠ ' : ''}${c.conceptId}`, standsOut: standsOut(c), points: c.curve }));
-  // Rows of 5 panels per chart, so the split is invisible: the charts stack into one grid (one legend, on top).
-  const curveSpecs = [];
-  for (let i = 0; i < panels.length; i += PANELS_PER_CHART) {
-    curveSpecs.push(learningCurvesSpec(panels.slice(i, i + PANELS_PER_CHART), r.maxOpportunity, 5, i === 0));
-  }
+  const curveSpecs = panels.length > 0 ? [learningCurvesSpec(panels, r.maxOpportunity)] : [];
   const others = [
     r.concepts.length > 0 ? parameterStripSpec(parameterPoints(r.concepts), PARAMETERS) : null,
     r.perValue.length > 0 ? rankedValuesSpec(r.perValue) : null,

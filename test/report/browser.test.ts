@@ -100,7 +100,7 @@ describe.skipIf(executablePath === null)('report pages in Chromium', () => {
     const { page, check } = await open(browser, url);
     const charts = await chartMarks(page);
     expect([...new Set(charts.map((c) => c.id))]).toEqual(['curves', 'parameters', 'cv']);
-    expect(charts.filter((c) => c.id === 'curves')).toHaveLength(4); // 101 curves, 30 panels per chart
+    expect(charts.filter((c) => c.id === 'curves')).toHaveLength(1); // 101 curves, one chart
     for (const c of charts) expect(c.marks, `chart in #${c.id}`).toBeGreaterThan(10);
     // One learning-curve panel per concept with a curve, each with its header.
     const panels = await page.$$eval('#curves svg g[class*="role-title"] text, #curves svg g[class*="row_header"] text, #curves svg text', (t) => t.length);
