@@ -8,6 +8,7 @@
  */
 import type { ResponseData } from './dataset.js';
 import { NO_OBSERVATION } from './trace.js';
+import { groupVariants, VARIANT_KINDS, type VariantRows } from './variants.js';
 
 /** A response log in input order, with ids interned: row i is (studentIds[student[i]], conceptIds[concept[i]]). */
 export interface ResponseRows {
@@ -19,6 +20,8 @@ export interface ResponseRows {
   readonly correct: Uint8Array;
   /** Optional time key per row; sorts rows within each student. */
   readonly order?: Float64Array | null;
+  /** Optional value columns of the model variants (a code per row, in input order). */
+  readonly variants?: VariantRows;
 }
 
 /** A student's rows resumed after other students' rows (input row numbers are 0-based data rows). */
@@ -93,6 +96,7 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
     if (student[i] >= nStudents) throw new RangeError(`row ${i}: student index ${student[i]} out of range`);
     if (concept[i] >= nConcepts) throw new RangeError(`row ${i}: concept index ${concept[i]} out of range`);
   }
+  checkVariantRows(rows.variants, n);
 
   const time = rows.order ? sortByStudentThenKey(student, rows.order, nStudents) : null;
   const nonContiguous = time ? null : findNonContiguous(student, studentIds);
@@ -103,61 +107,50 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
   const conceptByRank = invert(conceptRank);
   const studentByRank = invert(studentRank);
 
-  // Rows in time order, grouped by student (a stable counting sort: already so for contiguous input).
-  const byStudent = countingSort(n, nStudents, (t) => studentRank[student[time ? time[t] : t]], time);
+  // Rows in time order, grouped by student: the input order itself when each student's rows are together and
+  // there is no order key (no array then), else a stable counting sort by student rank.
+  const byStudent =
+    time === null && nonContiguous === null ? null : countingSort(n, nStudents, (t) => studentRank[student[time ? time[t] : t]], time);
 
-  // Within each student's block, one sequence per concept, numbered in order of discovery: so sequences come
-  // out sorted by student rank, and a stable counting sort by concept rank then orders them (concept, student).
-  const rowSeq = new Uint32Array(n);
-  const seqConcept = new Uint32Array(n);
-  const seqStudentRank = new Uint32Array(n);
-  const seqLength = new Uint32Array(n);
-  const openSeq = new Int32Array(nConcepts).fill(-1); // per concept rank: its sequence for the current student
-  let nSeq = 0;
-  let blockStart = 0;
-  for (let k = 0; k <= n; k++) {
-    const sr = k < n ? studentRank[student[byStudent[k]]] : -1;
-    if (k > 0 && (k === n || sr !== studentRank[student[byStudent[k - 1]]])) {
-      for (let j = blockStart; j < k; j++) openSeq[conceptRank[concept[byStudent[j]]]] = -1; // close the block
-      blockStart = k;
-    }
-    if (k === n) break;
-    const cr = conceptRank[concept[byStudent[k]]];
-    let q = openSeq[cr];
-    if (q < 0) {
-      q = openSeq[cr] = nSeq++;
-      seqConcept[q] = cr;
-      seqStudentRank[q] = sr;
-    }
-    seqLength[q]++;
-    rowSeq[k] = q;
-  }
-  const seqOrder = countingSort(nSeq, nConcepts, (q) => seqConcept[q], null);
-  const seqPosition = new Uint32Array(nSeq);
-  for (let p = 0; p < nSeq; p++) seqPosition[seqOrder[p]] = p;
-
-  // Offsets from the lengths, then rows placed in time order.
-  const offsets = new Uint32Array(nSeq + 1);
-  for (let p = 0; p < nSeq; p++) offsets[p + 1] = offsets[p] + seqLength[seqOrder[p]];
-  const fill = offsets.slice(0, nSeq);
+  // A stable counting sort of those rows by concept rank orders them by (concept, student, time): each
+  // (student, concept) sequence is then contiguous, and the sequences of a concept follow in student order.
+  const conceptStart = new Uint32Array(nConcepts + 1);
+  for (let i = 0; i < n; i++) conceptStart[conceptRank[concept[i]] + 1]++;
+  for (let c = 0; c < nConcepts; c++) conceptStart[c + 1] += conceptStart[c];
+  const fill = conceptStart.slice(0, nConcepts);
   const responses = new Uint8Array(n);
   const rowOf = new Uint32Array(n);
   for (let k = 0; k < n; k++) {
-    const i = byStudent[k];
-    const at = fill[seqPosition[rowSeq[k]]]++;
+    const i = byStudent === null ? k : byStudent[k];
+    const at = fill[conceptRank[concept[i]]]++;
     const v = correct[i];
     responses[at] = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
     rowOf[at] = i;
   }
 
+  // Sequences: a new one where the concept or the student changes. Counted per concept first (conceptSeqs), so
+  // each array is sized once.
   const conceptSeqs = new Uint32Array(nConcepts + 1);
-  const seqStudent = new Uint32Array(nSeq);
-  for (let p = 0; p < nSeq; p++) {
-    const q = seqOrder[p];
-    conceptSeqs[seqConcept[q] + 1]++;
-    seqStudent[p] = seqStudentRank[q];
+  for (let c = 0; c < nConcepts; c++) {
+    let count = 0;
+    for (let at = conceptStart[c]; at < conceptStart[c + 1]; at++) {
+      if (at === conceptStart[c] || student[rowOf[at]] !== student[rowOf[at - 1]]) count++;
+    }
+    conceptSeqs[c + 1] = conceptSeqs[c] + count;
   }
-  for (let c = 0; c < nConcepts; c++) conceptSeqs[c + 1] += conceptSeqs[c];
+  const nSeq = conceptSeqs[nConcepts];
+  const offsets = new Uint32Array(nSeq + 1);
+  const seqStudent = new Uint32Array(nSeq);
+  let q = 0;
+  for (let c = 0; c < nConcepts; c++) {
+    for (let at = conceptStart[c]; at < conceptStart[c + 1]; at++) {
+      if (at === conceptStart[c] || student[rowOf[at]] !== student[rowOf[at - 1]]) {
+        offsets[q] = at;
+        seqStudent[q++] = studentRank[student[rowOf[at]]];
+      }
+    }
+  }
+  offsets[nSeq] = n;
 
   const data: ResponseData = {
     responses,
@@ -168,7 +161,19 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
     studentIds: Array.from(studentByRank, (k) => studentIds[k]),
     rowOf,
   };
-  return { data, nonContiguous };
+  const variants = groupVariants(rows.variants, rowOf, data);
+  return { data: variants === undefined ? data : { ...data, variants }, nonContiguous };
+}
+
+function checkVariantRows(variants: VariantRows | undefined, n: number): void {
+  for (const kind of VARIANT_KINDS) {
+    const v = variants?.[kind];
+    if (v === undefined) continue;
+    if (v.codes.length !== n) throw new RangeError(`variants.${kind} has ${v.codes.length} codes for ${n} rows`);
+    for (let i = 0; i < n; i++) {
+      if (v.codes[i] >= v.ids.length) throw new RangeError(`row ${i}: variants.${kind} code ${v.codes[i]} out of range`);
+    }
+  }
 }
 
 /**

@@ -14,6 +14,8 @@ import type { FitOptions } from './options.js';
 import type { BktParams } from './params.js';
 import { makeRandom } from './restarts.js';
 import { traceMastery } from './trace.js';
+import { groupVariants, type PerValueParams } from './variants.js';
+import { traceMasteryByValue, type UnseenValues } from './trace-variants.js';
 
 /** How `crossValidate` splits students into folds. */
 export interface CvOptions {
@@ -39,6 +41,8 @@ export interface FoldConceptParams {
   readonly conceptId: string;
   readonly use: 'fitted' | 'fallback';
   readonly params: BktParams;
+  /** With variants: the per-value parameters of the fold's fit. */
+  readonly perValue?: PerValueParams;
 }
 
 /** Fits a training set: `fitDataset` by default; the CLI passes its worker-thread version. */
@@ -70,6 +74,8 @@ export interface CvFold extends Metrics {
   readonly testStudents: number;
   readonly trainLogLik: number;
   readonly fallback: CvFallback;
+  /** With variants: test rows (for prior, sequences) whose value was not seen in training and took the concept's own. */
+  readonly unseen: UnseenValues;
   /** The training fit's parameters: per concept, and the fallback. */
   readonly params: { readonly concepts: readonly FoldConceptParams[]; readonly fallback: BktParams; readonly fallbackSource: string };
 }
@@ -90,6 +96,8 @@ export interface CvResult {
   readonly conceptAuc: { readonly rowWeighted: number | null; readonly macro: number | null };
   readonly concepts: readonly ConceptMetrics[];
   readonly fallback: CvFallback;
+  /** With variants: held-out rows (for prior, sequences) whose value was not seen in training, over all folds. */
+  readonly unseen: UnseenValues;
   readonly perFold: readonly CvFold[];
   /** P(correct) of every row when held out, indexed like `data.responses`. */
   readonly pCorrect: Float64Array;
@@ -156,10 +164,15 @@ export function selectStudents(data: ResponseData, keep: (student: number) => bo
     }
     conceptSeqs[c + 1] = seq;
   }
-  return {
-    data: { ...data, responses, offsets, conceptSeqs, seqStudent, rowOf },
-    fullRow,
-  };
+  const subset = { ...data, responses, offsets, conceptSeqs, seqStudent, rowOf };
+  const variants = groupVariants(data.variants, fullRow, subset);
+  return { data: variants === undefined ? subset : { ...subset, variants }, fullRow };
+}
+
+const NO_UNSEEN: UnseenValues = Object.freeze({ guessSlip: 0, learn: 0, prior: 0 });
+
+function addUnseen(a: UnseenValues, b: UnseenValues): UnseenValues {
+  return { guessSlip: a.guessSlip + b.guessSlip, learn: a.learn + b.learn, prior: a.prior + b.prior };
 }
 
 function emptyUse(): { concepts: number; rows: number } {
@@ -180,6 +193,7 @@ export async function crossValidate(
   const pCorrect = new Float64Array(data.responses.length);
   const perFold: CvFold[] = [];
   const total = { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
+  let allUnseen = NO_UNSEEN;
 
   for (let f = 0; f < folds; f++) {
     const train = selectStudents(data, (s) => foldOf[s] !== f);
@@ -188,6 +202,7 @@ export async function crossValidate(
     const byId = new Map(model.concepts.map((c) => [c.conceptId, c]));
     const use = { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
     const local = new Float64Array(test.data.responses.length);
+    let unseen = NO_UNSEEN;
     for (let c = 0; c < data.conceptIds.length; c++) {
       const seqs = conceptSequences(test.data, c);
       const rows = seqs.offsets[seqs.offsets.length - 1] - seqs.offsets[0];
@@ -198,9 +213,15 @@ export async function crossValidate(
         use[reason].concepts++;
         use[reason].rows += rows;
       }
-      const params = own !== undefined && own.use === 'fitted' ? own.params : model.fallback.params;
-      traceMastery(params, seqs, { pCorrect: local }, model.options.threshold);
+      if (own !== undefined && own.use === 'fitted' && own.perValue !== undefined) {
+        const u = traceMasteryByValue(own.params, own.perValue, seqs, test.data.variants, { pCorrect: local }, model.options.threshold);
+        unseen = addUnseen(unseen, u);
+      } else {
+        const params = own !== undefined && own.use === 'fitted' ? own.params : model.fallback.params;
+        traceMastery(params, seqs, { pCorrect: local }, model.options.threshold);
+      }
     }
+    allUnseen = addUnseen(allUnseen, unseen);
     for (let t = 0; t < local.length; t++) pCorrect[test.fullRow[t]] = local[t];
     for (const k of ['absent', 'degenerate', 'fewData'] as const) {
       total[k].concepts += use[k].concepts;
@@ -214,8 +235,11 @@ export async function crossValidate(
       testStudents: countStudents(test.data),
       trainLogLik: model.logLik,
       fallback: withShare(use, metrics.responses),
+      unseen,
       params: {
-        concepts: model.concepts.map((c) => ({ conceptId: c.conceptId, use: c.use, params: c.params })),
+        concepts: model.concepts.map((c) => ({
+          conceptId: c.conceptId, use: c.use, params: c.params, ...(c.perValue ? { perValue: c.perValue } : {}),
+        })),
         fallback: model.fallback.params,
         fallbackSource: model.fallback.source,
       },
@@ -240,6 +264,7 @@ export async function crossValidate(
     conceptAuc: meanConceptAuc(concepts),
     concepts,
     fallback: withShare(total, overall.responses),
+    unseen: allUnseen,
     perFold,
     pCorrect,
   };

@@ -4,6 +4,7 @@
  * cross-validation, worker threads) reads these arrays; `rowOf` maps back to the input order.
  */
 import type { SequenceSet } from './trace.js';
+import type { VariantData } from './variants.js';
 
 /** A response log grouped by concept then (student) sequence, as flat typed arrays with offsets. */
 export interface ResponseData extends SequenceSet {
@@ -20,6 +21,8 @@ export interface ResponseData extends SequenceSet {
   readonly studentIds: readonly string[];
   /** Input row number (0-based, data rows only) of each grouped row. */
   readonly rowOf: Uint32Array;
+  /** The value columns of the model variants, when fitted (see variants.ts); absent for standard BKT. */
+  readonly variants?: VariantData;
 }
 
 /** The sequences of one concept, as a zero-copy view (offsets stay absolute). */

@@ -46,9 +46,9 @@ export function emptyCounts(): Counts {
  * subnormal range.
  */
 const FOLD_BITS = 450;
-const FOLD_BELOW = 2 ** -FOLD_BITS;
-const FOLD_UP = 2 ** FOLD_BITS;
-const LOG_FOLD = FOLD_BITS * Math.LN2;
+export const FOLD_BELOW = 2 ** -FOLD_BITS;
+export const FOLD_UP = 2 ** FOLD_BITS;
+export const LOG_FOLD = FOLD_BITS * Math.LN2;
 
 /** Longest sequence in the set: the size of the forward buffer. */
 export function maxSequenceLength(seqs: SequenceSet): number {
@@ -204,12 +204,12 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
   counts.slipDen = knownDen;
 }
 
-function clip(v: number, hi: number): number {
+export function clip(v: number, hi: number): number {
   return v < PARAM_FLOOR ? PARAM_FLOOR : v > hi ? hi : v;
 }
 
 /** The ratio num/den clipped to [floor, hi]; the previous value when den is 0 (nothing to learn from). */
-function ratio(num: number, den: number, previous: number, hi: number): number {
+export function ratio(num: number, den: number, previous: number, hi: number): number {
   return den > 0 ? clip(num / den, hi) : previous;
 }
 

@@ -12,6 +12,9 @@ import {
 } from './quality.js';
 import { conceptSequences, type ResponseData } from './dataset.js';
 import type { SequenceSet } from './trace.js';
+import { runEmByValue, type ValueModel } from './em-variants.js';
+import { hasVariants, perValueParams, valueSequences } from './fit-variants.js';
+import type { PerValueParams } from './variants.js';
 
 /** Index of the pooled fit (all rows of all concepts as one concept) in a plan. */
 export const POOLED = -1;
@@ -29,6 +32,8 @@ export interface FitUnit {
 export interface RestartOutcome extends EmResult {
   readonly restart: number;
   readonly degenerate: boolean;
+  /** With variants: the parameters of every value (`params` then holds the concept's own). */
+  readonly values?: ValueModel;
 }
 
 /** One concept's EM result: its parameters, log-likelihood, convergence, restarts, data size, flags and whether it is used. */
@@ -56,6 +61,11 @@ export interface ConceptFit {
   readonly advisories: readonly string[];
   /** `fallback`: this concept's own fit is degenerate or has too little data, and the fallback is used instead. */
   readonly use: 'fitted' | 'fallback';
+  /**
+   * With variants: the parameters of every value seen in training; `params` are the concept's own values, used for
+   * values not seen (see em-variants.ts's ownParams). The pooled fallback fit is always standard BKT.
+   */
+  readonly perValue?: PerValueParams;
 }
 
 /** The parameters used by concepts whose own fit is not used, and where they come from. */
@@ -105,8 +115,11 @@ export function planFit(data: ResponseData, o: FitOptions): FitUnit[] {
 
 /** Runs one unit. Pure: the same unit gives the same result on any thread. */
 export function runUnit(data: ResponseData, unit: FitUnit, o: FitOptions, alpha?: Float64Array): RestartOutcome {
-  const seqs = unitSequences(data, unit.concept);
-  const em = runEm(seqs, restartStart(o, unitKey(data, unit.concept), unit.restart), o, alpha ? { alpha } : undefined);
+  const start = restartStart(o, unitKey(data, unit.concept), unit.restart);
+  const scratch = alpha ? { alpha } : undefined;
+  const em = unit.concept !== POOLED && hasVariants(data)
+    ? runEmByValue(valueSequences(data, unit.concept), start, o, scratch)
+    : runEm(unitSequences(data, unit.concept), start, o, scratch);
   const degenerate = degeneracyReasons(em.params).length > 0;
   return { ...em, restart: unit.restart, degenerate };
 }
@@ -166,6 +179,7 @@ export function summarizeConcept(
     flags,
     advisories: advice.advisories,
     use: untrusted && o.fallback !== 'none' ? 'fallback' : 'fitted',
+    ...(best.values && concept !== POOLED ? { perValue: perValueParams(data, concept, best.values) } : {}),
   };
 }
 

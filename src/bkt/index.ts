@@ -25,6 +25,23 @@ export { type ResponseData, conceptSequences } from './dataset.js';
 export { type SequenceSet, type TraceColumns, NO_OBSERVATION, traceMastery } from './trace.js';
 export { type ResponseRows, type NonContiguousStudent, type BuiltData, internRows, buildResponseData } from './build.js';
 
+// The model variants: guess/slip, learn/forget and prior per value of a column (pyBKT's multigs, multilearn, multiprior).
+export {
+  type VariantKind,
+  VARIANT_KINDS,
+  type RowValues,
+  type VariantRows,
+  type VariantColumn,
+  type VariantData,
+  type GuessSlipValue,
+  type LearnValue,
+  type PriorValue,
+  type PerValueParams,
+  type RowVariantValues,
+  paramsForRow,
+} from './variants.js';
+export { type UnseenValues, traceMasteryByValue } from './trace-variants.js';
+
 // Fitting with EM.
 export { type Bounds, type Fallback, type FitOptions, NO_BOUNDS, DEFAULT_FIT_OPTIONS, makeFitOptions } from './options.js';
 export { logLikelihood } from './em.js';

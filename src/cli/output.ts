@@ -3,6 +3,7 @@
  * failure (bad input found late, disk full, Ctrl-C) never leaves a half-written output behind.
  */
 import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { once } from 'node:events';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError, systemMessage } from './errors.js';
@@ -35,7 +36,8 @@ function isSpecialFile(path: string): boolean {
  * A text output written in large chunks with synchronous writes (simple, and as fast as streams for one file);
  * `commit()` renames it into place, `abort()` removes it. Writes to stdout (`-`) and to special files (`/dev/null`,
  * `/dev/stdout`, a named pipe) go straight to them: there is nothing to rename, and renaming over a device would
- * replace the device with a plain file.
+ * replace the device with a plain file. Stdout on a pipe is asynchronous: a long writer awaits `ready()` between
+ * chunks so that a slow reader holds the output back instead of letting it pile up in memory.
  */
 export class AtomicOutput {
   private readonly fd: number | null;
@@ -71,6 +73,22 @@ export class AtomicOutput {
   write(text: string): void {
     this.buffer += text;
     if (this.buffer.length >= 1 << 20) this.flush();
+  }
+
+  /** Appends bytes after any buffered text; `chunk` must not be changed afterwards (stdout may still hold it). */
+  writeBytes(chunk: Uint8Array): void {
+    this.flush();
+    if (this.fd === null) {
+      process.stdout.write(chunk);
+      return;
+    }
+    // A pipe or device may take part of a write.
+    for (let done = 0; done < chunk.length; ) done += writeSync(this.fd, chunk, done);
+  }
+
+  /** Resolves once the output can take more: at once for files, after 'drain' when stdout's buffer is full. */
+  async ready(): Promise<void> {
+    if (this.fd === null && process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
   }
 
   private flush(): void {

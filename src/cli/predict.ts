@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { ResponseData, TraceColumns } from '../bkt/index.js';
-import { recordFields, streamRecords } from './csv-records.js';
+import { statSync } from 'node:fs';
 import { InputError, UsageError } from './errors.js';
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, thresholdOption } from './options.js';
@@ -13,9 +13,9 @@ import { AtomicOutput, csvField } from './output.js';
 import { DEFAULTS_SOURCE, type LoadedParams, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { traceDataset } from './apply-params.js';
+import { conceptSources, PREDICTION_COLUMNS, writePredictionRows } from './predict-output.js';
 import { round, usageJson, usageText } from './summary.js';
 
-export const PREDICTION_COLUMNS = ['p_correct', 'p_mastery_before', 'p_posterior', 'p_mastery_after', 'mastered'] as const;
 export const FINAL_STATE_COLUMNS = ['known', 'unknown', 'level', 'mastered', 'responses'] as const;
 
 interface PredictOptions extends ColumnOptions {
@@ -33,7 +33,8 @@ export function registerPredict(program: Command): void {
     .description(
       'One output row per input row, in input order: the input columns plus p_correct (before the answer), ' +
         'p_mastery_before, p_posterior, p_mastery_after (= posterior*(1-forget) + (1-posterior)*learn) and ' +
-        'mastered (p_mastery_after >= threshold, 1 or 0). With --final-states, one row per (student, concept): ' +
+        'mastered (p_mastery_after >= threshold, 1 or 0), opportunity (1-based within the student and concept) and ' +
+        'params_source (fitted, fallback, absent, unseen or defaults). Probabilities have 10 decimals. With --final-states, one row per (student, concept): ' +
         'known = level = P(L) after the last answer, unknown = P(not L) kept exactly, mastered, responses.',
     )
     .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
@@ -83,7 +84,12 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
   const writeStarted = performance.now();
   try {
     if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
-    else await writePredictions(output, file, data, out, progress);
+    else {
+      progress.phase('write', statSync(file).size);
+      await writePredictionRows(output, file, data, { trace: out, sources: conceptSources(data, source) }, (done) =>
+        progress.update(done),
+      );
+    }
     output.commit();
   } finally {
     progress.stop();
@@ -118,49 +124,6 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
         `(${count(summary.rows_per_second)} rows/s; writing ${count(summary.write_rows_per_second)} rows/s)\n${usageText(usage)}`,
     );
   }
-}
-
-/**
- * Second pass over the input: each record copied through as its own bytes (so its quoting is kept exactly), with
- * its predictions appended.
- */
-async function writePredictions(
-  output: AtomicOutput,
-  file: string,
-  data: ResponseData,
-  cols: TraceColumns,
-  progress: ReturnType<typeof makeProgress>,
-): Promise<void> {
-  const n = data.responses.length;
-  const grouped = new Uint32Array(n); // input row -> grouped index
-  for (let t = 0; t < n; t++) grouped[data.rowOf[t]] = t;
-  const { pCorrect, masteryBefore, posterior, masteryAfter, mastered } = cols as Required<TraceColumns>;
-  let row = -1; // the header comes first
-  let text = '';
-  let started = false;
-  await streamRecords(
-    file,
-    (r) => {
-      if (row < 0) {
-        const names = recordFields(r);
-        text = `${[...names, ...PREDICTION_COLUMNS].map(csvField).join(',')}\n`;
-        row = 0;
-        return;
-      }
-      const t = grouped[row++];
-      text += `${r.bytes.toString('utf8', r.from, r.to)},${pCorrect[t]},${masteryBefore[t]},${posterior[t]},${masteryAfter[t]},${mastered[t]}\n`;
-      if (text.length > 1 << 16) {
-        output.write(text);
-        text = '';
-      }
-    },
-    (done, total) => {
-      if (!started) progress.phase('write', total);
-      started = true;
-      progress.update(done);
-    },
-  );
-  output.write(text);
 }
 
 function writeFinalStates(

@@ -6,7 +6,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { type DatasetFit, type FitOptions, makeFitOptions, type ResponseData } from '../bkt/index.js';
+import {
+  type DatasetFit, type FitOptions, makeFitOptions, type ResponseData, VARIANT_KINDS, type VariantColumn, type VariantData,
+  type VariantKind,
+} from '../bkt/index.js';
 import { maxSequenceLength } from '../bkt/em.js';
 import { assembleFit, type FitUnit, planFit, type RestartOutcome, runUnit } from '../bkt/fit.js';
 import type { WorkerInput, WorkerMessage } from './protocol.js';
@@ -38,6 +41,20 @@ function shared<T extends Uint8Array | Uint32Array>(a: T): T {
   const out = new Ctor(new SharedArrayBuffer(Math.max(1, a.length) * Ctor.BYTES_PER_ELEMENT));
   out.set(a);
   return a.length === 0 ? (out.subarray(0, 0) as T) : out;
+}
+
+/** The variant columns with their typed arrays in shared memory (value tables are copied: they are small). */
+function sharedVariants(v: VariantData): VariantData {
+  const out: { [K in VariantKind]?: VariantColumn } = {};
+  for (const kind of VARIANT_KINDS) {
+    const c = v[kind];
+    if (c === undefined) continue;
+    out[kind] = {
+      column: c.column, ids: [...c.ids], codes: shared(c.codes), local: shared(c.local),
+      valueStart: shared(c.valueStart), conceptValues: shared(c.conceptValues), valueRows: shared(c.valueRows),
+    };
+  }
+  return out;
 }
 
 /**
@@ -134,6 +151,7 @@ export async function fitDatasetParallel(
       rowOf: new Uint32Array(0), // not needed for fitting
       conceptIds: [...data.conceptIds],
       studentIds: [],
+      ...(data.variants ? { variants: sharedVariants(data.variants) } : {}),
     },
     units,
     options: o,

@@ -103,7 +103,7 @@ it('keeps an existing output file unchanged when a later run fails', () => {
   expect(readFileSync(target, 'utf8')).toBe('old content\n');
   const ok = bkt(['predict', at('good.csv'), '-o', target]);
   expect(ok.status, ok.stderr).toBe(0);
-  expect(readFileSync(target, 'utf8').split('\n')[0]).toBe('student_id,concept_id,correct,p_correct,p_mastery_before,p_posterior,p_mastery_after,mastered');
+  expect(readFileSync(target, 'utf8').split('\n')[0]).toBe('student_id,concept_id,correct,p_correct,p_mastery_before,p_posterior,p_mastery_after,mastered,opportunity,params_source');
 });
 
 describe('--help', () => {

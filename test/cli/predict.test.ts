@@ -33,7 +33,7 @@ describe.each(CASES)('bkt predict $data', ({ data, golden }) => {
     expect(Math.abs(summary.rows_per_second * summary.seconds - summary.input.rows)).toBeLessThan(summary.rows_per_second * 0.002 + 1);
     const got = parseCsv(readFileSync(out, 'utf8'));
     const want = readCsv(golden);
-    expect(got.header).toEqual(['student_id', 'concept_id', 'correct', ...PROBABILITIES, 'mastered']);
+    expect(got.header).toEqual(['student_id', 'concept_id', 'correct', ...PROBABILITIES, 'mastered', 'opportunity', 'params_source']);
     expect(got.rows.length).toBe(want.rows.length);
     expect(summary.input.rows).toBe(want.rows.length);
     const g = (name: string) => got.header.indexOf(name);
@@ -132,7 +132,7 @@ describe('bkt predict on quoted CSV', () => {
     expect(r.status, r.stderr).toBe(0);
     const text = readFileSync(out, 'utf8');
     expect(text.startsWith('student_id,concept_id,correct,note,p_correct,')).toBe(true);
-    expect(text).toContain('"u,1",a,1,"said ""hi""\r\nthen left",0.315,0.1,');
+    expect(text).toContain('"u,1",a,1,"said ""hi""\r\nthen left",0.3150000000,0.1000000000,');
     expect(text).toContain('"u,1",a,0,plain,');
 
     writeFileSync(input, 'student_id,concept_id,correct,note\n"u1",a,1,"two\nlines"\n\nu1,a,maybe,x\n');
@@ -168,7 +168,7 @@ describe('bkt predict -o a special file', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const got = parseCsv(readFileSync(copy, 'utf8'));
-    expect(got.header).toEqual(['student_id', 'concept_id', 'correct', ...PROBABILITIES, 'mastered']);
+    expect(got.header).toEqual(['student_id', 'concept_id', 'correct', ...PROBABILITIES, 'mastered', 'opportunity', 'params_source']);
     expect(got.rows.length).toBe(readCsv('ct_pybkt.csv').rows.length);
   });
 });
