@@ -5,10 +5,9 @@
 import type { Spec as VegaSpec } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import type { CalibrationBin, CurvePoint } from '../bkt/index.js';
-import { CHART_CONFIG } from './svg.js';
+import { inPanel, PANEL, panelGrid } from './panel-grid.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const VEGA_SCHEMA = 'https://vega.github.io/schema/vega/v6.json';
 export const COLORS = { observed: '#1f5fa8', standsOut: '#b3261e', predicted: '#e07b00', students: '#c9cfd8', fallback: '#7a7f87' };
 
 export interface CurvePanel {
@@ -21,10 +20,6 @@ export interface CurvePanel {
 const SERIES = ['observed error rate', 'observed (curve stands out)', 'predicted error rate', 'students (share of opportunity 1)'];
 const SERIES_COLORS = [COLORS.observed, COLORS.standsOut, COLORS.predicted, COLORS.students];
 
-// Panel geometry, in pixels: the plot area and the room around it for tick labels and the title.
-const PANEL = { width: 200, height: 120, left: 50, right: 14, top: 18, bottom: 38 } as const;
-const LEGEND_HEIGHT = 26;
-
 /** Ticks for the opportunity axis: whole numbers at a step of 1, 2 or 5 times a power of ten, at most about six. */
 export function opportunityTicks(maxOpportunity: number): number[] {
   let step = 1;
@@ -36,25 +31,18 @@ export function opportunityTicks(maxOpportunity: number): number[] {
 
 /**
  * Small multiples, one panel per concept in the order given: observed error rate with 95% interval, model, students.
- * One Vega chart with one set of marks for all panels (each datum carries its panel's offset), not a facet: Vega
- * builds a dataflow per facet cell, and with a hundred concepts that is most of a report's time.
+ * One Vega chart with one set of marks for all panels (see panel-grid.ts).
  */
 export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity: number, columns = 5, legend = true): VegaSpec {
-  const cellWidth = PANEL.left + PANEL.width + PANEL.right;
-  const cellHeight = PANEL.top + PANEL.height + PANEL.bottom;
-  const top = legend ? LEGEND_HEIGHT : 0;
-  const xTicks = opportunityTicks(maxOpportunity);
-  const frames: Record<string, unknown>[] = [];
-  const ticksX: Record<string, unknown>[] = [];
-  const ticksY: Record<string, unknown>[] = [];
+  const xTicks = opportunityTicks(maxOpportunity).map((t) => ({ at: t, text: String(t) }));
+  const grid = panelGrid(
+    panels.map((p) => ({ label: p.label, xTitle: 'opportunity', yTitle: 'error rate', xTicks })),
+    { columns, xDomain: [0.5, maxOpportunity + 0.5], yTicks: [0, 0.5, 1], yFormat: '.0%', colors: { domain: SERIES, range: SERIES_COLORS }, legend },
+  );
   const points: Record<string, unknown>[] = [];
   const predicted: Record<string, unknown>[] = [];
   panels.forEach((panel, i) => {
-    const ox = (i % columns) * cellWidth + PANEL.left;
-    const oy = top + Math.floor(i / columns) * cellHeight + PANEL.top;
-    frames.push({ ox, oy, label: panel.label });
-    for (const v of xTicks) ticksX.push({ ox, oy, v });
-    for (const v of [0, 0.5, 1]) ticksY.push({ ox, oy, v });
+    const { ox, oy } = grid.offsets[i];
     const first = panel.points[0]?.students ?? 1;
     const series = panel.standsOut ? SERIES[1] : SERIES[0];
     for (const p of panel.points) {
@@ -64,78 +52,12 @@ export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity
     // A gap between panels: the one line mark breaks at undefined points.
     predicted.push({ ox, oy, opportunity: maxOpportunity, predicted: null });
   });
-  const rows = Math.ceil(panels.length / columns);
-  const inPanel = (scale: 'x' | 'y', field: string) => ({ scale, field, offset: { field: scale === 'x' ? 'ox' : 'oy' } });
-  const text = { fontSize: { value: 10 }, fill: { value: '#1d2430' } };
-  const title = { ...text, fontSize: { value: 11 }, fontWeight: { value: 'bold' } };
-  return {
-    $schema: VEGA_SCHEMA,
-    width: Math.min(panels.length, columns) * cellWidth,
-    height: top + rows * cellHeight,
-    padding: 4,
-    autosize: 'none',
-    config: { text: { font: CHART_CONFIG.font } },
-    data: [
-      { name: 'frames', values: frames },
-      { name: 'xticks', values: ticksX },
-      { name: 'yticks', values: ticksY },
+  return grid.spec(
+    [
       { name: 'points', values: points },
       { name: 'predicted', values: predicted },
     ],
-    scales: [
-      { name: 'x', type: 'linear', domain: [0.5, maxOpportunity + 0.5], range: [0, PANEL.width], zero: false, nice: false },
-      { name: 'y', type: 'linear', domain: [0, 1], range: [PANEL.height, 0], zero: false, nice: false },
-      { name: 'color', type: 'ordinal', domain: SERIES, range: SERIES_COLORS },
-    ],
-    ...(legend && {
-      legends: [{ fill: 'color', orient: 'none', legendX: PANEL.left, legendY: 2, direction: 'horizontal', symbolType: 'circle', labelLimit: 400, labelFontSize: 11 }],
-    }),
-    marks: [
-      {
-        type: 'rect',
-        from: { data: 'frames' },
-        encode: { enter: { x: { field: 'ox' }, y: { field: 'oy' }, width: { value: PANEL.width }, height: { value: PANEL.height }, stroke: { value: '#d9dee5' }, fill: { value: '#fff' } } },
-      },
-      {
-        type: 'rule',
-        from: { data: 'yticks' },
-        encode: { enter: { x: { field: 'ox' }, x2: { field: 'ox', offset: PANEL.width }, y: { scale: 'y', field: 'v', offset: { field: 'oy' } }, stroke: { value: '#eef1f5' } } },
-      },
-      {
-        type: 'text',
-        from: { data: 'yticks' },
-        encode: {
-          enter: { x: { field: 'ox', offset: -4 }, y: { scale: 'y', field: 'v', offset: { field: 'oy' } }, text: { signal: "format(datum.v, '.0%')" }, align: { value: 'right' }, baseline: { value: 'middle' }, ...text },
-        },
-      },
-      {
-        type: 'text',
-        from: { data: 'xticks' },
-        encode: {
-          enter: { x: { scale: 'x', field: 'v', offset: { field: 'ox' } }, y: { field: 'oy', offset: PANEL.height + 3 }, text: { field: 'v' }, align: { value: 'center' }, baseline: { value: 'top' }, ...text },
-        },
-      },
-      {
-        type: 'text',
-        from: { data: 'frames' },
-        encode: {
-          enter: { x: { field: 'ox', offset: PANEL.width / 2 }, y: { field: 'oy', offset: -5 }, text: { field: 'label' }, align: { value: 'center' }, limit: { value: PANEL.width + PANEL.right }, ...text },
-        },
-      },
-      {
-        type: 'text',
-        from: { data: 'frames' },
-        encode: {
-          enter: { x: { field: 'ox', offset: PANEL.width / 2 }, y: { field: 'oy', offset: PANEL.height + 16 }, text: { value: 'opportunity' }, align: { value: 'center' }, baseline: { value: 'top' }, ...title },
-        },
-      },
-      {
-        type: 'text',
-        from: { data: 'frames' },
-        encode: {
-          enter: { x: { field: 'ox', offset: -34 }, y: { field: 'oy', offset: PANEL.height / 2 }, text: { value: 'error rate' }, angle: { value: -90 }, align: { value: 'center' }, baseline: { value: 'bottom' }, ...title },
-        },
-      },
+    [
       {
         type: 'rect',
         from: { data: 'points' },
@@ -167,7 +89,7 @@ export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity
         },
       },
     ],
-  } as unknown as VegaSpec;
+  );
 }
 
 export interface ParameterPoint {
@@ -208,33 +130,56 @@ export function parameterStripSpec(points: readonly ParameterPoint[], parameters
   } as unknown as TopLevelSpec;
 }
 
-export interface RankedValue {
-  readonly id: string;
-  readonly parameter: string;
-  readonly value: number;
+/** The per-value parameters' series and their colours. */
+export const PER_VALUE_SERIES = ['guess', 'slip', 'learn', 'forget', 'prior'] as const;
+const PER_VALUE_COLORS = [COLORS.observed, COLORS.standsOut, '#2e7d32', COLORS.fallback, '#6a3d9a'];
+
+export interface PerValuePanel {
+  readonly label: string;
+  /** What the rank orders, e.g. "item_id, hardest first". */
+  readonly xTitle: string;
+  /** Each series' values in rank order (all the same length), with the concept's own value drawn as a dashed line. */
+  readonly series: readonly { readonly name: (typeof PER_VALUE_SERIES)[number]; readonly values: readonly number[]; readonly own: number }[];
 }
 
-/** Per-value parameters (e.g. guess and slip per item), each parameter's values ranked: one dot per value. */
-export function rankedValuesSpec(values: readonly RankedValue[]): TopLevelSpec {
-  const rows: Record<string, unknown>[] = [];
-  const byParameter = new Map<string, RankedValue[]>();
-  for (const v of values) byParameter.set(v.parameter, [...(byParameter.get(v.parameter) ?? []), v]);
-  for (const [parameter, list] of byParameter) {
-    [...list].sort((a, b) => a.value - b.value).forEach((v, i) => rows.push({ parameter, id: v.id, rank: (i + 1) / list.length, value: v.value }));
-  }
-  return {
-    $schema: SCHEMA,
-    width: 300,
-    height: 180,
-    data: { values: rows },
-    mark: { type: 'circle', size: 14, opacity: 0.7 },
-    encoding: {
-      column: { field: 'parameter', type: 'nominal', header: { title: null } },
-      x: { field: 'rank', type: 'quantitative', axis: { title: 'rank (share of values)', format: '.0%' }, scale: { domain: [0, 1] } },
-      y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { title: 'value' } },
-      color: { value: COLORS.observed },
-    },
-  } as unknown as TopLevelSpec;
+/** Per-value parameters, one panel per concept and variant: each value's estimates at its rank, and the concept's own. */
+export function perValueSpec(panels: readonly PerValuePanel[], columns = 3): VegaSpec {
+  const grid = panelGrid(
+    panels.map((p) => {
+      const n = p.series[0]?.values.length ?? 0;
+      const xTicks = n === 0 ? [] : n === 1 ? [{ at: 0.5, text: '1' }] : [{ at: 0.5 / n, text: '1' }, { at: (n - 0.5) / n, text: String(n) }];
+      return { label: p.label, xTitle: p.xTitle, yTitle: 'value', xTicks };
+    }),
+    { columns, xDomain: [0, 1], yTicks: [0, 0.5, 1], yFormat: '.1f', colors: { domain: PER_VALUE_SERIES, range: PER_VALUE_COLORS }, legend: true },
+  );
+  const points: Record<string, unknown>[] = [];
+  const own: Record<string, unknown>[] = [];
+  panels.forEach((panel, i) => {
+    const { ox, oy } = grid.offsets[i];
+    for (const s of panel.series) {
+      const n = s.values.length;
+      s.values.forEach((value, r) => points.push({ ox, oy, series: s.name, at: (r + 0.5) / n, value }));
+      own.push({ ox, oy, series: s.name, value: s.own });
+    }
+  });
+  return grid.spec(
+    [
+      { name: 'points', values: points },
+      { name: 'own', values: own },
+    ],
+    [
+      {
+        type: 'rule',
+        from: { data: 'own' },
+        encode: { enter: { x: { field: 'ox' }, x2: { field: 'ox', offset: PANEL.width }, y: inPanel('y', 'value'), stroke: { scale: 'color', field: 'series' }, strokeDash: { value: [4, 3] } } },
+      },
+      {
+        type: 'symbol',
+        from: { data: 'points' },
+        encode: { enter: { x: inPanel('x', 'at'), y: inPanel('y', 'value'), size: { value: 20 }, shape: { value: 'circle' }, fill: { scale: 'color', field: 'series' }, opacity: { value: 0.75 } } },
+      },
+    ],
+  );
 }
 
 /** Mean predicted P(correct) against observed correct rate per bin, with 95% intervals and the diagonal. */
