@@ -10,6 +10,9 @@ import type { ResponseData } from './dataset.js';
 import { NO_OBSERVATION } from './trace.js';
 import { groupVariants, VARIANT_KINDS, type VariantRows } from './variants.js';
 
+/** A bit of `responses` marking a row that starts a sequence, while grouping (values are 0, 1 and 2). */
+const SEQUENCE_START = 0x80;
+
 /** A response log in input order, with ids interned: row i is (studentIds[student[i]], conceptIds[concept[i]]). */
 export interface ResponseRows {
   readonly studentIds: readonly string[];
@@ -113,42 +116,40 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
     time === null && nonContiguous === null ? null : countingSort(n, nStudents, (t) => studentRank[student[time ? time[t] : t]], time);
 
   // A stable counting sort of those rows by concept rank orders them by (concept, student, time): each
-  // (student, concept) sequence is then contiguous, and the sequences of a concept follow in student order.
+  // (student, concept) sequence is then contiguous, and the sequences of a concept follow in student order. A row
+  // whose student differs from the previous row placed in its concept starts a sequence: marked in `responses`
+  // (SEQUENCE_START, cleared below) and counted per concept.
   const conceptStart = new Uint32Array(nConcepts + 1);
   for (let i = 0; i < n; i++) conceptStart[conceptRank[concept[i]] + 1]++;
   for (let c = 0; c < nConcepts; c++) conceptStart[c + 1] += conceptStart[c];
   const fill = conceptStart.slice(0, nConcepts);
+  const lastStudent = new Int32Array(nConcepts).fill(-1);
+  const conceptSeqs = new Uint32Array(nConcepts + 1);
   const responses = new Uint8Array(n);
   const rowOf = new Uint32Array(n);
   for (let k = 0; k < n; k++) {
     const i = byStudent === null ? k : byStudent[k];
-    const at = fill[conceptRank[concept[i]]]++;
+    const cr = conceptRank[concept[i]];
+    const at = fill[cr]++;
     const v = correct[i];
-    responses[at] = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
+    let value = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
+    if (lastStudent[cr] !== student[i]) {
+      lastStudent[cr] = student[i];
+      conceptSeqs[cr + 1]++;
+      value |= SEQUENCE_START;
+    }
+    responses[at] = value;
     rowOf[at] = i;
   }
-
-  // Sequences: a new one where the concept or the student changes. Counted per concept first (conceptSeqs), so
-  // each array is sized once.
-  const conceptSeqs = new Uint32Array(nConcepts + 1);
-  for (let c = 0; c < nConcepts; c++) {
-    let count = 0;
-    for (let at = conceptStart[c]; at < conceptStart[c + 1]; at++) {
-      if (at === conceptStart[c] || student[rowOf[at]] !== student[rowOf[at - 1]]) count++;
-    }
-    conceptSeqs[c + 1] = conceptSeqs[c] + count;
-  }
+  for (let c = 0; c < nConcepts; c++) conceptSeqs[c + 1] += conceptSeqs[c];
   const nSeq = conceptSeqs[nConcepts];
   const offsets = new Uint32Array(nSeq + 1);
   const seqStudent = new Uint32Array(nSeq);
-  let q = 0;
-  for (let c = 0; c < nConcepts; c++) {
-    for (let at = conceptStart[c]; at < conceptStart[c + 1]; at++) {
-      if (at === conceptStart[c] || student[rowOf[at]] !== student[rowOf[at - 1]]) {
-        offsets[q] = at;
-        seqStudent[q++] = studentRank[student[rowOf[at]]];
-      }
-    }
+  for (let at = 0, q = 0; at < n; at++) {
+    if ((responses[at] & SEQUENCE_START) === 0) continue;
+    responses[at] &= ~SEQUENCE_START;
+    offsets[q] = at;
+    seqStudent[q++] = studentRank[student[rowOf[at]]];
   }
   offsets[nSeq] = n;
 
