@@ -32,7 +32,7 @@ it('docs/cli.md has a section for every command and a row for every option', () 
       if (option.long && option.long !== '--help') expect(text, `${names.join(' ')} ${option.long}`).toContain(option.long);
     }
   }
-  expect(text).toContain('| `-o, --output <file>` | params file (JSON) to write, atomically ("-" for stdout) (required) |');
+  expect(text).toContain('| `-o, --output <file>` | params file to write (JSON, or CSV with --format csv), atomically ("-" for stdout) (required) |');
 });
 
 it('docs/configuration.md has one row per setting, with its default', () => {

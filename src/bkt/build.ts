@@ -10,6 +10,9 @@ import type { ResponseData } from './dataset.js';
 import { NO_OBSERVATION } from './trace.js';
 import { groupVariants, VARIANT_KINDS, type VariantRows } from './variants.js';
 
+/** A bit of `responses` marking a row that starts a sequence, while grouping (values are 0, 1 and 2). */
+const SEQUENCE_START = 0x80;
+
 /** A response log in input order, with ids interned: row i is (studentIds[student[i]], conceptIds[concept[i]]). */
 export interface ResponseRows {
   readonly studentIds: readonly string[];
@@ -107,61 +110,48 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
   const conceptByRank = invert(conceptRank);
   const studentByRank = invert(studentRank);
 
-  // Rows in time order, grouped by student (a stable counting sort: already so for contiguous input).
-  const byStudent = countingSort(n, nStudents, (t) => studentRank[student[time ? time[t] : t]], time);
+  // Rows in time order, grouped by student: the input order itself when each student's rows are together and
+  // there is no order key (no array then), else a stable counting sort by student rank.
+  const byStudent =
+    time === null && nonContiguous === null ? null : countingSort(n, nStudents, (t) => studentRank[student[time ? time[t] : t]], time);
 
-  // Within each student's block, one sequence per concept, numbered in order of discovery: so sequences come
-  // out sorted by student rank, and a stable counting sort by concept rank then orders them (concept, student).
-  const rowSeq = new Uint32Array(n);
-  const seqConcept = new Uint32Array(n);
-  const seqStudentRank = new Uint32Array(n);
-  const seqLength = new Uint32Array(n);
-  const openSeq = new Int32Array(nConcepts).fill(-1); // per concept rank: its sequence for the current student
-  let nSeq = 0;
-  let blockStart = 0;
-  for (let k = 0; k <= n; k++) {
-    const sr = k < n ? studentRank[student[byStudent[k]]] : -1;
-    if (k > 0 && (k === n || sr !== studentRank[student[byStudent[k - 1]]])) {
-      for (let j = blockStart; j < k; j++) openSeq[conceptRank[concept[byStudent[j]]]] = -1; // close the block
-      blockStart = k;
-    }
-    if (k === n) break;
-    const cr = conceptRank[concept[byStudent[k]]];
-    let q = openSeq[cr];
-    if (q < 0) {
-      q = openSeq[cr] = nSeq++;
-      seqConcept[q] = cr;
-      seqStudentRank[q] = sr;
-    }
-    seqLength[q]++;
-    rowSeq[k] = q;
-  }
-  const seqOrder = countingSort(nSeq, nConcepts, (q) => seqConcept[q], null);
-  const seqPosition = new Uint32Array(nSeq);
-  for (let p = 0; p < nSeq; p++) seqPosition[seqOrder[p]] = p;
-
-  // Offsets from the lengths, then rows placed in time order.
-  const offsets = new Uint32Array(nSeq + 1);
-  for (let p = 0; p < nSeq; p++) offsets[p + 1] = offsets[p] + seqLength[seqOrder[p]];
-  const fill = offsets.slice(0, nSeq);
+  // A stable counting sort of those rows by concept rank orders them by (concept, student, time): each
+  // (student, concept) sequence is then contiguous, and the sequences of a concept follow in student order. A row
+  // whose student differs from the previous row placed in its concept starts a sequence: marked in `responses`
+  // (SEQUENCE_START, cleared below) and counted per concept.
+  const conceptStart = new Uint32Array(nConcepts + 1);
+  for (let i = 0; i < n; i++) conceptStart[conceptRank[concept[i]] + 1]++;
+  for (let c = 0; c < nConcepts; c++) conceptStart[c + 1] += conceptStart[c];
+  const fill = conceptStart.slice(0, nConcepts);
+  const lastStudent = new Int32Array(nConcepts).fill(-1);
+  const conceptSeqs = new Uint32Array(nConcepts + 1);
   const responses = new Uint8Array(n);
   const rowOf = new Uint32Array(n);
   for (let k = 0; k < n; k++) {
-    const i = byStudent[k];
-    const at = fill[seqPosition[rowSeq[k]]]++;
+    const i = byStudent === null ? k : byStudent[k];
+    const cr = conceptRank[concept[i]];
+    const at = fill[cr]++;
     const v = correct[i];
-    responses[at] = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
+    let value = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
+    if (lastStudent[cr] !== student[i]) {
+      lastStudent[cr] = student[i];
+      conceptSeqs[cr + 1]++;
+      value |= SEQUENCE_START;
+    }
+    responses[at] = value;
     rowOf[at] = i;
   }
-
-  const conceptSeqs = new Uint32Array(nConcepts + 1);
-  const seqStudent = new Uint32Array(nSeq);
-  for (let p = 0; p < nSeq; p++) {
-    const q = seqOrder[p];
-    conceptSeqs[seqConcept[q] + 1]++;
-    seqStudent[p] = seqStudentRank[q];
-  }
   for (let c = 0; c < nConcepts; c++) conceptSeqs[c + 1] += conceptSeqs[c];
+  const nSeq = conceptSeqs[nConcepts];
+  const offsets = new Uint32Array(nSeq + 1);
+  const seqStudent = new Uint32Array(nSeq);
+  for (let at = 0, q = 0; at < n; at++) {
+    if ((responses[at] & SEQUENCE_START) === 0) continue;
+    responses[at] &= ~SEQUENCE_START;
+    offsets[q] = at;
+    seqStudent[q++] = studentRank[student[rowOf[at]]];
+  }
+  offsets[nSeq] = n;
 
   const data: ResponseData = {
     responses,

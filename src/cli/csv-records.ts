@@ -6,6 +6,7 @@
  * Also streams a file through it, gunzipping names ending in `.gz`, and hashes the bytes as stored.
  */
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { InputError } from './errors.js';
@@ -16,6 +17,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** Longest record kept while waiting for its end: a longer one is not a response log. */
 const MAX_RECORD = 64 << 20;
+/** Bytes read from the file at a time, into the tokenizer's own buffer. */
+const READ_SIZE = 1 << 18;
 
 /** One record, valid only during the callback: fields k is bytes [start[k], end[k]) of `bytes`. */
 export interface CsvRecord {
@@ -60,7 +63,9 @@ export function fieldEquals(r: CsvRecord, k: number, bytes: Uint8Array, length: 
  * Throws InputError (with `file`) on a quoted field that is never closed or is followed by other text.
  */
 export class CsvTokenizer {
-  private tail: Buffer | null = null;
+  /** The bytes of an incomplete record kept for the next chunk, then room to read into: [0, kept) is in use. */
+  private buffer = Buffer.allocUnsafe(READ_SIZE);
+  private kept = 0;
   private line = 1;
   private started = false;
   private readonly record: CsvRecord;
@@ -71,23 +76,47 @@ export class CsvTokenizer {
     maxFields = 256,
   ) {
     this.record = {
-      bytes: Buffer.alloc(0), fields: 0, line: 1, from: 0, to: 0,
+      bytes: this.buffer, fields: 0, line: 1, from: 0, to: 0,
       start: new Int32Array(maxFields), end: new Int32Array(maxFields), quoted: new Uint8Array(maxFields),
     };
   }
 
-  push(chunk: Buffer): void {
-    const bytes = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
-    this.tail = null;
-    this.scan(bytes, false);
+  /** Reports the records `chunk` completes; the chunk is copied, so its memory may be reused after the call. */
+  push(chunk: Uint8Array): void {
+    for (let at = 0; at < chunk.length; ) {
+      const room = this.room();
+      const n = Math.min(room.length, chunk.length - at);
+      room.set(chunk.subarray(at, at + n));
+      at += n;
+      this.filled(n);
+    }
+  }
+
+  /**
+   * Where to read the next bytes to (a file read straight into it, without a chunk of its own): write them from
+   * the start of the view returned, then call `filled` with their count. Holds at least READ_SIZE bytes.
+   */
+  room(): Buffer {
+    if (this.buffer.length - this.kept < READ_SIZE) {
+      if (this.kept > MAX_RECORD) throw new InputError(this.file, this.line, 'a record longer than 64 MB: is this a CSV file?');
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.kept + READ_SIZE));
+      this.buffer.copy(bigger, 0, 0, this.kept);
+      this.buffer = bigger;
+    }
+    return this.buffer.subarray(this.kept);
+  }
+
+  /** Reports the records completed by the `count` bytes just written to `room()`. */
+  filled(count: number): void {
+    const end = this.kept + count;
+    const used = this.scan(this.buffer, end, false);
+    if (used > 0) this.buffer.copyWithin(0, used, end);
+    this.kept = end - used;
   }
 
   end(): void {
-    if (this.tail !== null) {
-      const bytes = this.tail;
-      this.tail = null;
-      this.scan(bytes, true);
-    }
+    if (this.kept > 0) this.scan(this.buffer, this.kept, true);
+    this.kept = 0;
   }
 
   /** Lines read so far (the line the next record would start on). */
@@ -95,38 +124,29 @@ export class CsvTokenizer {
     return this.line;
   }
 
-  /** Reports every complete record of `bytes`; keeps the incomplete rest for the next chunk unless `last`. */
-  private scan(b: Buffer, last: boolean): void {
+  /** Reports every complete record of `b[0, n)`; returns where the incomplete rest starts (n when `last`). */
+  private scan(b: Buffer, n: number, last: boolean): number {
     let pos = 0;
-    const n = b.length;
     if (!this.started) {
-      if (n < 3 && !last) {
-        this.tail = b;
-        return;
-      }
+      if (n < 3 && !last) return 0;
       this.started = true;
       if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) pos = 3;
     }
-    const r = this.record;
-    r.bytes = b;
+    this.record.bytes = b;
     while (pos < n) {
-      const next = this.scanRecord(b, pos, last);
-      if (next < 0) {
-        if (n - pos > MAX_RECORD) throw new InputError(this.file, this.line, 'a record longer than 64 MB: is this a CSV file?');
-        this.tail = b.subarray(pos);
-        return;
-      }
+      const next = this.scanRecord(b, pos, n, last);
+      if (next < 0) return pos;
       pos = next;
     }
+    return n;
   }
 
   /**
    * Reads one record from `pos`: reports it (unless blank) and returns where the next starts, or -1 when the
    * bytes end before the record does and more may follow.
    */
-  private scanRecord(b: Buffer, pos: number, last: boolean): number {
+  private scanRecord(b: Buffer, pos: number, n: number, last: boolean): number {
     const r = this.record;
-    const n = b.length;
     const { start, end, quoted } = r;
     let lines = 0; // line breaks inside quoted fields
     let k = 0;
@@ -224,38 +244,47 @@ export async function streamRecords(
   const total = statSync(file).size;
   const hash = createHash('sha256');
   const tokenizer = new CsvTokenizer(file, onRecord);
-  const raw = createReadStream(file, { highWaterMark: 1 << 16 });
-  let bytes = 0;
-  const gzip = file.endsWith('.gz');
-  const gunzip = gzip ? createGunzip({ chunkSize: 1 << 18 }) : null;
-  try {
-    if (gunzip === null) {
-      for await (const chunk of raw) {
-        hash.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
-        tokenizer.push(chunk as Buffer);
+  if (!file.endsWith('.gz')) {
+    // Read straight into the tokenizer's buffer: no chunk per read, no copy, no garbage.
+    const handle = await open(file, 'r');
+    try {
+      for (let bytes = 0; ; ) {
+        const room = tokenizer.room();
+        const { bytesRead } = await handle.read(room, 0, room.length, null);
+        if (bytesRead === 0) break;
+        hash.update(room.subarray(0, bytesRead));
+        bytes += bytesRead;
+        tokenizer.filled(bytesRead);
         progress?.(bytes, total); // after the records of these bytes
       }
-    } else {
-      raw.on('data', (chunk) => {
-        hash.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
-        progress?.(bytes, total);
-      });
-      raw.on('error', (err) => gunzip.destroy(err));
-      raw.pipe(gunzip);
-      try {
-        for await (const chunk of gunzip) tokenizer.push(chunk as Buffer);
-      } catch (err) {
-        // zlib's errors carry codes Z_DATA_ERROR, Z_BUF_ERROR (truncated), ...; others are the file's or ours.
-        if (!String((err as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) throw err;
-        throw new InputError(file, null, `not a valid gzip file (${(err as Error).message})`);
-      }
+      tokenizer.end();
+    } finally {
+      await handle.close();
+    }
+    return { sha256: hash.digest('hex'), lines: tokenizer.nextLine };
+  }
+  const raw = createReadStream(file, { highWaterMark: 1 << 16 });
+  let bytes = 0;
+  const gunzip = createGunzip({ chunkSize: 1 << 18 });
+  try {
+    raw.on('data', (chunk) => {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+      progress?.(bytes, total);
+    });
+    raw.on('error', (err) => gunzip.destroy(err));
+    raw.pipe(gunzip);
+    try {
+      for await (const chunk of gunzip) tokenizer.push(chunk as Buffer);
+    } catch (err) {
+      // zlib's errors carry codes Z_DATA_ERROR, Z_BUF_ERROR (truncated), ...; others are the file's or ours.
+      if (!String((err as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) throw err;
+      throw new InputError(file, null, `not a valid gzip file (${(err as Error).message})`);
     }
     tokenizer.end();
   } finally {
     raw.destroy();
-    gunzip?.destroy();
+    gunzip.destroy();
   }
   return { sha256: hash.digest('hex'), lines: tokenizer.nextLine };
 }

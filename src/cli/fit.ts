@@ -1,6 +1,6 @@
 /** `bkt fit`: fits every concept of a response log with EM and writes the params file. */
 import { basename } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type ConceptFit, type DatasetFit, type FitOptions, SLOW_MASTERY } from '../bkt/index.js';
 import { fitDatasetParallel, warmUpWorkers } from '../fitting/parallel.js';
 import { UsageError } from './errors.js';
@@ -8,6 +8,7 @@ import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count } from './options.js';
 import { AtomicOutput } from './output.js';
+import { formatParamsCsv } from './params-csv.js';
 import { formatParamsFile, PARAMS_SCHEMA_VERSION, type ParamsFile, type ParamsFileConcept } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { round } from './summary.js';
@@ -17,6 +18,7 @@ import { variantColumnsFrom, variantFitText, variantOptionsJson } from './varian
 
 interface FitCommandOptions extends ColumnOptions, FitCliOptions {
   output: string;
+  format: 'json' | 'csv';
   json: boolean;
 }
 
@@ -30,7 +32,16 @@ export function registerFit(program: Command): void {
         'the options, the sha256 of the input, per-concept parameters, statistics and flags, and the fallback.',
     )
     .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
-    .requiredOption('-o, --output <file>', 'params file (JSON) to write, atomically ("-" for stdout)');
+    .requiredOption('-o, --output <file>', 'params file to write (JSON, or CSV with --format csv), atomically ("-" for stdout)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'json: the params file that predict, evaluate and the service read; csv: the same parameters as a table ' +
+          'for R and pandas, one row per concept and per variant value (docs/cli-guide.md)',
+      )
+        .choices(['json', 'csv'])
+        .default('json'),
+    );
   addJsonOption(addColumnOptions(addFitOptions(cmd))).action(async (file: string, o: FitCommandOptions) => runFit(file, o));
 }
 
@@ -88,7 +99,7 @@ async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOut
     totals: totalsJson(fit),
     concepts: fit.concepts.map(conceptJson),
   };
-  output.write(formatParamsFile(paramsFile));
+  output.write(o.format === 'csv' ? formatParamsCsv(paramsFile) : formatParamsFile(paramsFile));
   output.commit();
   const t3 = performance.now();
 

@@ -6,7 +6,8 @@ import { basename } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import {
-  BKT_IMPORT_NAMESPACE, ImportRefusedError, importLog, mapIds, ParametersCache, ServiceError,
+  BKT_IMPORT_NAMESPACE, type ImportItems, ImportRefusedError, importLog, mapIds, MAX_ITEM_ID_LENGTH, ParametersCache,
+  ServiceError,
 } from '../service/index.js';
 import { SqlImportStore } from '../store/import-store.js';
 import { SqlOutbox } from '../store/outbox-store.js';
@@ -17,6 +18,7 @@ import { openDatabase } from '../store/open.js';
 import { SqlStore } from '../store/sql-store.js';
 import type { SqlDatabase } from '../store/sql.js';
 import { InputError, UsageError } from './errors.js';
+import type { ResponseLog } from './csv-input.js';
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger } from './options.js';
 import { AtomicOutput, csvField } from './output.js';
@@ -24,6 +26,7 @@ import { makeProgress } from './progress.js';
 import { round } from './summary.js';
 
 interface ImportOptions extends ColumnOptions {
+  itemCol?: string;
   append: boolean;
   namespace: string;
   mapping?: string;
@@ -47,6 +50,11 @@ export function registerImport(program: Command): void {
         'must not be open in `bkt serve` at the same time.',
     )
     .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
+    .option(
+      '--item-col <name>',
+      "column holding each answer's item id, stored with its history row; an item with its own guess and slip in " +
+        "the concept's parameters uses them (default: none; an empty cell is no item)",
+    )
     .option('--append', 'continue pairs that already have state from that state (their answers go after the stored ones)', false)
     .option(
       '--namespace <uuid>',
@@ -69,6 +77,17 @@ function known(e: unknown): Error | undefined {
   if (e instanceof ServiceError && e.code !== 'unavailable') return e;
   if (e instanceof ServiceError) return new Error(`the database is unavailable: ${(e.cause as Error | undefined)?.message ?? e.message}`);
   return undefined;
+}
+
+/** The item column of the log, each id checked against the service's bounds (an empty cell is no item). */
+function itemsOf(file: string, log: ResponseLog, column: string): ImportItems {
+  const items = log.extra.get(column)!;
+  const tooLong = items.ids.findIndex((id) => id.length > MAX_ITEM_ID_LENGTH);
+  if (tooLong >= 0) {
+    const row = items.codes.indexOf(tooLong);
+    throw new InputError(file, log.lineOf[row], `${column} has ${items.ids[tooLong].length} characters; an item id has at most ${MAX_ITEM_ID_LENGTH}`);
+  }
+  return items;
 }
 
 async function runImport(file: string, o: ImportOptions): Promise<void> {
@@ -99,7 +118,9 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
     }
     if (config.migrateOnStart) await migrate(db);
     const progress = makeProgress();
-    const { log, data } = await loadResponseData(file, columnNames(o), progress);
+    const columns = columnNames(o);
+    const { log, data } = await loadResponseData(file, o.itemCol === undefined ? columns : { ...columns, extra: [o.itemCol] }, progress);
+    const items = o.itemCol === undefined ? undefined : itemsOf(file, log, o.itemCol);
     const mapping = mapIds(data, o.namespace);
     if (mappingOut) {
       let text = 'kind,id,uuid\n';
@@ -119,6 +140,7 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
       {
         data,
         lineOf: log.lineOf,
+        items,
         sha256: log.sha256,
         namespace: o.namespace,
         append: o.append,
@@ -139,7 +161,10 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const result = {
       command: 'import',
-      input: { file: basename(file), sha256: log.sha256, rows: summary.rows, students: summary.students, concepts: summary.concepts },
+      input: {
+        file: basename(file), sha256: log.sha256, rows: summary.rows, students: summary.students, concepts: summary.concepts,
+        items: items === undefined ? null : items.ids.filter((id) => id !== '').length,
+      },
       database: config.databaseUrl ? 'postgres' : 'pglite',
       pairs: summary.pairs,
       rows_imported: summary.rowsImported,

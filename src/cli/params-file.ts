@@ -4,7 +4,9 @@
  * and flags, whether the concept uses its own fit or the fallback, and the fallback itself.
  */
 import { readFileSync } from 'node:fs';
-import { findNodeAtLocation, parse as parseJsonc, parseTree, type JSONPath, type ParseError } from 'jsonc-parser';
+import { createRequire } from 'node:module';
+import type * as Jsonc from 'jsonc-parser';
+import type { JSONPath, ParseError } from 'jsonc-parser';
 import { type BktParams, checkParams, checkThreshold, DEFAULT_PARAMS, DEFAULT_THRESHOLD, type PerValueParams } from '../bkt/index.js';
 import { InputError, systemMessage } from './errors.js';
 import { readPerValue } from './params-per-value.js';
@@ -29,6 +31,13 @@ export interface LoadedConcept {
   readonly use: 'fitted' | 'fallback';
   /** Present when the file was fitted with variants (schema_version 2). */
   readonly perValue?: PerValueParams;
+}
+
+/** jsonc-parser, loaded by the first read: `bkt fit` only writes params files (start-up time and memory). */
+let jsoncParser: typeof Jsonc | null = null;
+function jsonc(): typeof Jsonc {
+  jsoncParser ??= createRequire(import.meta.url)('jsonc-parser') as typeof Jsonc;
+  return jsoncParser;
 }
 
 export interface ParamsFileConcept {
@@ -102,6 +111,7 @@ export function readParamsFile(path: string): LoadedParams {
     throw new InputError(path, syntaxErrorLine(text), `not valid JSON (${message})`);
   }
   // Where a field is in the text, for messages that name its line (jsonc-parser keeps offsets; JSON.parse does not).
+  const { parseTree, findNodeAtLocation } = jsonc();
   const tree = parseTree(text);
   const lineOfPath = (at: JSONPath): number => {
     for (let n = at.length; n >= 0 && tree; n--) {
@@ -213,7 +223,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** The line of the first syntax error (jsonc-parser, strict: no comments, no trailing commas), else the last line. */
 function syntaxErrorLine(text: string): number {
   const errors: ParseError[] = [];
-  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  jsonc().parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   return lineAt(text, errors.length > 0 ? errors[0].offset : text.trimEnd().length);
 }
 

@@ -9,15 +9,11 @@ import { registerMigrate } from './migrate.js';
 import { registerPredict } from './predict.js';
 import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
-import { VERSION } from './version.js';
+import { baseProgram } from './program-base.js';
 
 /** The program `bkt` runs; docs/cli.md is generated from it (`npm run docs:cli`). */
 export function buildProgram(): Command {
-  const program = new Command('bkt')
-    .description('Bayesian Knowledge Tracing: fit, predict, evaluate and cross-validate response logs; run the mastery service')
-    .showHelpAfterError('(run with --help for usage)')
-    .version(VERSION)
-    .exitOverride();
+  const program = baseProgram();
   registerFit(program);
   registerPredict(program);
   registerEvaluate(program);

@@ -1,12 +1,13 @@
 /**
  * Reading a response log from CSV bytes straight into interned typed columns (csv-input.ts's readResponseLog).
- * An id equal to the previous row's (a student's rows are contiguous; a concept often repeats) is recognised by
- * comparing bytes, so most rows make no string at all; the rest go through one Map per column.
+ * Ids are interned by their bytes (byte-interner.ts): a string per distinct id, none per row. Line numbers are kept
+ * per row only once a row is not on the line after the previous one (a blank line, a line break inside quotes).
  */
 import { GrowableArray } from '../bkt/growable.js';
 import { NO_OBSERVATION } from '../bkt/index.js';
 import type { ResponseRows } from '../bkt/index.js';
-import { type CsvRecord, fieldEquals, fieldText, type ProgressFn, recordFields, streamRecords } from './csv-records.js';
+import { ByteInterner } from './byte-interner.js';
+import { type CsvRecord, fieldText, type ProgressFn, recordFields, streamRecords } from './csv-records.js';
 import { InputError } from './errors.js';
 
 export interface ColumnNames {
@@ -41,38 +42,6 @@ export interface ResponseLog {
   readonly extra: ReadonlyMap<string, { readonly ids: readonly string[]; readonly codes: Uint32Array }>;
 }
 
-/** Ids of one column in order of first appearance, with a fast path for a run of equal ids. */
-class ByteInterner {
-  readonly ids: string[] = [];
-  private readonly index = new Map<string, number>();
-  private last = new Uint8Array(64);
-  private lastLength = -1;
-  private lastIndex = 0;
-
-  /** The index of field k of r. */
-  get(r: CsvRecord, k: number): number {
-    const quoted = r.quoted[k] === 1;
-    if (!quoted && fieldEquals(r, k, this.last, this.lastLength)) return this.lastIndex;
-    const id = fieldText(r, k);
-    let i = this.index.get(id);
-    if (i === undefined) {
-      i = this.ids.length;
-      this.index.set(id, i);
-      this.ids.push(id);
-    }
-    this.lastIndex = i;
-    const length = r.end[k] - r.start[k];
-    if (quoted) {
-      this.lastLength = -1; // its bytes hold "" escapes: compare by text next time
-    } else {
-      if (length > this.last.length) this.last = new Uint8Array(2 * length);
-      r.bytes.copy(this.last, 0, r.start[k], r.end[k]);
-      this.lastLength = length;
-    }
-    return i;
-  }
-}
-
 const ZERO = 0x30;
 const ONE = 0x31;
 
@@ -104,7 +73,7 @@ interface Layout {
 }
 
 /** The options that name extra columns, for the message about a missing one. */
-const EXTRA_COLUMN_OPTIONS = 'the option that named it (--multigs, --multilearn, --multiprior or --fold-col)';
+const EXTRA_COLUMN_OPTIONS = 'the option that named it (--multigs, --multilearn, --multiprior, --fold-col or --item-col)';
 
 function findColumns(file: string, names: string[], columns: ColumnNames, extraNames: readonly string[]): Layout {
   const find = (name: string, option: string) => {
@@ -125,6 +94,14 @@ function findColumns(file: string, names: string[], columns: ColumnNames, extraN
   };
 }
 
+/** Every line so far (rows 0..row-1 on consecutive lines from firstLine), then `line` for row `row`. */
+function irregularLines(firstLine: number, row: number, line: number): GrowableArray<Uint32Array> {
+  const lines = new GrowableArray(new Uint32Array(Math.max(2 * row, 1 << 12)));
+  for (let i = 0; i < row; i++) lines.push(firstLine + i);
+  lines.push(line);
+  return lines;
+}
+
 /** Reads a response log, checking the columns and every row. Throws InputError naming file and line. */
 export async function readLogBytes(file: string, columns: ColumnNames, progress?: ProgressFn): Promise<ResponseLog> {
   const students = new ByteInterner();
@@ -134,7 +111,9 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
   const concept = new GrowableArray(new Uint32Array(size));
   const correct = new GrowableArray(new Uint8Array(size));
   const order = columns.order === null ? null : new GrowableArray(new Float64Array(size));
-  const lineOf = new GrowableArray(new Uint32Array(size));
+  // Row i is on line firstLine + i until `lines` is started (then it holds every row's line).
+  let firstLine = 0;
+  let lines: GrowableArray<Uint32Array> | null = null;
   const extraNames = [...new Set(columns.extra ?? [])];
   const extras = extraNames.map(() => ({ interner: new ByteInterner(), codes: new GrowableArray(new Uint32Array(size)) }));
   let layout: Layout | null = null;
@@ -169,13 +148,16 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
     student.push(students.get(r, iS));
     concept.push(concepts.get(r, iC));
     correct.push(v);
-    lineOf.push(line);
+    const row = correct.length - 1;
+    if (row === 0) firstLine = line;
+    if (lines !== null) lines.push(line);
+    else if (line !== firstLine + row) lines = irregularLines(firstLine, row, line);
     for (let k = 0; k < extras.length; k++) extras[k].codes.push(extras[k].interner.get(r, layout.extra[k]));
   };
 
   // Once a first part of a plain file is read, its rows per byte estimate the file's rows: the columns are sized
   // once (a tenth more than the estimate) instead of doubling, which would leave up to half of each unused.
-  const columnsOf = [student, concept, correct, lineOf, ...(order === null ? [] : [order]), ...extras.map((x) => x.codes)];
+  const columnsOf = [student, concept, correct, ...(order === null ? [] : [order]), ...extras.map((x) => x.codes)];
   let sized = file.endsWith('.gz');
   const onProgress: ProgressFn = (done, total) => {
     progress?.(done, total);
@@ -189,6 +171,9 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
   if (layout === null) throw new InputError(file, 1, 'empty file: expected a header row');
   if (correct.length === 0) throw new InputError(file, 2, 'no data rows after the header');
   const header: readonly string[] = (layout as Layout).header;
+  const count = correct.length;
+  const lineColumn = lines as GrowableArray<Uint32Array> | null;
+  let lineOf: Uint32Array | null = lineColumn === null ? null : lineColumn.take();
   return {
     rows: {
       studentIds: students.ids,
@@ -199,8 +184,11 @@ export async function readLogBytes(file: string, columns: ColumnNames, progress?
       order: order?.take() ?? null,
     },
     header,
-    count: correct.length,
-    lineOf: lineOf.take(),
+    count,
+    get lineOf() {
+      lineOf ??= Uint32Array.from({ length: count }, (_, i) => firstLine + i); // made when asked for
+      return lineOf;
+    },
     sha256,
     extra: new Map(extraNames.map((name, k) => [name, { ids: extras[k].interner.ids, codes: extras[k].codes.take() }])),
   };

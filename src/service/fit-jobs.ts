@@ -14,6 +14,7 @@ import type {
 } from './fit-ports.js';
 import { conceptResults, replayStates, unfittedResult } from './fit-results.js';
 import { HistoryDataBuilder } from './history-data.js';
+import { resolveConcept } from './parameters-cache.js';
 
 /** A fit request as the API receives it (all optional). */
 export interface FitRequest {
@@ -314,7 +315,8 @@ export class FitJobService {
         toApply.push({ conceptId: c.conceptId, params: c.params, sampleSize: c.responses, expectedVersion: versions.get(c.conceptId) ?? 0 });
       }
     }
-    const { written, skipped } = toApply.length > 0 ? await store.applyParameters(toApply) : { written: new Map<string, number>(), skipped: [] };
+    const { written, skipped, items } =
+      toApply.length > 0 ? await store.applyParameters(toApply) : { written: new Map<string, number>(), skipped: [], items: new Map() };
     if (written.size > 0) await this.o.onParametersApplied?.();
     const t3 = performance.now();
 
@@ -327,11 +329,12 @@ export class FitJobService {
       let done = 0;
       for (const [conceptId, version] of written) {
         const params = fit.concepts.find((c) => c.conceptId === conceptId)!.params;
+        const resolved = resolveConcept({ conceptId, params, version, items: items.get(conceptId) ?? [] });
         let pairs = 0;
         for (let after: string | null = null; ; ) {
           check();
           const r = await store.replayPairs(conceptId, after, this.o.replayBatch ?? 500, (locked) =>
-            replayStates(locked, params, version, this.o.threshold),
+            replayStates(locked, resolved, this.o.threshold),
           );
           pairs += r.pairs;
           done += r.pairs;

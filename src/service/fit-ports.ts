@@ -111,12 +111,26 @@ export interface FittedParameters {
   readonly sampleSize: number;
   /** The version the fit started from (0 = no row): written only if it is still current. */
   readonly expectedVersion: number;
+  /**
+   * The items' own guess and slip at the new version (a fit by item). Absent: the concept's items at the version the
+   * fit started from stay in effect, carried to the new version as a PUT of the concept's parameters does.
+   */
+  readonly items?: readonly ItemGuessSlip[];
+}
+
+/** What applyParameters wrote: each concept's new version, and its items at that version (none: absent). */
+export interface AppliedParameters {
+  readonly written: Map<string, number>;
+  readonly items: Map<string, ItemGuessSlip[]>;
+  readonly skipped: string[];
 }
 
 /** A pair to replay, locked, with its history in seq order. */
 export interface ReplayPair extends PairKey {
   readonly version: number;
   readonly correct: Uint8Array;
+  /** The item of each history row (null: none), as the row recorded it. */
+  readonly itemIds: readonly (string | null)[];
 }
 
 export interface ReplayWrite extends PairKey {
@@ -148,10 +162,11 @@ export interface FitJobStore {
   /** Up to `limit` history rows after `after`, in (concept, student, seq) order, of the given concepts or all. */
   readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number): Promise<HistoryPage>;
   /**
-   * One transaction: each concept's parameters are written with a new version, fitted_at and sample_size, unless
-   * its version moved from `expectedVersion` (returned in `skipped`).
+   * One transaction: each concept's parameters are written with a new version, fitted_at and sample_size, and its
+   * items at that version (see FittedParameters.items), unless its version moved from `expectedVersion` (returned
+   * in `skipped`).
    */
-  applyParameters(fits: readonly FittedParameters[]): Promise<{ written: Map<string, number>; skipped: string[] }>;
+  applyParameters(fits: readonly FittedParameters[]): Promise<AppliedParameters>;
   /** How many pairs of the concept are stored (for progress). */
   countPairs(conceptId: string): Promise<number>;
   /**

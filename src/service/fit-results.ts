@@ -1,9 +1,23 @@
 /** The pure parts of a fit job: recomputing a batch of pairs from their history, and describing each concept's outcome. */
-import { initialState, traceMastery, type BktParams, type ConceptFit } from '../bkt/index.js';
+import { initialState, traceMastery, updateMastery, type ConceptFit } from '../bkt/index.js';
 import type { ConceptFitResult, ReplayPair, ReplayWrite } from './fit-ports.js';
+import { forItem, type ResolvedParameters } from './parameters-cache.js';
 
-/** Each pair's state after its whole history under `params`, from the prior (what `bkt predict --final-states` gives). */
-export function replayStates(pairs: readonly ReplayPair[], params: BktParams, paramsVersion: number, threshold: number): ReplayWrite[] {
+/**
+ * Each pair's state after its whole history under `p`, from the prior: what `bkt predict --final-states` gives, and
+ * for a concept with items, each row computed with its item's guess and slip exactly as a live update computes it.
+ */
+export function replayStates(pairs: readonly ReplayPair[], p: ResolvedParameters, threshold: number): ReplayWrite[] {
+  const { params, version: paramsVersion } = p;
+  if (p.items.size > 0) {
+    return pairs.map((pair) => {
+      let state = initialState(params);
+      pair.correct.forEach((c, t) => {
+        state = updateMastery(state, c === 1, forItem(p, pair.itemIds[t]).params, threshold).state;
+      });
+      return { studentId: pair.studentId, conceptId: pair.conceptId, state, paramsVersion };
+    });
+  }
   const offsets = new Uint32Array(pairs.length + 1);
   for (let i = 0; i < pairs.length; i++) offsets[i + 1] = offsets[i] + pairs[i].correct.length;
   const responses = new Uint8Array(offsets[pairs.length]);

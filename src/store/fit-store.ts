@@ -3,14 +3,14 @@
  * version check, and replaying pairs in locked batches.
  */
 import type {
-  FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStatus, FitJobStore, FittedParameters,
+  AppliedParameters, FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStatus, FitJobStore, FittedParameters,
   HistoryCursor, HistoryPage, ReplayPair, ReplayWrite,
 } from '../service/fit-ports.js';
-import type { PairWrite } from '../service/ports.js';
+import type { ItemGuessSlip, PairWrite } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
 import type { PairsWrittenHook } from './sql-store.js';
 import { numberArray, uuidArray } from './sql-arrays.js';
-import type { SqlDatabase, SqlValue } from './sql.js';
+import type { SqlDatabase, SqlExecutor, SqlValue } from './sql.js';
 
 interface JobRow {
   id: string;
@@ -24,6 +24,49 @@ interface JobRow {
   started_at: Date | string | null;
   finished_at: Date | string | null;
   heartbeat_at: Date | string;
+}
+
+interface ItemRow {
+  concept_id: string;
+  item_id: string;
+  p_g: number;
+  p_s: number;
+}
+
+/**
+ * The items of the versions just written: a fit by item writes its own; any other fit carries the concept's items
+ * of the version it replaced. Returns every item row written.
+ */
+async function writeItems(tx: SqlExecutor, fits: readonly FittedParameters[], written: readonly { concept_id: string; version: number }[]): Promise<ItemRow[]> {
+  if (written.length === 0) return [];
+  const fitOf = new Map(fits.map((f) => [f.conceptId, f]));
+  const carried = written.filter((w) => fitOf.get(w.concept_id)!.items === undefined);
+  const own = written.flatMap((w) =>
+    (fitOf.get(w.concept_id)!.items ?? []).map((i) => ({ concept_id: w.concept_id, version: w.version, item_id: i.itemId, p_g: i.guess, p_s: i.slip })),
+  );
+  const rows: ItemRow[] = [];
+  if (carried.length > 0) {
+    rows.push(
+      ...(await tx.query<ItemRow>(
+        `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
+         SELECT i.concept_id, i.item_id, x.version, i.p_g, i.p_s
+         FROM unnest($1::uuid[], $2::int[]) AS x(concept_id, version)
+         JOIN public.bkt_item_parameters i ON i.concept_id = x.concept_id AND i.version = x.version - 1
+         RETURNING concept_id, item_id, p_g, p_s`,
+        [uuidArray(carried.map((w) => w.concept_id)), numberArray(carried.map((w) => w.version))],
+      )),
+    );
+  }
+  if (own.length > 0) {
+    await tx.query(
+      `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
+       SELECT x.concept_id, x.item_id, x.version, x.p_g, x.p_s
+       FROM jsonb_to_recordset($1::jsonb) AS x(concept_id uuid, item_id text, version int, p_g float8, p_s float8)`,
+      [JSON.stringify(own)],
+    );
+    rows.push(...own);
+  }
+  return rows;
 }
 
 const iso = (v: Date | string) => new Date(v).toISOString();
@@ -143,10 +186,10 @@ export class SqlFitJobStore implements FitJobStore {
     return page;
   }
 
-  async applyParameters(fits: readonly FittedParameters[]): Promise<{ written: Map<string, number>; skipped: string[] }> {
+  async applyParameters(fits: readonly FittedParameters[]): Promise<AppliedParameters> {
     const sorted = [...fits].sort((a, b) => (a.conceptId < b.conceptId ? -1 : 1));
     try {
-      const rows = await this.db.transaction(async (tx) => {
+      const { rows, items } = await this.db.transaction(async (tx) => {
         // Lock the existing rows (in concept order) and keep only the concepts whose version has not moved.
         const current = await tx.query<{ concept_id: string; version: number }>(
           `SELECT concept_id, version FROM public.bkt_parameters WHERE concept_id = ANY($1::uuid[])
@@ -155,9 +198,9 @@ export class SqlFitJobStore implements FitJobStore {
         );
         const now = new Map(current.map((r) => [r.concept_id, r.version]));
         const keep = sorted.filter((f) => (now.get(f.conceptId) ?? 0) === f.expectedVersion);
-        if (keep.length === 0) return [];
+        if (keep.length === 0) return { rows: [], items: [] };
         const col = (f: (x: FittedParameters) => number) => numberArray(keep.map(f));
-        return tx.query<{ concept_id: string; version: number }>(
+        const rows = await tx.query<{ concept_id: string; version: number }>(
           // A row created meanwhile for a concept that had none conflicts and is left alone (versions start at 1).
           `INSERT INTO public.bkt_parameters AS p (concept_id, p_l0, p_t, p_g, p_s, p_f, fitted_at, sample_size)
            SELECT x.concept_id, x.p_l0, x.p_t, x.p_g, x.p_s, x.p_f, now(), x.sample_size
@@ -180,9 +223,16 @@ export class SqlFitJobStore implements FitJobStore {
             uuidArray(keep.filter((f) => f.expectedVersion === 0).map((f) => f.conceptId)),
           ],
         );
+        return { rows, items: await writeItems(tx, keep, rows) };
       });
       const written = new Map(rows.map((r) => [r.concept_id, r.version]));
-      return { written, skipped: sorted.filter((f) => !written.has(f.conceptId)).map((f) => f.conceptId) };
+      const byConcept = new Map<string, ItemGuessSlip[]>();
+      for (const i of items) {
+        let list = byConcept.get(i.concept_id);
+        if (!list) byConcept.set(i.concept_id, (list = []));
+        list.push({ itemId: i.item_id, guess: i.p_g, slip: i.p_s });
+      }
+      return { written, items: byConcept, skipped: sorted.filter((f) => !written.has(f.conceptId)).map((f) => f.conceptId) };
     } catch (e) {
       throw translateDbError(e);
     }
@@ -210,22 +260,24 @@ export class SqlFitJobStore implements FitJobStore {
         if (locked.length === 0) return { lastStudentId: undefined, pairs: 0 };
         const students = locked.map((r) => r.student_id);
         // Read after the locks: every answer committed before them is seen, none can arrive until commit.
-        const history = await tx.query<{ student_id: string; seq: number; response_correct: boolean }>(
-          `SELECT student_id, seq, response_correct FROM public.mastery_history
+        const history = await tx.query<{ student_id: string; seq: number; response_correct: boolean; item_id: string | null }>(
+          `SELECT student_id, seq, response_correct, item_id FROM public.mastery_history
            WHERE concept_id = $1 AND student_id = ANY($2::uuid[]) ORDER BY student_id, seq`,
           [conceptId, uuidArray(students)],
         );
-        const byStudent = new Map<string, number[]>();
+        const byStudent = new Map<string, { correct: number[]; items: (string | null)[] }>();
         for (const h of history) {
-          let list = byStudent.get(h.student_id);
-          if (!list) byStudent.set(h.student_id, (list = []));
-          list.push(h.response_correct ? 1 : 0);
+          let rows = byStudent.get(h.student_id);
+          if (!rows) byStudent.set(h.student_id, (rows = { correct: [], items: [] }));
+          rows.correct.push(h.response_correct ? 1 : 0);
+          rows.items.push(h.item_id);
         }
         const pairs: ReplayPair[] = locked.map((r) => ({
           studentId: r.student_id,
           conceptId,
           version: r.version,
-          correct: Uint8Array.from(byStudent.get(r.student_id) ?? []),
+          correct: Uint8Array.from(byStudent.get(r.student_id)?.correct ?? []),
+          itemIds: byStudent.get(r.student_id)?.items ?? [],
         }));
         const writes = plan(pairs);
         await tx.query(

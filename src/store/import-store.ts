@@ -5,7 +5,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { MasteryState } from '../bkt/index.js';
 import { PARAMS_ORIGINS, type HistoryColumns, type ImportStore } from '../service/fit-ports.js';
-import { byPairKey as byPair } from '../service/import-log.js';
+import { byPairKey as byPair } from '../service/import-ids.js';
 import { pairKey, type PairKey, type PairWrite, type StoredPair } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
 import { BinaryCopyWriter, uuidBytes } from './copy-binary.js';

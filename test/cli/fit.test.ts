@@ -87,7 +87,8 @@ it('predicts concepts absent from the params file with its fallback and says how
   const { header, rows } = parseCsv(readFileSync(out, 'utf8'));
   const { prior, slip, guess } = file.fallback.params;
   const first = rows[0];
-  expect(Number(first[header.indexOf('p_correct')])).toBeCloseTo(prior * (1 - slip) + (1 - prior) * guess, 12);
+  expect(first[header.indexOf('p_correct')]).toBe((prior * (1 - slip) + (1 - prior) * guess).toFixed(10));
+  expect(new Set(rows.map((r) => r[header.indexOf('params_source')]))).toEqual(new Set(['absent']));
   const text = bkt(['evaluate', dataPath('ct_pybkt.csv'), '--params', params]);
   expect(text.stdout).toMatch(new RegExp(`${summary.input.concepts} concepts absent from the params file used the fallback: 16,858 rows`));
 });
