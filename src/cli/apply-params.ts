@@ -17,15 +17,13 @@ export interface TraceUsage {
 
 /**
  * Fills per-row columns (indexed like data.responses) and per-sequence final states (indexed like sequences).
- * A concept fitted with variants is traced with its per-value parameters (`data.variants` must carry the columns);
- * `unseenRows`, when given, gets 1 at each row that took the concept's own value for an unseen variant value.
+ * A concept fitted with variants is traced with its per-value parameters (`data.variants` must carry the columns).
  */
 export function traceDataset(
   data: ResponseData,
   source: LoadedParams,
   threshold: number,
   out: TraceColumns,
-  unseenRows?: Uint8Array,
 ): TraceUsage {
   const unseen = { guessSlip: 0, learn: 0, prior: 0 };
   let absentConcepts = 0;
@@ -50,7 +48,7 @@ export function traceDataset(
       traceMastery(params, conceptSequences(data, c), columns, threshold);
       continue;
     }
-    const u = traceMasteryByValue(params, perValue, conceptSequences(data, c), data.variants, columns, threshold, unseenRows);
+    const u = traceMasteryByValue(params, perValue, conceptSequences(data, c), data.variants, columns, threshold);
     unseen.guessSlip += u.guessSlip;
     unseen.learn += u.learn;
     unseen.prior += u.prior;

@@ -66,8 +66,8 @@ export interface LoadedParams {
   readonly fallback: BktParams;
   readonly fallbackSource: string;
   readonly concepts: ReadonlyMap<string, LoadedConcept>;
-  /** The variants' columns from the file's options. */
-  readonly variants: VariantColumnNames;
+  /** The variants' columns from the file's options (absent: none, standard BKT). */
+  readonly variants?: VariantColumnNames;
 }
 
 /** The story defaults for every concept (predict without --params). */

@@ -4,9 +4,10 @@
  * and written with backpressure (output.ts).
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { ResponseData, TraceColumns } from '../bkt/index.js';
+import { type PerValueParams, type ResponseData, type TraceColumns, VARIANT_KINDS } from '../bkt/index.js';
 import { type CsvRecord, CsvTokenizer, recordFields } from './csv-records.js';
 import { CsvWriter } from './csv-writer.js';
 import type { AtomicOutput } from './output.js';
@@ -35,13 +36,35 @@ export const SOURCE_CODE: Readonly<Record<ParamsSource, number>> = { fitted: 0, 
 
 const SOURCE_BYTES = PARAMS_SOURCES.map((name) => Buffer.from(name, 'ascii'));
 
-/** Per grouped row, the code (SOURCE_CODE) of where its parameters came from, as far as the concept decides it. */
-export function conceptSources(data: ResponseData, source: LoadedParams): Uint8Array {
+/**
+ * Per grouped row, the code (SOURCE_CODE) of where its parameters came from. `perValue(c)` gives the per-value
+ * parameters concept c is predicted with (none for standard BKT): a row of a fitted concept whose value is not
+ * among them (or is empty) is `unseen` (for `prior`, only a sequence's first row reads a value).
+ */
+export function rowSources(
+  data: ResponseData,
+  source: LoadedParams,
+  perValue: (c: number) => PerValueParams | undefined = () => undefined,
+): Uint8Array {
   const out = new Uint8Array(data.responses.length);
   for (let c = 0; c < data.conceptIds.length; c++) {
     const { how } = paramsForConcept(source, data.conceptIds[c]);
     const code = source.file === null ? SOURCE_CODE.defaults : SOURCE_CODE[how];
-    out.fill(code, data.offsets[data.conceptSeqs[c]], data.offsets[data.conceptSeqs[c + 1]]);
+    const firstSeq = data.conceptSeqs[c];
+    const lastSeq = data.conceptSeqs[c + 1];
+    out.fill(code, data.offsets[firstSeq], data.offsets[lastSeq]);
+    const own = perValue(c);
+    if (code !== SOURCE_CODE.fitted || own === undefined) continue;
+    for (const kind of VARIANT_KINDS) {
+      const column = data.variants?.[kind];
+      const values = own[kind]?.values;
+      if (column === undefined || values === undefined) continue;
+      const known = new Set(values.map((v) => v.value));
+      for (let s = firstSeq; s < lastSeq; s++) {
+        const end = kind === 'prior' ? Math.min(data.offsets[s] + 1, data.offsets[s + 1]) : data.offsets[s + 1];
+        for (let t = data.offsets[s]; t < end; t++) if (!known.has(column.ids[column.codes[t]])) out[t] = SOURCE_CODE.unseen;
+      }
+    }
   }
   return out;
 }
@@ -111,19 +134,42 @@ export async function writePredictionRows(
     writer.newline();
   };
   const tokenizer = new CsvTokenizer(file, onRecord);
-  const consume = async (bytes: AsyncIterable<Buffer>): Promise<void> => {
-    let read = 0;
-    for await (const chunk of bytes) {
-      read += chunk.length;
-      tokenizer.push(chunk);
-      onBytes(gunzip === null ? read : gunzip.bytesWritten); // progress counts the bytes as stored
-      await output.ready();
+  // After each read: report progress (bytes as stored), then wait while the output is full.
+  const afterRead = (stored: number): Promise<void> => {
+    onBytes(stored);
+    return output.ready();
+  };
+  if (file.endsWith('.gz')) await feedGzip(file, tokenizer, afterRead);
+  else await feedPlain(file, tokenizer, afterRead);
+  writer.flush();
+}
+
+/** Reads a plain file straight into the tokenizer's buffer. */
+async function feedPlain(file: string, tokenizer: CsvTokenizer, afterRead: (stored: number) => Promise<void>): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    let stored = 0;
+    for (let got = -1; got !== 0; ) {
+      const room = tokenizer.room();
+      got = (await handle.read(room, 0, room.length, null)).bytesRead;
+      tokenizer.filled(got);
+      stored += got;
+      await afterRead(stored);
     }
     tokenizer.end();
-  };
-  const raw = createReadStream(file, { highWaterMark: 1 << 16 });
-  const gunzip = file.endsWith('.gz') ? createGunzip({ chunkSize: 1 << 18 }) : null;
-  if (gunzip === null) await pipeline(raw, consume);
-  else await pipeline(raw, gunzip, consume);
-  writer.flush();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Gunzips a file through the tokenizer (the first pass has already checked that it is valid gzip). */
+async function feedGzip(file: string, tokenizer: CsvTokenizer, afterRead: (stored: number) => Promise<void>): Promise<void> {
+  const gunzip = createGunzip({ chunkSize: 1 << 18 });
+  await pipeline(createReadStream(file, { highWaterMark: 1 << 16 }), gunzip, async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) {
+      tokenizer.push(chunk);
+      await afterRead(gunzip.bytesWritten);
+    }
+    tokenizer.end();
+  });
 }

@@ -54,7 +54,7 @@ export function variantColumnsFor(source: LoadedParams, o: VariantCliOptions): V
   const out: Record<VariantKind, string | null> = { guessSlip: null, learn: null, prior: null };
   for (const kind of KINDS) {
     const given = o[VARIANT_OPTION[kind]];
-    const fitted = source.variants[kind];
+    const fitted = source.variants?.[kind] ?? null;
     if (given !== undefined && fitted === null) {
       throw new UsageError(
         `--${VARIANT_OPTION[kind]} ${given}: the params file ${source.file === null ? '(none: the story defaults)' : source.file} ` +
