@@ -17,13 +17,15 @@ export interface TraceUsage {
 
 /**
  * Fills per-row columns (indexed like data.responses) and per-sequence final states (indexed like sequences).
- * A concept fitted with variants is traced with its per-value parameters (`data.variants` must carry the columns).
+ * A concept fitted with variants is traced with its per-value parameters (`data.variants` must carry the columns);
+ * `unseenRows`, when given, gets 1 at each row that took the concept's own value for an unseen variant value.
  */
 export function traceDataset(
   data: ResponseData,
   source: LoadedParams,
   threshold: number,
   out: TraceColumns,
+  unseenRows?: Uint8Array,
 ): TraceUsage {
   const unseen = { guessSlip: 0, learn: 0, prior: 0 };
   let absentConcepts = 0;
@@ -45,10 +47,10 @@ export function traceDataset(
     const columns = { ...out, finalKnown: out.finalKnown?.subarray(first, last), finalUnknown: out.finalUnknown?.subarray(first, last) };
     const perValue = how === 'fitted' ? source.concepts.get(data.conceptIds[c])?.perValue : undefined;
     if (perValue === undefined) {
-      traceMastery(params, conceptSequences(data, c), columns, threshold);
+      traceMastery(params, conceptSequences(data, c), columns, threshold, unseenRows);
       continue;
     }
-    const u = traceMasteryByValue(params, perValue, conceptSequences(data, c), data.variants, columns, threshold);
+    const u = traceMasteryByValue(params, perValue, conceptSequences(data, c), data.variants, columns, threshold, unseenRows);
     unseen.guessSlip += u.guessSlip;
     unseen.learn += u.learn;
     unseen.prior += u.prior;

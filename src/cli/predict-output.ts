@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { type PerValueParams, type ResponseData, type TraceColumns, VARIANT_KINDS } from '../bkt/index.js';
+import type { ResponseData, TraceColumns } from '../bkt/index.js';
 import { type CsvRecord, CsvTokenizer, recordFields } from './csv-records.js';
 import { CsvWriter } from './csv-writer.js';
 import type { AtomicOutput } from './output.js';
@@ -37,34 +37,15 @@ export const SOURCE_CODE: Readonly<Record<ParamsSource, number>> = { fitted: 0, 
 const SOURCE_BYTES = PARAMS_SOURCES.map((name) => Buffer.from(name, 'ascii'));
 
 /**
- * Per grouped row, the code (SOURCE_CODE) of where its parameters came from. `perValue(c)` gives the per-value
- * parameters concept c is predicted with (none for standard BKT): a row of a fitted concept whose value is not
- * among them (or is empty) is `unseen` (for `prior`, only a sequence's first row reads a value).
+ * Per grouped row, the code (SOURCE_CODE) of where its parameters came from, as far as the concept decides it
+ * (rows with an unseen variant value are marked from the trace, which knows them).
  */
-export function rowSources(
-  data: ResponseData,
-  source: LoadedParams,
-  perValue: (c: number) => PerValueParams | undefined = () => undefined,
-): Uint8Array {
+export function conceptSources(data: ResponseData, source: LoadedParams): Uint8Array {
   const out = new Uint8Array(data.responses.length);
   for (let c = 0; c < data.conceptIds.length; c++) {
     const { how } = paramsForConcept(source, data.conceptIds[c]);
     const code = source.file === null ? SOURCE_CODE.defaults : SOURCE_CODE[how];
-    const firstSeq = data.conceptSeqs[c];
-    const lastSeq = data.conceptSeqs[c + 1];
-    out.fill(code, data.offsets[firstSeq], data.offsets[lastSeq]);
-    const own = perValue(c);
-    if (code !== SOURCE_CODE.fitted || own === undefined) continue;
-    for (const kind of VARIANT_KINDS) {
-      const column = data.variants?.[kind];
-      const values = own[kind]?.values;
-      if (column === undefined || values === undefined) continue;
-      const known = new Set(values.map((v) => v.value));
-      for (let s = firstSeq; s < lastSeq; s++) {
-        const end = kind === 'prior' ? Math.min(data.offsets[s] + 1, data.offsets[s + 1]) : data.offsets[s + 1];
-        for (let t = data.offsets[s]; t < end; t++) if (!known.has(column.ids[column.codes[t]])) out[t] = SOURCE_CODE.unseen;
-      }
-    }
+    out.fill(code, data.offsets[data.conceptSeqs[c]], data.offsets[data.conceptSeqs[c + 1]]);
   }
   return out;
 }

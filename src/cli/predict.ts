@@ -13,7 +13,7 @@ import { AtomicOutput, csvField } from './output.js';
 import { DEFAULTS_SOURCE, type LoadedParams, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { traceDataset } from './apply-params.js';
-import { rowSources, PREDICTION_COLUMNS, writePredictionRows } from './predict-output.js';
+import { conceptSources, PREDICTION_COLUMNS, SOURCE_CODE, writePredictionRows } from './predict-output.js';
 import { round, usageJson, usageText } from './summary.js';
 import { addVariantOptions, type VariantCliOptions, variantColumnsFor } from './variant-options.js';
 
@@ -83,14 +83,15 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
         masteryAfter: new Float64Array(n),
         mastered: new Uint8Array(n),
       };
-  const usage = traceDataset(data, source, threshold, out);
+  const unseenRows = o.finalStates ? undefined : new Uint8Array(n);
+  const usage = traceDataset(data, source, threshold, out, unseenRows);
 
   const writeStarted = performance.now();
   try {
     if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
     else {
       progress.phase('write', statSync(file).size);
-      const sources = rowSources(data, source, (c) => source.concepts.get(data.conceptIds[c])?.perValue);
+      const sources = markUnseen(conceptSources(data, source), unseenRows!);
       await writePredictionRows(output, file, data, { trace: out, sources }, (done) =>
         progress.update(done),
       );
@@ -158,6 +159,12 @@ function writeFinalStates(
     }
   }
   output.write(text);
+}
+
+/** Rows of fitted concepts that took the concept's own value for an unseen variant value: params_source unseen. */
+function markUnseen(sources: Uint8Array, unseen: Uint8Array): Uint8Array {
+  for (let t = 0; t < sources.length; t++) if (unseen[t] === 1 && sources[t] === SOURCE_CODE.fitted) sources[t] = SOURCE_CODE.unseen;
+  return sources;
 }
 
 function sum(a: Uint8Array): number {

@@ -7,9 +7,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type BktParams, buildResponseData, DEFAULT_PARAMS, internRows, type PerValueParams, traceMastery } from '../../src/bkt/index.js';
-import { PARAMS_SOURCES, rowSources } from '../../src/cli/predict-output.js';
-import type { LoadedParams } from '../../src/cli/params-file.js';
+import { type BktParams, DEFAULT_PARAMS, traceMastery } from '../../src/bkt/index.js';
 import { bkt } from '../support/bin.js';
 import { tempDir } from '../support/bin.js';
 
@@ -160,45 +158,3 @@ describe('bkt predict rows', () => {
   });
 });
 
-describe('rowSources', () => {
-  it('marks rows whose variant value has no fitted parameters as unseen, first rows only for prior', () => {
-    // Input order; concept "a" has per-value guess/slip by item and prior by class, "b" is marked fallback.
-    const log = [
-      ['s1', 'a', 'i1', 'c1'], ['s1', 'b', 'i9', 'c1'], ['s1', 'a', 'i2', 'c1'], ['s1', 'a', 'i7', 'c7'],
-      ['s2', 'a', 'i7', 'c7'], ['s2', 'a', 'i1', 'c7'], ['s2', 'a', '', 'c1'], ['s3', 'z', 'i1', 'c1'],
-      ['s3', 'a', 'i2', ''], ['s3', 'a', 'i1', 'c1'],
-    ];
-    const intern = (k: number) => {
-      const ids = [...new Set(log.map((r) => r[k]))];
-      return { ids, codes: Uint32Array.from(log, (r) => ids.indexOf(r[k])) };
-    };
-    const rows = {
-      ...internRows(log.map((r) => r[0]), log.map((r) => r[1]), log.map(() => 1)),
-      variants: { guessSlip: { column: 'item', ...intern(2) }, prior: { column: 'class', ...intern(3) } },
-    };
-    const { data } = buildResponseData(rows);
-    const perValue: PerValueParams = {
-      guessSlip: { column: 'item', values: [{ value: 'i1', guess: 0.2, slip: 0.1, rows: 5 }, { value: 'i2', guess: 0.3, slip: 0.1, rows: 2 }] },
-      prior: { column: 'class', values: [{ value: 'c1', prior: 0.4, sequences: 2 }] },
-    };
-    const source: LoadedParams = {
-      file: 'p.json',
-      threshold: 0.95,
-      fallback: FALLBACK,
-      fallbackSource: 'pooled',
-      concepts: new Map([
-        ['a', { params: FITTED, use: 'fitted' as const }],
-        ['b', { params: MARKED, use: 'fallback' as const }],
-      ]),
-    };
-    const codes = rowSources(data, source, (c) => (data.conceptIds[c] === 'a' ? perValue : undefined));
-    const got = new Array<string>(log.length);
-    for (let t = 0; t < codes.length; t++) got[data.rowOf[t]] = PARAMS_SOURCES[codes[t]];
-    // s1/a: i1 c1 first (seen), i2, i7 unseen; s2/a: i7 and class c7 at its first row unseen, i1, '' unseen;
-    // s3/a: first row class '' unseen; b is fallback, z absent.
-    expect(got).toEqual(['fitted', 'fallback', 'fitted', 'unseen', 'unseen', 'fitted', 'unseen', 'absent', 'unseen', 'fitted']);
-    // Without per-value parameters, the concept alone decides.
-    const plain = rowSources(data, source);
-    expect([...new Set(plain)].map((k) => PARAMS_SOURCES[k]).sort()).toEqual(['absent', 'fallback', 'fitted']);
-  });
-});
