@@ -47,7 +47,7 @@ export function traceDataset(
     const columns = { ...out, finalKnown: out.finalKnown?.subarray(first, last), finalUnknown: out.finalUnknown?.subarray(first, last) };
     const perValue = how === 'fitted' ? source.concepts.get(data.conceptIds[c])?.perValue : undefined;
     if (perValue === undefined) {
-      traceMastery(params, conceptSequences(data, c), columns, threshold, unseenRows);
+      traceMastery(params, conceptSequences(data, c), columns, threshold);
       continue;
     }
     const u = traceMasteryByValue(params, perValue, conceptSequences(data, c), data.variants, columns, threshold, unseenRows);
