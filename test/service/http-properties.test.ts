@@ -822,7 +822,7 @@ describe('the instants of a retry', () => {
 });
 
 describe('what the generated requests found', () => {
-  const post = (url: string, payload: unknown) => svc.app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${SERVICE}` } });
+  const post = (url: string, payload: object) => svc.app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${SERVICE}` } });
 
   it('an item_id with NUL or a lone surrogate is a 400 naming it, on every route that takes one', async () => {
     for (const bad of ['a\u0000b', '\ud800', 'x\udc00']) {
