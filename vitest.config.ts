@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Three files at a time on two cores: most tests wait on PostgreSQL, child processes or I/O, not the CPU.
+    // Each waits on events with generous failure bounds, so a busier machine makes the suite slower, not red.
+    maxWorkers: 3,
   },
 });

@@ -77,7 +77,8 @@ export function toPair(r: PairRow): StoredPair {
   };
 }
 
-interface ResponseRow {
+/** A history row recorded under a response id, as the stores read it. */
+export interface ResponseRow {
   response_id: string;
   student_id: string;
   concept_id: string;
