@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { BKT_IMPORT_NAMESPACE, importedId, type ItemGuessSlip, MAX_ITEM_ID_LENGTH, ServiceError } from '../service/index.js';
 import { DataDirLockedError } from '../store/lock-file.js';
@@ -15,7 +15,7 @@ import { openDatabase } from '../store/open.js';
 import { loadParameterSets, type LoadOutcome, type ParameterSet } from '../store/params-load-store.js';
 import type { SqlDatabase } from '../store/sql.js';
 import { InputError } from './errors.js';
-import { addJsonOption, count } from './options.js';
+import { addJsonOption, count, parseUuid } from './options.js';
 import { readParamsFile } from './params-file.js';
 
 interface LoadOptions {
@@ -24,8 +24,6 @@ interface LoadOptions {
   namespace: string;
   json: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function registerParams(program: Command): void {
   const params = program.command('params').summary("move a params file's parameters into the service");
@@ -47,10 +45,7 @@ export function registerParams(program: Command): void {
     .option(
       '--namespace <uuid>',
       'UUIDv5 namespace for concept ids that are not UUIDs (the one `bkt import` used)',
-      (text: string) => {
-        if (!UUID.test(text)) throw new InvalidArgumentError('expected a UUID.');
-        return text.toLowerCase();
-      },
+      parseUuid,
       BKT_IMPORT_NAMESPACE,
     );
   addJsonOption(load).action(async (file: string, o: LoadOptions) => runLoad(file, o));
