@@ -59,7 +59,7 @@ async function serve(port: number, neo4jPort: number): Promise<ChildProcess> {
 }
 
 describe('SIGKILL of bkt serve mid-load', () => {
-  it('loses no acknowledged update, and every answered pair is pending in the outbox', { timeout: 90_000 }, async () => {
+  it('loses no acknowledged update, and every answered pair is pending in the outbox', async () => {
     const [port, neo4jPort] = [await closedPort(), await closedPort()];
     const students = Array.from({ length: 10 }, () => newId());
     const concepts = Array.from({ length: 5 }, () => newId());
