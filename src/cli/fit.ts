@@ -57,7 +57,8 @@ async function runFit(file: string, o: FitCommandOptions): Promise<void> {
 async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOutput): Promise<void> {
   const progress = makeProgress();
   warmUpWorkers(o.threads); // they start while the CSV is read
-  const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), progress);
+  // Only the hash of the log is kept: its columns (read before grouping) can be collected during the fit.
+  const { log: { sha256 }, data, seconds: loading } = await loadResponseData(file, columnNames(o), progress);
   const t1 = performance.now();
   const options = fitOptionsFrom(o);
   let fit: DatasetFit;
@@ -81,7 +82,7 @@ async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOut
     generator: `bkt-engine ${VERSION}`,
     input: {
       file: basename(file),
-      sha256: log.sha256,
+      sha256,
       rows: data.responses.length,
       students: data.studentIds.length,
       concepts: data.conceptIds.length,
