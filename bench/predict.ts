@@ -2,8 +2,9 @@
  * bench/predict: `bkt predict` (built CLI, default parameters) on assist2015 (683,801 rows), ROUNDS runs; prints the
  * rows per second of the whole command and of its writing pass (the input streamed again with the predictions
  * appended, as `bkt predict --json` reports them), their medians, and the target of 1 M rows/s for the writing pass.
- * Baseline in the same run: the same rows streamed through `bkt predict --final-states`, which reads and traces
- * alike and writes one row per (student, concept) instead.
+ * Also `-o -` into a pipe that this script drains (its writing rows/s from the text summary on stderr), and as a
+ * baseline in the same run the same rows through `bkt predict --final-states`, which reads and traces alike and
+ * writes one row per (student, concept) instead.
  *
  * Run: npm run bench:predict
  * Env: PREDICT_ROUNDS (default 5), PREDICT_DATA (data set name, default assist2015).
@@ -33,20 +34,35 @@ function predict(out: string, extra: string[]): Summary {
   return JSON.parse(r.stdout) as Summary;
 }
 
+/** `-o -` into a pipe read by this process; the rates come from the summary line on stderr. */
+function predictToPipe(): { rows_per_second: number; write_rows_per_second: number; bytes: number } {
+  const r = spawnSync(process.execPath, [BIN, 'predict', FILE, '-o', '-'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`bkt predict -o - failed: ${r.stderr}`);
+  const m = /\(([\d,]+) rows\/s; writing ([\d,]+) rows\/s\)/.exec(r.stderr.toString());
+  if (m === null) throw new Error(`no rates in: ${r.stderr}`);
+  const n = (t: string) => Number(t.replaceAll(',', ''));
+  return { rows_per_second: n(m[1]), write_rows_per_second: n(m[2]), bytes: r.stdout.length };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const tmp = mkdtempSync(join(tmpdir(), 'bkt-predict-'));
 try {
   const rows: Summary[] = [];
   const finals: Summary[] = [];
+  const piped: ReturnType<typeof predictToPipe>[] = [];
   console.log(`bkt predict ${NAME}.csv, ${ROUNDS} rounds; Node ${process.version}`);
-  console.log(['round', 'seconds', 'rows/s', 'writing rows/s', '--final-states seconds'].join(' | '));
+  console.log(['round', 'seconds', 'rows/s', 'writing rows/s', 'to a pipe: rows/s', 'writing rows/s', '--final-states seconds'].join(' | '));
   for (let k = 0; k < ROUNDS; k++) {
     const a = predict(join(tmp, 'p.csv'), []);
+    const p = predictToPipe();
     const b = predict(join(tmp, 'f.csv'), ['--final-states']);
     rows.push(a);
+    piped.push(p);
     finals.push(b);
-    console.log([k + 1, a.seconds, a.rows_per_second, a.write_rows_per_second, b.seconds].join(' | '));
+    console.log([k + 1, a.seconds, a.rows_per_second, a.write_rows_per_second, p.rows_per_second, p.write_rows_per_second, b.seconds].join(' | '));
   }
+  console.log(`output: ${piped[0].bytes} bytes`);
+  console.log(`median to a pipe: ${median(piped.map((s) => s.rows_per_second))} rows/s; writing ${median(piped.map((s) => s.write_rows_per_second))} rows/s`);
   const w = median(rows.map((s) => s.write_rows_per_second));
   console.log(`median: ${median(rows.map((s) => s.seconds))} s, ${median(rows.map((s) => s.rows_per_second))} rows/s; ` +
     `writing ${w} rows/s (target 1,000,000: ${w >= 1e6 ? 'met' : 'not met'}); ` +

@@ -98,4 +98,7 @@ export {
   calibrationBins,
   histogram,
   fiveNumbers,
+  type ItemDifficulty,
+  rankItemDifficulty,
+  rankValues,
 } from './report.js';

@@ -5,6 +5,7 @@
  * five-number summaries of parameters. Pure: the CLI and the service draw what these return.
  */
 import type { SequenceSet } from './trace.js';
+import type { GuessSlipValue } from './variants.js';
 
 /** The normal quantile of a two-sided 95% interval. */
 export const Z_95 = 1.959963984540054;
@@ -240,4 +241,27 @@ export function fiveNumbers(values: readonly number[]): { min: number; q1: numbe
     return i + 1 < s.length ? s[i] + (x - i) * (s[i + 1] - s[i]) : s[i];
   };
   return { min: s[0], q1: at(0.25), median: at(0.5), q3: at(0.75), max: s[s.length - 1] };
+}
+
+/** A value's guess and slip (e.g. an item's) with its difficulty. */
+export interface ItemDifficulty extends GuessSlipValue {
+  /** The error rate expected of a student who meets the item at the concept's prior: 1 − [prior(1 − slip) + (1 − prior)guess]. */
+  readonly difficulty: number;
+}
+
+/** Per-value guess and slip ranked hardest first (by difficulty at the concept's `prior`; ties by value). */
+export function rankItemDifficulty(values: readonly GuessSlipValue[], prior: number): ItemDifficulty[] {
+  if (!(prior >= 0 && prior <= 1)) throw new RangeError(`rankItemDifficulty: prior must be in [0, 1], got ${prior}`);
+  return values
+    .map((v) => ({ ...v, difficulty: 1 - (prior * (1 - v.slip) + (1 - prior) * v.guess) }))
+    .sort((a, b) => b.difficulty - a.difficulty || compareValues(a.value, b.value));
+}
+
+/** Per-value estimates ranked highest first by `key` (ties by value). */
+export function rankValues<T extends { readonly value: string }>(values: readonly T[], key: (v: T) => number): T[] {
+  return [...values].sort((a, b) => key(b) - key(a) || compareValues(a.value, b.value));
+}
+
+function compareValues(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 /**
  * CSV output written as bytes into large reused buffers: probabilities in a fixed number of decimals without making
- * a string per value, integers, ASCII words and input bytes copied through. Full buffers go to a sink; the bytes
- * handed over are never written again (a stream may still hold them).
+ * a string per value, integers, ASCII words and input bytes copied through. Full buffers go to a sink; a buffer the
+ * sink keeps (a stream may still hold it) is never written again, one it has written out is reused.
  */
 
 /** Decimals written for every probability: the value rounded to 10 decimals, exactly as `x.toFixed(10)` gives it. */
@@ -14,10 +14,12 @@ const ZERO = 0x30;
 const DOT = 0x2e;
 const COMMA = 0x2c;
 const LF = 0x0a;
+/** "00" to "99" as ASCII byte pairs. */
+const PAIRS = Uint8Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? ZERO + Math.floor(i / 20) : ZERO + ((i - 1) / 2) % 10));
 
-/** Where full buffers go: `chunk` is the writer's to give away (it is not reused). */
+/** Where full buffers go: returns true when it keeps `chunk` (a stream), which is then never written again. */
 export interface ByteSink {
-  writeBytes(chunk: Buffer): void;
+  writeBytes(chunk: Buffer): boolean;
 }
 
 /**
@@ -52,9 +54,9 @@ export class CsvWriter {
   /** Hands what is buffered to the sink. */
   flush(): void {
     if (this.pos === 0) return;
-    this.sink.writeBytes(this.buf.subarray(0, this.pos));
+    const kept = this.sink.writeBytes(this.buf.subarray(0, this.pos));
     this.written += this.pos;
-    this.buf = Buffer.allocUnsafe(this.size);
+    if (kept || this.buf.length !== this.size) this.buf = Buffer.allocUnsafe(this.size);
     this.pos = 0;
   }
 
@@ -125,16 +127,24 @@ export class CsvWriter {
       buf[p++] = ZERO;
     }
     buf[p++] = DOT;
-    // Two halves of five digits each, so that every step stays in 32-bit integers.
+    // Five pairs of digits, two at a time from a table; every step stays in 32-bit integers.
     let hi = Math.floor(n / 1e5);
     let lo = n - hi * 1e5;
-    for (let k = 4; k >= 0; k--) {
-      const qh = (hi / 10) >>> 0;
-      const ql = (lo / 10) >>> 0;
-      buf[p + k] = ZERO + hi - qh * 10;
-      buf[p + 5 + k] = ZERO + lo - ql * 10;
-      hi = qh;
-      lo = ql;
+    const qh = (hi / 10) >>> 0;
+    const ql = (lo / 10) >>> 0;
+    buf[p + 4] = ZERO + hi - qh * 10;
+    buf[p + 9] = ZERO + lo - ql * 10;
+    hi = qh;
+    lo = ql;
+    for (let k = 2; k >= 0; k -= 2) {
+      const h = hi % 100;
+      const l = lo % 100;
+      buf[p + k] = PAIRS[2 * h];
+      buf[p + k + 1] = PAIRS[2 * h + 1];
+      buf[p + 5 + k] = PAIRS[2 * l];
+      buf[p + 6 + k] = PAIRS[2 * l + 1];
+      hi = (hi - h) / 100;
+      lo = (lo - l) / 100;
     }
     this.pos = p + 10;
   }

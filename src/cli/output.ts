@@ -75,15 +75,19 @@ export class AtomicOutput {
     if (this.buffer.length >= 1 << 20) this.flush();
   }
 
-  /** Appends bytes after any buffered text; `chunk` must not be changed afterwards (stdout may still hold it). */
-  writeBytes(chunk: Uint8Array): void {
+  /**
+   * Appends bytes after any buffered text. Returns true when stdout keeps `chunk` (it must then not be changed);
+   * false when the bytes are written and the chunk is free again.
+   */
+  writeBytes(chunk: Uint8Array): boolean {
     this.flush();
     if (this.fd === null) {
       process.stdout.write(chunk);
-      return;
+      return true;
     }
     // A pipe or device may take part of a write.
     for (let done = 0; done < chunk.length; ) done += writeSync(this.fd, chunk, done);
+    return false;
   }
 
   /** Resolves once the output can take more: at once for files, after 'drain' when stdout's buffer is full. */

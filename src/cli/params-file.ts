@@ -11,6 +11,8 @@ import { type BktParams, checkParams, checkThreshold, DEFAULT_PARAMS, DEFAULT_TH
 import { InputError, systemMessage } from './errors.js';
 
 export const PARAMS_SCHEMA_VERSION = 1;
+/** The versions readers accept (2 adds per-value parameters, which only `bkt params load` reads so far). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
 /** jsonc-parser, loaded by the first read: `bkt fit` only writes params files (start-up time and memory). */
 let jsoncParser: typeof Jsonc | null = null;
@@ -101,14 +103,14 @@ export function readParamsFile(path: string): LoadedParams {
   };
   if (!isObject(json)) throw new InputError(path, 1, 'expected a JSON object (a params file written by `bkt fit`)');
   const version = json.schema_version;
-  if (version !== PARAMS_SCHEMA_VERSION) {
+  if (!READABLE_SCHEMA_VERSIONS.includes(version as number)) {
     const line = lineOfPath(['schema_version']);
     throw new InputError(
       path,
       line,
       version === undefined
         ? 'no schema_version: not a params file written by `bkt fit`'
-        : `schema_version ${JSON.stringify(version)} is not supported (this bkt reads version ${PARAMS_SCHEMA_VERSION})`,
+        : `schema_version ${JSON.stringify(version)} is not supported (this bkt reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')})`,
     );
   }
   const readParams = (value: unknown, where: string, at: JSONPath): BktParams => {

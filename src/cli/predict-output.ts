@@ -4,6 +4,7 @@
  * and written with backpressure (output.ts).
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { ResponseData, TraceColumns } from '../bkt/index.js';
@@ -35,7 +36,10 @@ export const SOURCE_CODE: Readonly<Record<ParamsSource, number>> = { fitted: 0, 
 
 const SOURCE_BYTES = PARAMS_SOURCES.map((name) => Buffer.from(name, 'ascii'));
 
-/** Per grouped row, the code (SOURCE_CODE) of where its parameters came from, as far as the concept decides it. */
+/**
+ * Per grouped row, the code (SOURCE_CODE) of where its parameters came from, as far as the concept decides it
+ * (rows with an unseen variant value are marked from the trace, which knows them).
+ */
 export function conceptSources(data: ResponseData, source: LoadedParams): Uint8Array {
   const out = new Uint8Array(data.responses.length);
   for (let c = 0; c < data.conceptIds.length; c++) {
@@ -111,19 +115,42 @@ export async function writePredictionRows(
     writer.newline();
   };
   const tokenizer = new CsvTokenizer(file, onRecord);
-  const consume = async (bytes: AsyncIterable<Buffer>): Promise<void> => {
-    let read = 0;
-    for await (const chunk of bytes) {
-      read += chunk.length;
-      tokenizer.push(chunk);
-      onBytes(gunzip === null ? read : gunzip.bytesWritten); // progress counts the bytes as stored
-      await output.ready();
+  // After each read: report progress (bytes as stored), then wait while the output is full.
+  const afterRead = (stored: number): Promise<void> => {
+    onBytes(stored);
+    return output.ready();
+  };
+  if (file.endsWith('.gz')) await feedGzip(file, tokenizer, afterRead);
+  else await feedPlain(file, tokenizer, afterRead);
+  writer.flush();
+}
+
+/** Reads a plain file straight into the tokenizer's buffer. */
+async function feedPlain(file: string, tokenizer: CsvTokenizer, afterRead: (stored: number) => Promise<void>): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    let stored = 0;
+    for (let got = -1; got !== 0; ) {
+      const room = tokenizer.room();
+      got = (await handle.read(room, 0, room.length, null)).bytesRead;
+      tokenizer.filled(got);
+      stored += got;
+      await afterRead(stored);
     }
     tokenizer.end();
-  };
-  const raw = createReadStream(file, { highWaterMark: 1 << 16 });
-  const gunzip = file.endsWith('.gz') ? createGunzip({ chunkSize: 1 << 18 }) : null;
-  if (gunzip === null) await pipeline(raw, consume);
-  else await pipeline(raw, gunzip, consume);
-  writer.flush();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Gunzips a file through the tokenizer (the first pass has already checked that it is valid gzip). */
+async function feedGzip(file: string, tokenizer: CsvTokenizer, afterRead: (stored: number) => Promise<void>): Promise<void> {
+  const gunzip = createGunzip({ chunkSize: 1 << 18 });
+  await pipeline(createReadStream(file, { highWaterMark: 1 << 16 }), gunzip, async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) {
+      tokenizer.push(chunk);
+      await afterRead(gunzip.bytesWritten);
+    }
+    tokenizer.end();
+  });
 }

@@ -26,6 +26,7 @@ export const COMMAND_LOADERS: Readonly<Record<string, () => Promise<Register>>> 
   serve: async () => (await import('./serve.js')).registerServe,
   migrate: async () => (await import('./migrate.js')).registerMigrate,
   import: async () => (await import('./import.js')).registerImport,
+  params: async () => (await import('./params-load.js')).registerParams,
   graph: async () => (await import('./graph.js')).registerGraph,
   report: async () => (await import('./report.js')).registerReport,
 });

@@ -6,6 +6,7 @@ import { registerFit } from './fit.js';
 import { registerGraph } from './graph.js';
 import { registerImport } from './import.js';
 import { registerMigrate } from './migrate.js';
+import { registerParams } from './params-load.js';
 import { registerPredict } from './predict.js';
 import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerMigrate(program);
   registerImport(program);
+  registerParams(program);
   registerGraph(program);
   registerReport(program);
   return program;

@@ -1,13 +1,11 @@
 /** `bkt report`: one self-contained HTML page showing a params file's fit on a response log. */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
-  assessCurve, type CalibrationBin, conceptSequences, countOpportunities, curvePoints, evaluateDataset,
+  assessCurve, type CalibrationBin, conceptSequences, countOpportunities, curvePoints, evaluateDataset, type PerValueParams,
 } from '../bkt/index.js';
 import { type CvSummary, type FitReport, renderFitReport, type ReportConcept, standsOut } from '../report/fit-report.js';
-import type { RankedValue } from '../report/charts.js';
 import { startRenderers } from '../report/render-pool.js';
 import { traceDataset } from './apply-params.js';
 import { InputError, systemMessage, UsageError } from './errors.js';
@@ -55,8 +53,9 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
   const raw = readJson(o.params) as Record<string, unknown>;
   const cv = o.cv === undefined ? null : readCvFile(o.cv);
   const output = new AtomicOutput(o.output);
-  // Chart workers load and warm up Vega while the CSV is read.
-  const renderers = startRenderers(Math.min(4, availableParallelism()));
+  // A chart worker loads and warms up Vega while the CSV is read. One is enough: the charts take a fraction of a
+  // second once Vega is loaded, and each further worker would load it again.
+  const renderers = startRenderers(1);
   try {
     const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), makeProgress());
     const t1 = performance.now();
@@ -84,6 +83,7 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
         opportunitiesToMastery: extra?.opportunitiesToMastery ?? null,
         curve: points,
         verdict: assessCurve(points),
+        perValue: how === 'fitted' ? (extra?.perValue ?? null) : null,
       };
     });
     // Curves that stand out first, then flagged concepts, then by responses.
@@ -107,7 +107,6 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
       minStudents: o.minStudents,
       concepts,
       cv,
-      perValue: perValueParams(raw),
     };
     const t2 = performance.now();
     const html = await renderFitReport(report, renderers.render);
@@ -171,6 +170,7 @@ interface ConceptExtra {
   readonly flags: string[];
   readonly reasons: string[];
   readonly opportunitiesToMastery: number | null;
+  readonly perValue: PerValueParams | null;
 }
 
 /** The params file's per-concept flags, reasons and opportunities to mastery (checked by readParamsFile already). */
@@ -180,28 +180,17 @@ function conceptExtras(raw: Record<string, unknown>): Map<string, ConceptExtra> 
     const flags = entry.flags && typeof entry.flags === 'object' ? Object.entries(entry.flags).filter(([, v]) => v === true).map(([k]) => k) : [];
     const reasons = Array.isArray(entry.reasons) ? entry.reasons.map(String) : [];
     const otm = entry.opportunities_to_mastery;
-    out.set(String(entry.concept_id), { flags, reasons, opportunitiesToMastery: typeof otm === 'number' ? otm : null });
+    out.set(String(entry.concept_id), { flags, reasons, opportunitiesToMastery: typeof otm === 'number' ? otm : null, perValue: perValueOf(entry.per_value) });
   }
   return out;
 }
 
-/**
- * Per-value parameters of a params file, where it has them: each concept's `per_value` (or `items`) map of
- * parameter name to { value id: number }. Returned as id "concept / value".
- */
-function perValueParams(raw: Record<string, unknown>): RankedValue[] {
-  const out: RankedValue[] = [];
-  for (const entry of (raw.concepts as Record<string, unknown>[]) ?? []) {
-    const perValue = entry.per_value;
-    if (!perValue || typeof perValue !== 'object') continue;
-    for (const [parameter, values] of Object.entries(perValue as Record<string, unknown>)) {
-      if (!values || typeof values !== 'object') continue;
-      for (const [id, value] of Object.entries(values as Record<string, unknown>)) {
-        if (typeof value === 'number' && Number.isFinite(value)) out.push({ id: `${String(entry.concept_id)} / ${id}`, parameter, value });
-      }
-    }
-  }
-  return out;
+/** A concept's `per_value` (schema_version 2: guess_slip, learn, prior) in the core's shape; null when absent. */
+export function perValueOf(json: unknown): PerValueParams | null {
+  if (json === null || typeof json !== 'object') return null;
+  const p = json as { guess_slip?: PerValueParams['guessSlip']; learn?: PerValueParams['learn']; prior?: PerValueParams['prior'] };
+  const out: PerValueParams = { ...(p.guess_slip && { guessSlip: p.guess_slip }), ...(p.learn && { learn: p.learn }), ...(p.prior && { prior: p.prior }) };
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** Reads `bkt cv --json` output; a missing or malformed field is an InputError naming it. */

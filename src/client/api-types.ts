@@ -348,6 +348,10 @@ export interface components {
             };
             /** @description fit forget too (default false: standard BKT) */
             forget?: boolean;
+            /** @description the same as forget, under `bkt fit`'s name (--fit-forget) */
+            fit_forget?: boolean;
+            /** @description guess and slip per item from the history's item_id (`bkt fit --multigs item_id`); the fit's items replace the concept's (default false: the concept's items stay, carried to the new version) */
+            multigs?: boolean;
             /** @description concepts with fewer responses are not fitted (default 1) */
             min_responses?: number;
             /** @description apply fits flagged degenerate or few_data too (default false) */
@@ -407,6 +411,7 @@ export interface components {
                     [key: string]: number;
                 };
                 forget: boolean;
+                multigs: boolean;
                 min_responses: number;
                 apply_degenerate: boolean;
                 replay: boolean;

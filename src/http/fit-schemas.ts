@@ -33,6 +33,14 @@ export const FitBody = Type.Object(
       ),
     ),
     forget: Type.Optional(Type.Boolean({ description: 'fit forget too (default false: standard BKT)' })),
+    fit_forget: Type.Optional(Type.Boolean({ description: "the same as forget, under `bkt fit`'s name (--fit-forget)" })),
+    multigs: Type.Optional(
+      Type.Boolean({
+        description:
+          "guess and slip per item from the history's item_id (`bkt fit --multigs item_id`); the fit's items replace " +
+          "the concept's (default false: the concept's items stay, carried to the new version)",
+      }),
+    ),
     min_responses: Type.Optional(Type.Integer({ minimum: 1, description: 'concepts with fewer responses are not fitted (default 1)' })),
     apply_degenerate: Type.Optional(Type.Boolean({ description: 'apply fits flagged degenerate or few_data too (default false)' })),
     replay: Type.Optional(Type.Boolean({ description: "recompute every pair's state from its history under the new parameters (default false)" })),
@@ -103,6 +111,7 @@ export const FitJob = Type.Object({
     bounds: Type.Object({ guess: Type.Union([Type.Number(), Type.Null()]), slip: Type.Union([Type.Number(), Type.Null()]) }),
     fix: Type.Record(Type.String(), Type.Number()),
     forget: Type.Boolean(),
+    multigs: Type.Boolean(),
     min_responses: Type.Integer(),
     apply_degenerate: Type.Boolean(),
     replay: Type.Boolean(),

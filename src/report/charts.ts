@@ -2,8 +2,10 @@
  * The Vega-Lite specs of the report pages, from the core's numbers. Each function returns one chart; the learning
  * curves of all concepts are one faceted chart (one dataflow, much faster to render than a chart per concept).
  */
+import type { Spec as VegaSpec } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import type { CalibrationBin, CurvePoint } from '../bkt/index.js';
+import { inPanel, PANEL, panelGrid } from './panel-grid.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 export const COLORS = { observed: '#1f5fa8', standsOut: '#b3261e', predicted: '#e07b00', students: '#c9cfd8', fallback: '#7a7f87' };
@@ -18,49 +20,76 @@ export interface CurvePanel {
 const SERIES = ['observed error rate', 'observed (curve stands out)', 'predicted error rate', 'students (share of opportunity 1)'];
 const SERIES_COLORS = [COLORS.observed, COLORS.standsOut, COLORS.predicted, COLORS.students];
 
-/** Small multiples, one panel per concept in the order given: observed error rate with 95% interval, model, students. */
-export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity: number, columns = 5, legend = true): TopLevelSpec {
-  const values: Record<string, unknown>[] = [];
-  for (const panel of panels) {
+/** Ticks for the opportunity axis: whole numbers at a step of 1, 2 or 5 times a power of ten, at most about six. */
+export function opportunityTicks(maxOpportunity: number): number[] {
+  let step = 1;
+  for (let k = 1; maxOpportunity / step > 6; k++) step = [1, 2, 5][k % 3] * 10 ** Math.floor(k / 3);
+  const ticks: number[] = [];
+  for (let t = step === 1 ? 1 : step; t <= maxOpportunity; t += step) ticks.push(t);
+  return ticks;
+}
+
+/**
+ * Small multiples, one panel per concept in the order given: observed error rate with 95% interval, model, students.
+ * One Vega chart with one set of marks for all panels (see panel-grid.ts).
+ */
+export function learningCurvesSpec(panels: readonly CurvePanel[], maxOpportunity: number, columns = 5, legend = true): VegaSpec {
+  const xTicks = opportunityTicks(maxOpportunity).map((t) => ({ at: t, text: String(t) }));
+  const grid = panelGrid(
+    panels.map((p) => ({ label: p.label, xTitle: 'opportunity', yTitle: 'error rate', xTicks })),
+    { columns, xDomain: [0.5, maxOpportunity + 0.5], yTicks: [0, 0.5, 1], yFormat: '.0%', colors: { domain: SERIES, range: SERIES_COLORS }, legend },
+  );
+  const points: Record<string, unknown>[] = [];
+  const predicted: Record<string, unknown>[] = [];
+  panels.forEach((panel, i) => {
+    const { ox, oy } = grid.offsets[i];
     const first = panel.points[0]?.students ?? 1;
+    const series = panel.standsOut ? SERIES[1] : SERIES[0];
     for (const p of panel.points) {
-      values.push({
-        panel: panel.label,
-        series: panel.standsOut ? SERIES[1] : SERIES[0],
-        opportunity: p.opportunity,
-        students: p.students,
-        share: p.students / first,
-        error: p.errorRate,
-        low: p.low,
-        high: p.high,
-        predicted: p.predictedErrorRate,
-      });
+      points.push({ ox, oy, series, opportunity: p.opportunity, share: p.students / first, error: p.errorRate, low: p.low, high: p.high });
+      predicted.push({ ox, oy, opportunity: p.opportunity, predicted: p.predictedErrorRate });
     }
-  }
-  const x = { field: 'opportunity', type: 'quantitative', scale: { domain: [0.5, maxOpportunity + 0.5], nice: false }, axis: { title: 'opportunity', tickMinStep: 1, format: 'd' } } as const;
-  const y = { type: 'quantitative', scale: { domain: [0, 1] }, axis: { title: 'error rate', format: '.0%' } } as const;
-  const color = { scale: { domain: SERIES, range: SERIES_COLORS }, legend: legend ? { title: null, orient: 'top', direction: 'horizontal', labelLimit: 400 } : null } as const;
-  return {
-    $schema: SCHEMA,
-    data: { values },
-    columns,
-    facet: { field: 'panel', type: 'nominal', sort: panels.map((p) => p.label), header: { title: null, labelFontSize: 10, labelLimit: 270 } },
-    spec: {
-      width: 200,
-      height: 120,
-      layer: [
-        { mark: { type: 'bar', width: 5, opacity: 0.8 }, encoding: { x, y: { ...y, field: 'share' }, color: { ...color, datum: SERIES[3] } } },
-        { mark: { type: 'rule' }, encoding: { x, y: { ...y, field: 'low' }, y2: { field: 'high' }, color: { ...color, field: 'series' } } },
-        { mark: { type: 'circle', size: 22, opacity: 1 }, encoding: { x, y: { ...y, field: 'error' }, color: { ...color, field: 'series' } } },
-        {
-          transform: [{ filter: 'datum.predicted != null' }],
-          mark: { type: 'line', strokeWidth: 1.5, strokeDash: [4, 2] },
-          encoding: { x, y: { ...y, field: 'predicted' }, color: { ...color, datum: SERIES[2] } },
+    // A gap between panels: the one line mark breaks at undefined points.
+    predicted.push({ ox, oy, opportunity: maxOpportunity, predicted: null });
+  });
+  return grid.spec(
+    [
+      { name: 'points', values: points },
+      { name: 'predicted', values: predicted },
+    ],
+    [
+      {
+        type: 'rect',
+        from: { data: 'points' },
+        encode: {
+          enter: {
+            xc: inPanel('x', 'opportunity'), width: { value: 5 }, y: inPanel('y', 'share'), y2: { scale: 'y', value: 0, offset: { field: 'oy' } },
+            fill: { value: COLORS.students }, opacity: { value: 0.8 },
+          },
         },
-      ],
-    },
-    resolve: { axis: { x: 'independent', y: 'independent' } },
-  } as unknown as TopLevelSpec;
+      },
+      {
+        type: 'rule',
+        from: { data: 'points' },
+        encode: { enter: { x: inPanel('x', 'opportunity'), y: inPanel('y', 'low'), y2: inPanel('y', 'high'), stroke: { scale: 'color', field: 'series' } } },
+      },
+      {
+        type: 'symbol',
+        from: { data: 'points' },
+        encode: { enter: { x: inPanel('x', 'opportunity'), y: inPanel('y', 'error'), size: { value: 22 }, shape: { value: 'circle' }, fill: { scale: 'color', field: 'series' } } },
+      },
+      {
+        type: 'line',
+        from: { data: 'predicted' },
+        encode: {
+          enter: {
+            x: inPanel('x', 'opportunity'), y: inPanel('y', 'predicted'), defined: { signal: 'datum.predicted != null' },
+            stroke: { value: COLORS.predicted }, strokeWidth: { value: 1.5 }, strokeDash: { value: [4, 2] },
+          },
+        },
+      },
+    ],
+  );
 }
 
 export interface ParameterPoint {
@@ -101,33 +130,56 @@ export function parameterStripSpec(points: readonly ParameterPoint[], parameters
   } as unknown as TopLevelSpec;
 }
 
-export interface RankedValue {
-  readonly id: string;
-  readonly parameter: string;
-  readonly value: number;
+/** The per-value parameters' series and their colours. */
+export const PER_VALUE_SERIES = ['guess', 'slip', 'learn', 'forget', 'prior'] as const;
+const PER_VALUE_COLORS = [COLORS.observed, COLORS.standsOut, '#2e7d32', COLORS.fallback, '#6a3d9a'];
+
+export interface PerValuePanel {
+  readonly label: string;
+  /** What the rank orders, e.g. "item_id, hardest first". */
+  readonly xTitle: string;
+  /** Each series' values in rank order (all the same length), with the concept's own value drawn as a dashed line. */
+  readonly series: readonly { readonly name: (typeof PER_VALUE_SERIES)[number]; readonly values: readonly number[]; readonly own: number }[];
 }
 
-/** Per-value parameters (e.g. guess and slip per item), each parameter's values ranked: one dot per value. */
-export function rankedValuesSpec(values: readonly RankedValue[]): TopLevelSpec {
-  const rows: Record<string, unknown>[] = [];
-  const byParameter = new Map<string, RankedValue[]>();
-  for (const v of values) byParameter.set(v.parameter, [...(byParameter.get(v.parameter) ?? []), v]);
-  for (const [parameter, list] of byParameter) {
-    [...list].sort((a, b) => a.value - b.value).forEach((v, i) => rows.push({ parameter, id: v.id, rank: (i + 1) / list.length, value: v.value }));
-  }
-  return {
-    $schema: SCHEMA,
-    width: 300,
-    height: 180,
-    data: { values: rows },
-    mark: { type: 'circle', size: 14, opacity: 0.7 },
-    encoding: {
-      column: { field: 'parameter', type: 'nominal', header: { title: null } },
-      x: { field: 'rank', type: 'quantitative', axis: { title: 'rank (share of values)', format: '.0%' }, scale: { domain: [0, 1] } },
-      y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { title: 'value' } },
-      color: { value: COLORS.observed },
-    },
-  } as unknown as TopLevelSpec;
+/** Per-value parameters, one panel per concept and variant: each value's estimates at its rank, and the concept's own. */
+export function perValueSpec(panels: readonly PerValuePanel[], columns = 3): VegaSpec {
+  const grid = panelGrid(
+    panels.map((p) => {
+      const n = p.series[0]?.values.length ?? 0;
+      const xTicks = n === 0 ? [] : n === 1 ? [{ at: 0.5, text: '1' }] : [{ at: 0.5 / n, text: '1' }, { at: (n - 0.5) / n, text: String(n) }];
+      return { label: p.label, xTitle: p.xTitle, yTitle: 'value', xTicks };
+    }),
+    { columns, xDomain: [0, 1], yTicks: [0, 0.5, 1], yFormat: '.1f', colors: { domain: PER_VALUE_SERIES, range: PER_VALUE_COLORS }, legend: true },
+  );
+  const points: Record<string, unknown>[] = [];
+  const own: Record<string, unknown>[] = [];
+  panels.forEach((panel, i) => {
+    const { ox, oy } = grid.offsets[i];
+    for (const s of panel.series) {
+      const n = s.values.length;
+      s.values.forEach((value, r) => points.push({ ox, oy, series: s.name, at: (r + 0.5) / n, value }));
+      own.push({ ox, oy, series: s.name, value: s.own });
+    }
+  });
+  return grid.spec(
+    [
+      { name: 'points', values: points },
+      { name: 'own', values: own },
+    ],
+    [
+      {
+        type: 'rule',
+        from: { data: 'own' },
+        encode: { enter: { x: { field: 'ox' }, x2: { field: 'ox', offset: PANEL.width }, y: inPanel('y', 'value'), stroke: { scale: 'color', field: 'series' }, strokeDash: { value: [4, 3] } } },
+      },
+      {
+        type: 'symbol',
+        from: { data: 'points' },
+        encode: { enter: { x: inPanel('x', 'at'), y: inPanel('y', 'value'), size: { value: 20 }, shape: { value: 'circle' }, fill: { scale: 'color', field: 'series' }, opacity: { value: 0.75 } } },
+      },
+    ],
+  );
 }
 
 /** Mean predicted P(correct) against observed correct rate per bin, with 95% intervals and the diagonal. */

@@ -2,8 +2,9 @@
  * The page of `bkt report`: what a fit shows on its data. Takes a model assembled by the CLI (curves and verdicts
  * from the core, the params file's fields, cross-validation figures) and writes one self-contained HTML page.
  */
-import { type BktParams, type CalibrationBin, type CurvePoint, type CurveVerdict, fiveNumbers } from '../bkt/index.js';
-import { calibrationSpec, learningCurvesSpec, parameterStripSpec, rankedValuesSpec, type ParameterPoint, type RankedValue } from './charts.js';
+import { type BktParams, type CalibrationBin, type CurvePoint, type CurveVerdict, fiveNumbers, type PerValueParams } from '../bkt/index.js';
+import { calibrationSpec, learningCurvesSpec, parameterStripSpec, perValueSpec, type ParameterPoint } from './charts.js';
+import { perValueColumns, perValuePanels, perValueSection } from './per-value.js';
 import { anchorId, type Column, escapeHtml, facts, htmlPage, int, num, sortableTable } from './html.js';
 import { renderInThread, type Renderer } from './render-pool.js';
 
@@ -26,6 +27,8 @@ export interface ReportConcept {
   readonly opportunitiesToMastery: number | null;
   readonly curve: readonly CurvePoint[];
   readonly verdict: CurveVerdict;
+  /** Per-value parameters (schema_version 2 `per_value`) of a concept with its own fit; null when it has none. */
+  readonly perValue: PerValueParams | null;
 }
 
 export interface CvSummary {
@@ -65,8 +68,6 @@ export interface FitReport {
   /** In display order (curves that stand out first). */
   readonly concepts: readonly ReportConcept[];
   readonly cv: CvSummary | null;
-  /** Per-value parameters (e.g. guess/slip per item), when the params file has them. */
-  readonly perValue: readonly RankedValue[];
 }
 
 /** Why a concept's curve or fit stands out, for marks and the table. */
@@ -79,27 +80,21 @@ function status(c: ReportConcept): ParameterPoint['status'] {
   return c.flags.length > 0 ? 'flagged' : 'fitted';
 }
 
-/** Learning-curve panels per chart: larger charts are split so that a pool of threads can draw them side by side. */
-export const PANELS_PER_CHART = 30;
-
 /** The whole page; `render` draws the charts (default: on this thread). */
 export async function renderFitReport(r: FitReport, render: Renderer = renderInThread): Promise<string> {
   const withCurves = r.concepts.filter((c) => c.curve.length > 0);
   const panels = withCurves.map((c) => ({ label: `${standsOut(c) ? '⚠ ' : ''}${c.conceptId}`, standsOut: standsOut(c), points: c.curve }));
-  // Rows of 5 panels per chart, so the split is invisible: the charts stack into one grid (one legend, on top).
-  const curveSpecs = [];
-  for (let i = 0; i < panels.length; i += PANELS_PER_CHART) {
-    curveSpecs.push(learningCurvesSpec(panels.slice(i, i + PANELS_PER_CHART), r.maxOpportunity, 5, i === 0));
-  }
-  const others = [
+  const withPerValue = r.concepts.filter((c) => c.perValue !== null);
+  const valuePanels = perValuePanels(withPerValue);
+  const specs = [
+    panels.length > 0 ? learningCurvesSpec(panels, r.maxOpportunity) : null,
     r.concepts.length > 0 ? parameterStripSpec(parameterPoints(r.concepts), PARAMETERS) : null,
-    r.perValue.length > 0 ? rankedValuesSpec(r.perValue) : null,
+    valuePanels.length > 0 ? perValueSpec(valuePanels, perValueColumns(withPerValue)) : null,
     r.cv?.calibration && r.cv.calibration.length > 0 ? calibrationSpec(r.cv.calibration) : null,
   ];
-  const svgs = await render([...curveSpecs, ...others.filter((s) => s !== null)]);
-  const curvesSvg = curveSpecs.length > 0 ? svgs.slice(0, curveSpecs.length).join('\n') : null;
-  let k = curveSpecs.length;
-  const [paramsSvg, perValueSvg, calibrationSvg] = others.map((s) => (s === null ? null : svgs[k++]));
+  const svgs = await render(specs.filter((s) => s !== null));
+  let k = 0;
+  const [curvesSvg, paramsSvg, perValueSvg, calibrationSvg] = specs.map((s) => (s === null ? null : svgs[k++]));
   const out = r.concepts.filter(standsOut);
   const flagged = r.concepts.filter((c) => c.flags.length > 0);
   const fallback = r.concepts.filter((c) => c.use !== 'fitted');
@@ -109,13 +104,13 @@ export async function renderFitReport(r: FitReport, render: Renderer = renderInT
       `parameters from ${escapeHtml(r.params.file)}. Written by ${escapeHtml(r.generator)}.</p>`,
     checksumNote(r),
     `<nav><a href="#curves">Learning curves</a><a href="#parameters">Parameters</a><a href="#concepts">Concepts</a>` +
-      `${r.perValue.length > 0 ? '<a href="#per-value">Per-value parameters</a>' : ''}${r.cv ? '<a href="#cv">Cross-validation</a>' : ''}` +
+      `${withPerValue.length > 0 ? '<a href="#per-value">Per-value parameters</a>' : ''}${r.cv ? '<a href="#cv">Cross-validation</a>' : ''}` +
       `<a href="#fit">The fit</a></nav></header>`,
     '<main>',
     section('curves', 'Learning curves', curvesSection(r, withCurves, curvesSvg, out.length)),
     section('parameters', 'Parameters across concepts', parametersSection(r, paramsSvg, flagged.length, fallback.length)),
     section('concepts', 'Every concept', conceptTable(r.concepts)),
-    r.perValue.length > 0 ? section('per-value', 'Per-value parameters', perValueSection(r.perValue, perValueSvg)) : '',
+    withPerValue.length > 0 ? section('per-value', 'Per-value parameters', perValueSection(withPerValue, figure(perValueSvg, PER_VALUE_CAPTION))) : '',
     r.cv ? section('cv', 'Cross-validation', cvSection(r.cv, calibrationSvg)) : '',
     section('fit', 'The fit', fitSection(r)),
     '</main>',
@@ -136,6 +131,11 @@ function checksumNote(r: FitReport): string {
     `(sha256 ${escapeHtml(r.params.fitInput.sha256)}), while this page shows ${escapeHtml(r.data.file)} (sha256 ${escapeHtml(r.data.sha256)}).</p>`
   );
 }
+
+const PER_VALUE_CAPTION =
+  'One row of panels per concept, one panel per variant fitted. Each dot is one value\'s estimate at its rank: guess and ' +
+  'slip by item difficulty (hardest first), learn and forget by learn, prior by prior (highest first). The dashed lines ' +
+  'are the concept\'s own values, used for values not seen in training.';
 
 function figure(svg: string | null, caption: string): string {
   return svg === null ? `<p class="muted">Nothing to draw.</p>` : `<figure>${svg}<figcaption>${caption}</figcaption></figure>`;
@@ -217,19 +217,6 @@ function conceptTable(concepts: readonly ReportConcept[]): string {
     'Rows marked red on the left have a flag or a curve that stands out.</p>\n' +
     sortableTable(columns, concepts, (c) => (c.flags.length > 0 || standsOut(c) ? 'flagged' : ''))
   );
-}
-
-function perValueSection(values: readonly RankedValue[], svg: string | null): string {
-  const byParameter = new Map<string, RankedValue[]>();
-  for (const v of values) byParameter.set(v.parameter, [...(byParameter.get(v.parameter) ?? []), v]);
-  const tables = [...byParameter]
-    .map(([parameter, list]) => {
-      const sorted = [...list].sort((a, b) => b.value - a.value);
-      const rows = sorted.map((v, i) => `<tr><td>${i + 1}</td><td class="text">${escapeHtml(v.id)}</td><td>${num(v.value)}</td></tr>`).join('');
-      return `<details><summary>${escapeHtml(parameter)}: ${sorted.length} values, highest first</summary><table><thead><tr><th>rank</th><th class="text">value of</th><th>${escapeHtml(parameter)}</th></tr></thead><tbody>${rows}</tbody></table></details>`;
-    })
-    .join('\n');
-  return `${figure(svg, 'Each parameter\'s per-value estimates, ranked from lowest to highest.')}\n${tables}`;
 }
 
 function cvSection(cv: CvSummary, svg: string | null): string {

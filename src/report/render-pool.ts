@@ -1,15 +1,15 @@
 /**
- * Rendering several charts at once on worker threads. Vega runs one chart on one thread, and a report's learning
- * curves are most of its time, so the CLI splits them into a few charts and renders them side by side. Workers
- * are started early (`startRenderers`), so that loading and warming up Vega overlaps with reading the CSV.
+ * Rendering charts on worker threads, started early (`startRenderers`) so that loading Vega (about half a second)
+ * and warming it up on small charts of the same kinds overlaps with reading the CSV. With more than one worker,
+ * charts render side by side.
  */
 import { Worker } from 'node:worker_threads';
-import type { TopLevelSpec } from 'vega-lite';
 import type { RenderReply } from './render-worker.js';
-import { renderSvg } from './svg.js';
+import { learningCurvesSpec } from './charts.js';
+import { type ChartSpec, renderSvg } from './svg.js';
 
 /** Renders specs to SVG strings, in order. */
-export type Renderer = (specs: readonly TopLevelSpec[]) => Promise<string[]>;
+export type Renderer = (specs: readonly ChartSpec[]) => Promise<string[]>;
 
 /** On the calling thread, one after the other. */
 export const renderInThread: Renderer = async (specs) => {
@@ -18,8 +18,19 @@ export const renderInThread: Renderer = async (specs) => {
   return out;
 };
 
-// A tiny chart each worker renders first, so its first real chart runs on warm code.
-const WARM_UP = { data: { values: [{ x: 1, y: 0.5 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } } as TopLevelSpec;
+// Tiny charts each worker renders first, so that its first real charts run on warm code: a Vega-Lite chart and
+// the learning curves' Vega spec.
+const WARM_UP: readonly ChartSpec[] = [
+  { data: { values: [{ x: 1, y: 0.5 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
+  learningCurvesSpec(
+    [1, 2].map((i) => ({
+      label: `warm-up ${i}`,
+      standsOut: i === 2,
+      points: [1, 2, 3].map((opportunity) => ({ opportunity, students: 20, errorRate: 0.25, low: 0.1, high: 0.5, predictedErrorRate: 0.3 })),
+    })),
+    3,
+  ),
+];
 
 function startWorker(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./render-worker.js', import.meta.url), { execArgv: [] });
@@ -45,13 +56,13 @@ export function startRenderers(threads: number): { render: Renderer; close: () =
       waiting.clear();
     });
   }
-  const send = (w: Worker, spec: TopLevelSpec): Promise<string> =>
+  const send = (w: Worker, spec: ChartSpec): Promise<string> =>
     new Promise((resolve, reject) => {
       const id = next++;
       waiting.set(id, { resolve, reject });
       w.postMessage({ id, spec });
     });
-  for (const w of workers) void send(w, WARM_UP).catch(() => {});
+  for (const w of workers) for (const spec of WARM_UP) void send(w, spec).catch(() => {});
   return {
     // Each spec goes to the worker with the fewest charts queued (specs come largest first from the caller).
     render: async (specs) => {

@@ -1,11 +1,11 @@
 /** A worker thread that renders Vega-Lite specs to SVG (see render-pool.ts): one message in, one message out. */
 import { parentPort } from 'node:worker_threads';
-import type { TopLevelSpec } from 'vega-lite';
+import type { ChartSpec } from './svg.js';
 import { renderSvg } from './svg.js';
 
 export interface RenderRequest {
   readonly id: number;
-  readonly spec: TopLevelSpec;
+  readonly spec: ChartSpec;
 }
 
 export type RenderReply = { readonly id: number; readonly svg: string } | { readonly id: number; readonly error: string };

@@ -4,7 +4,15 @@
  * Vega and Vega-Lite are loaded on first use: every `bkt` command loads this module, and loading them costs about
  * a second and 25 MB.
  */
+import type { Spec as VegaSpec } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
+
+/** A chart to draw: a Vega-Lite spec, or a Vega spec (told apart by `$schema`, as vega-embed does). */
+export type ChartSpec = TopLevelSpec | VegaSpec;
+
+function isVegaSpec(spec: ChartSpec): spec is VegaSpec {
+  return typeof spec.$schema === 'string' && spec.$schema.includes('/schema/vega/');
+}
 
 /** Shared look: the page's font stack, no ARIA per mark (the tables beside the charts hold the numbers). */
 export const CHART_CONFIG = {
@@ -14,10 +22,10 @@ export const CHART_CONFIG = {
   axis: { labelColor: '#1d2430', titleColor: '#1d2430', gridColor: '#eef1f5' },
 } as const;
 
-/** Renders one Vega-Lite spec to an SVG element (a string starting with <svg). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
-  const compiled = compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
+/** Renders one chart to an SVG element (a string starting with <svg). */
+export async function renderSvg(spec: ChartSpec): Promise<string> {
+  const vega = await import('vega');
+  const compiled = isVegaSpec(spec) ? spec : await compileLite(spec);
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
     const svg = await view.toSVG();
@@ -26,4 +34,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   } finally {
     view.finalize();
   }
+}
+
+async function compileLite(spec: TopLevelSpec): Promise<VegaSpec> {
+  const { compile } = await import('vega-lite');
+  return compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
 }

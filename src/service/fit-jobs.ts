@@ -15,6 +15,7 @@ import type {
 import { conceptResults, replayStates, unfittedResult } from './fit-results.js';
 import { HistoryDataBuilder } from './history-data.js';
 import { resolveConcept } from './parameters-cache.js';
+import type { ItemGuessSlip } from './ports.js';
 
 /** A fit request as the API receives it (all optional). */
 export interface FitRequest {
@@ -26,6 +27,9 @@ export interface FitRequest {
   readonly bounds?: { readonly guess?: number | null; readonly slip?: number | null } | null;
   readonly fix?: Partial<Record<'prior' | 'learn' | 'guess' | 'slip' | 'forget', number>>;
   readonly forget?: boolean;
+  /** The CLI's name of `forget`; both may be given only alike. */
+  readonly fitForget?: boolean;
+  readonly multigs?: boolean;
   readonly minResponses?: number;
   readonly applyDegenerate?: boolean;
   readonly replay?: boolean;
@@ -84,6 +88,9 @@ export function fitJobOptions(r: FitRequest, threshold: number): FitJobOptions {
   if (!(Number.isInteger(minResponses) && minResponses >= 1)) {
     throw new ServiceError('invalid_input', 'min_responses must be an integer >= 1', 'min_responses');
   }
+  if (r.forget !== undefined && r.fitForget !== undefined && r.forget !== r.fitForget) {
+    throw new ServiceError('invalid_input', 'forget and fit_forget name the same option: give one, or both alike', 'fit_forget');
+  }
   const d = DEFAULT_FIT_OPTIONS;
   const options: FitJobOptions = {
     conceptIds,
@@ -93,7 +100,8 @@ export function fitJobOptions(r: FitRequest, threshold: number): FitJobOptions {
     tol: r.tol ?? d.tol,
     bounds: r.bounds === null ? { guess: null, slip: null } : { ...d.bounds, ...r.bounds },
     fix: { ...r.fix },
-    forget: r.forget ?? d.fitForget,
+    forget: r.forget ?? r.fitForget ?? d.fitForget,
+    multigs: r.multigs ?? false,
     minResponses,
     applyDegenerate: r.applyDegenerate ?? false,
     replay: r.replay ?? false,
@@ -124,6 +132,15 @@ export function coreOptions(o: FitJobOptions, threshold: number): Partial<FitOpt
     fallback: 'defaults',
     threshold,
   };
+}
+
+/**
+ * A fit's per-item guess and slip as item parameters. Rows without an item were fitted as one value of their own
+ * (the empty id, as an empty cell in `bkt fit`), but answers without an item use the concept's parameters, so that
+ * value is not an item.
+ */
+function itemsOf(c: ConceptFit): ItemGuessSlip[] {
+  return (c.perValue?.guessSlip?.values ?? []).filter((v) => v.value !== '').map((v) => ({ itemId: v.value, guess: v.guess, slip: v.slip }));
 }
 
 const QUEUED: FitJobProgress = { phase: 'queued', rowsRead: 0, unitsDone: 0, unitsTotal: 0, pairsReplayed: 0, pairsTotal: 0 };
@@ -281,13 +298,14 @@ export class FitJobService {
     // Versions first: a change made after this point, even during the read, is detected when applying.
     const versions = await store.parameterVersions(options.conceptIds);
     setProgress({ phase: 'reading' });
-    const builder = new HistoryDataBuilder(options.minResponses);
+    const byItem = options.multigs === true;
+    const builder = new HistoryDataBuilder(options.minResponses, byItem ? ['guessSlip'] : []);
     const pageSize = this.o.pageSize ?? 5_000;
     const rest = 1 / (this.o.readShare ?? 0.5) - 1;
     for (let after = null as Parameters<FitJobStore['readHistoryPage']>[1]; ; ) {
       check();
       const pageStart = performance.now();
-      const page = await store.readHistoryPage(options.conceptIds, after, pageSize);
+      const page = await store.readHistoryPage(options.conceptIds, after, pageSize, byItem);
       builder.add(page);
       if (rest > 0) await new Promise((r) => setTimeout(r, (performance.now() - pageStart) * rest));
       setProgress({ rowsRead: builder.rows });
@@ -312,7 +330,13 @@ export class FitJobService {
     for (const c of fit.concepts) {
       const flagged = c.flags.degenerate || c.flags.few_data;
       if (!flagged || options.applyDegenerate) {
-        toApply.push({ conceptId: c.conceptId, params: c.params, sampleSize: c.responses, expectedVersion: versions.get(c.conceptId) ?? 0 });
+        toApply.push({
+          conceptId: c.conceptId,
+          params: c.params,
+          sampleSize: c.responses,
+          expectedVersion: versions.get(c.conceptId) ?? 0,
+          ...(byItem && { items: itemsOf(c) }),
+        });
       }
     }
     const { written, skipped, items } =

@@ -37,6 +37,8 @@ export interface FitJobOptions {
   readonly bounds: { readonly guess: number | null; readonly slip: number | null };
   readonly fix: Partial<BktParams>;
   readonly forget: boolean;
+  /** Guess and slip per item (the history's item_id), as `bkt fit --multigs`. Absent in jobs stored before. */
+  readonly multigs?: boolean;
   /** Concepts with fewer responses are not fitted at all. */
   readonly minResponses: number;
   /** Apply fits flagged degenerate or few_data too. */
@@ -91,6 +93,8 @@ export interface HistoryPage {
   readonly studentIds: string[];
   readonly seqs: number[];
   readonly correct: boolean[];
+  /** Each row's item_id (null: none), when the page was read with items. */
+  readonly itemIds?: (string | null)[];
 }
 
 export interface HistoryCursor {
@@ -159,8 +163,11 @@ export interface FitJobStore {
 
   /** The current version of each concept's parameters (0 = no row). */
   parameterVersions(conceptIds: readonly string[] | null): Promise<Map<string, number>>;
-  /** Up to `limit` history rows after `after`, in (concept, student, seq) order, of the given concepts or all. */
-  readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number): Promise<HistoryPage>;
+  /**
+   * Up to `limit` history rows after `after`, in (concept, student, seq) order, of the given concepts or all; with
+   * `withItems`, their item ids too (a read of the table's rows rather than of its index alone).
+   */
+  readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number, withItems?: boolean): Promise<HistoryPage>;
   /**
    * One transaction: each concept's parameters are written with a new version, fitted_at and sample_size, and its
    * items at that version (see FittedParameters.items), unless its version moved from `expectedVersion` (returned

@@ -48,10 +48,20 @@ function uuid(value: string, field: string): string {
   return v;
 }
 
-/** An item id as given: 1 to MAX_ITEM_ID_LENGTH characters, compared exactly (case and spaces matter). */
+/** NUL, or a surrogate code unit without its pair. */
+const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * An item id as given: 1 to MAX_ITEM_ID_LENGTH characters, compared exactly (case and spaces matter). PostgreSQL's
+ * text holds neither NUL nor a lone surrogate (it would store U+FFFD, and a retry would no longer match), so neither
+ * is accepted.
+ */
 export function checkItemId(value: string, field: string): string {
   if (typeof value !== 'string' || value.length < 1 || value.length > MAX_ITEM_ID_LENGTH) {
     throw new ServiceError('invalid_input', `${field} must be a string of 1 to ${MAX_ITEM_ID_LENGTH} characters`, field);
+  }
+  if (NOT_STORABLE.test(value)) {
+    throw new ServiceError('invalid_input', `${field} must be Unicode text without NUL (U+0000) or a lone surrogate`, field);
   }
   return value;
 }
@@ -85,7 +95,7 @@ export class MasteryService {
 
   /** Applies one response in one transaction; a repeated response_id returns the first result, replayed. */
   async recordResponse(input: ResponseInput): Promise<UpdateResult> {
-    const [result] = await this.apply([normalise(input, '')]);
+    const [result] = await this.apply([normalise(input, '')], false);
     return result;
   }
 
@@ -95,10 +105,10 @@ export class MasteryService {
     if (inputs.length > MAX_BATCH) {
       throw new ServiceError('invalid_input', `responses holds at most ${MAX_BATCH} items, got ${inputs.length}`, 'responses');
     }
-    return this.apply(inputs.map((r, i) => normalise(r, `responses[${i}].`)));
+    return this.apply(inputs.map((r, i) => normalise(r, `responses[${i}].`)), true);
   }
 
-  private apply(inputs: ResponseInput[]): Promise<UpdateResult[]> {
+  private apply(inputs: ResponseInput[], batch: boolean): Promise<UpdateResult[]> {
     const priors = new Map<string, PriorRow>();
     const responseIds = new Set<string>();
     for (const r of inputs) {
@@ -112,7 +122,7 @@ export class MasteryService {
     // One pair's updates queue in this process first, so that a hot pair holds one connection, not the pool.
     return this.queue.run([...priors.keys()], () =>
       this.store.recordResponses({ priors: [...priors.values()], responseIds: [...responseIds] }, (locked) =>
-        planResponses(inputs, locked, (c) => this.parameters.get(c), this.threshold),
+        planResponses(inputs, locked, (c) => this.parameters.get(c), this.threshold, batch),
       ),
     );
   }

@@ -84,6 +84,8 @@ export function planResponses(
   locked: LockedSnapshot,
   parameters: (conceptId: string) => ResolvedParameters,
   threshold: number,
+  /** A batch's 409 names the item (responses[3].response_id), also for a batch of one. */
+  batch = inputs.length > 1,
 ): WritePlan<UpdateResult[]> {
   const working = new Map<string, Working>();
   const seen = new Map<string, RecordedResponse>(locked.responses);
@@ -111,7 +113,7 @@ export function planResponses(
   };
 
   inputs.forEach((input, index) => {
-    const at = inputs.length > 1 ? `responses[${index}].` : '';
+    const at = batch ? `responses[${index}].` : '';
     if (input.responseId !== undefined) {
       const recorded = seen.get(input.responseId);
       if (recorded) {

@@ -3,6 +3,7 @@ import { makeParams, type BktParams } from '../bkt/index.js';
 import type { HistoryQuery, HistoryRow, HistoryStore, ParameterStore, StoredParameters } from '../service/fit-ports.js';
 import type { ParamsOrigin } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
+import { numberArray, uuidArray } from './sql-arrays.js';
 import { PARAMS_SOURCE_SQL } from './sql-store.js';
 import type { SqlDatabase, SqlExecutor, SqlValue } from './sql.js';
 import type { ItemGuessSlip } from '../service/ports.js';
@@ -14,6 +15,63 @@ export async function insertItems(tx: SqlExecutor, conceptId: string, version: n
     `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
      SELECT $1, x.item_id, $2, x.p_g, x.p_s FROM jsonb_to_recordset($3::jsonb) AS x(item_id text, p_g float8, p_s float8)`,
     [conceptId, version, JSON.stringify(items.map((i) => ({ item_id: i.itemId, p_g: i.guess, p_s: i.slip })))],
+  );
+}
+
+/** One item row to write, at its concept's version. */
+export interface ItemRowWrite {
+  readonly concept_id: string;
+  readonly version: number;
+  readonly item_id: string;
+  readonly p_g: number;
+  readonly p_s: number;
+}
+
+/** Writes item rows of several concepts and versions in one statement (inside the caller's transaction). */
+export async function insertItemRows(tx: SqlExecutor, rows: readonly ItemRowWrite[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
+     SELECT x.concept_id, x.item_id, x.version, x.p_g, x.p_s
+     FROM jsonb_to_recordset($1::jsonb) AS x(concept_id uuid, item_id text, version int, p_g float8, p_s float8)`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** Fitted parameters of one concept, as written with fitted_at = now(). */
+export interface FittedRow {
+  readonly conceptId: string;
+  readonly params: BktParams;
+  readonly sampleSize: number;
+}
+
+/**
+ * Writes fitted parameters (inside the caller's transaction): each concept's row created, or updated to a new
+ * version, except the concepts of `createOnly` whose row appeared meanwhile (left alone). Returns the rows written.
+ */
+export async function upsertFitted(tx: SqlExecutor, fits: readonly FittedRow[], createOnly: readonly string[] = []): Promise<{ concept_id: string; version: number }[]> {
+  const col = (f: (x: FittedRow) => number) => numberArray(fits.map(f));
+  return tx.query<{ concept_id: string; version: number }>(
+    `INSERT INTO public.bkt_parameters AS p (concept_id, p_l0, p_t, p_g, p_s, p_f, fitted_at, sample_size)
+     SELECT x.concept_id, x.p_l0, x.p_t, x.p_g, x.p_s, x.p_f, now(), x.sample_size
+     FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::int[])
+       AS x(concept_id, p_l0, p_t, p_g, p_s, p_f, sample_size)
+     ORDER BY x.concept_id
+     ON CONFLICT (concept_id) DO UPDATE SET p_l0 = excluded.p_l0, p_t = excluded.p_t, p_g = excluded.p_g,
+       p_s = excluded.p_s, p_f = excluded.p_f, fitted_at = excluded.fitted_at, sample_size = excluded.sample_size,
+       version = p.version + 1, updated_at = now()
+     WHERE NOT (p.concept_id = ANY($8::uuid[]))
+     RETURNING concept_id, version`,
+    [
+      uuidArray(fits.map((f) => f.conceptId)),
+      col((f) => f.params.prior),
+      col((f) => f.params.learn),
+      col((f) => f.params.guess),
+      col((f) => f.params.slip),
+      col((f) => f.params.forget),
+      col((f) => f.sampleSize),
+      uuidArray(createOnly),
+    ],
   );
 }
 

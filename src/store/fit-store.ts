@@ -7,6 +7,7 @@ import type {
   HistoryCursor, HistoryPage, ReplayPair, ReplayWrite,
 } from '../service/fit-ports.js';
 import type { ItemGuessSlip, PairWrite } from '../service/ports.js';
+import { insertItemRows, upsertFitted } from './admin-store.js';
 import { translateDbError } from './db-errors.js';
 import type { PairsWrittenHook } from './sql-store.js';
 import { numberArray, uuidArray } from './sql-arrays.js';
@@ -57,15 +58,8 @@ async function writeItems(tx: SqlExecutor, fits: readonly FittedParameters[], wr
       )),
     );
   }
-  if (own.length > 0) {
-    await tx.query(
-      `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
-       SELECT x.concept_id, x.item_id, x.version, x.p_g, x.p_s
-       FROM jsonb_to_recordset($1::jsonb) AS x(concept_id uuid, item_id text, version int, p_g float8, p_s float8)`,
-      [JSON.stringify(own)],
-    );
-    rows.push(...own);
-  }
+  await insertItemRows(tx, own);
+  rows.push(...own);
   return rows;
 }
 
@@ -167,21 +161,22 @@ export class SqlFitJobStore implements FitJobStore {
     return new Map(rows.map((r) => [r.concept_id, r.version]));
   }
 
-  async readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number): Promise<HistoryPage> {
+  async readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number, withItems = false): Promise<HistoryPage> {
     // Row comparison on the index's columns: a keyset page is an index range scan, whatever the offset.
-    const rows = await this.q<{ concept_id: string; student_id: string; seq: number; response_correct: boolean }>(
-      `SELECT concept_id, student_id, seq, response_correct FROM public.mastery_history
+    const rows = await this.q<{ concept_id: string; student_id: string; seq: number; response_correct: boolean; item_id?: string | null }>(
+      `SELECT concept_id, student_id, seq, response_correct${withItems ? ', item_id' : ''} FROM public.mastery_history
        WHERE ($1::uuid[] IS NULL OR concept_id = ANY($1::uuid[]))
          AND ($2::uuid IS NULL OR (concept_id, student_id, seq) > ($2::uuid, $3::uuid, $4::int))
        ORDER BY concept_id, student_id, seq LIMIT $5`,
       [conceptIds === null ? null : uuidArray(conceptIds), after?.conceptId ?? null, after?.studentId ?? null, after?.seq ?? 0, limit],
     );
-    const page: HistoryPage = { conceptIds: [], studentIds: [], seqs: [], correct: [] };
+    const page = { conceptIds: [] as string[], studentIds: [] as string[], seqs: [] as number[], correct: [] as boolean[], itemIds: withItems ? ([] as (string | null)[]) : undefined };
     for (const r of rows) {
       page.conceptIds.push(r.concept_id);
       page.studentIds.push(r.student_id);
       page.seqs.push(r.seq);
       page.correct.push(r.response_correct);
+      page.itemIds?.push(r.item_id ?? null);
     }
     return page;
   }
@@ -199,30 +194,8 @@ export class SqlFitJobStore implements FitJobStore {
         const now = new Map(current.map((r) => [r.concept_id, r.version]));
         const keep = sorted.filter((f) => (now.get(f.conceptId) ?? 0) === f.expectedVersion);
         if (keep.length === 0) return { rows: [], items: [] };
-        const col = (f: (x: FittedParameters) => number) => numberArray(keep.map(f));
-        const rows = await tx.query<{ concept_id: string; version: number }>(
-          // A row created meanwhile for a concept that had none conflicts and is left alone (versions start at 1).
-          `INSERT INTO public.bkt_parameters AS p (concept_id, p_l0, p_t, p_g, p_s, p_f, fitted_at, sample_size)
-           SELECT x.concept_id, x.p_l0, x.p_t, x.p_g, x.p_s, x.p_f, now(), x.sample_size
-           FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::int[])
-             AS x(concept_id, p_l0, p_t, p_g, p_s, p_f, sample_size)
-           ORDER BY x.concept_id
-           ON CONFLICT (concept_id) DO UPDATE SET p_l0 = excluded.p_l0, p_t = excluded.p_t, p_g = excluded.p_g,
-             p_s = excluded.p_s, p_f = excluded.p_f, fitted_at = excluded.fitted_at, sample_size = excluded.sample_size,
-             version = p.version + 1, updated_at = now()
-           WHERE NOT (p.concept_id = ANY($8::uuid[]))
-           RETURNING concept_id, version`,
-          [
-            uuidArray(keep.map((f) => f.conceptId)),
-            col((f) => f.params.prior),
-            col((f) => f.params.learn),
-            col((f) => f.params.guess),
-            col((f) => f.params.slip),
-            col((f) => f.params.forget),
-            col((f) => f.sampleSize),
-            uuidArray(keep.filter((f) => f.expectedVersion === 0).map((f) => f.conceptId)),
-          ],
-        );
+        // A row created meanwhile for a concept that had none conflicts and is left alone (versions start at 1).
+        const rows = await upsertFitted(tx, keep, keep.filter((f) => f.expectedVersion === 0).map((f) => f.conceptId));
         return { rows, items: await writeItems(tx, keep, rows) };
       });
       const written = new Map(rows.map((r) => [r.concept_id, r.version]));

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { TEST_SEED } from '../support/seed.js';
 import {
-  assessCurve, calibrationBins, countOpportunities, curvePoints, fiveNumbers, histogram, wilsonInterval, type CurvePoint,
+  assessCurve, calibrationBins, countOpportunities, curvePoints, fiveNumbers, histogram, rankItemDifficulty, rankValues,
+  wilsonInterval, type CurvePoint,
 } from '../../src/bkt/index.js';
 
 function seqs(...sequences: number[][]) {
@@ -141,5 +142,41 @@ describe('histogram and fiveNumbers', () => {
     expect(fiveNumbers([4, 1, 3, 2, 5])).toEqual({ min: 1, q1: 2, median: 3, q3: 4, max: 5 });
     expect(fiveNumbers([1, 2])).toEqual({ min: 1, q1: 1.25, median: 1.5, q3: 1.75, max: 2 });
     expect(fiveNumbers([])).toBeNull();
+  });
+});
+
+describe('rankItemDifficulty and rankValues', () => {
+  const items = [
+    { value: 'easy', guess: 0.6, slip: 0.05, rows: 10 },
+    { value: 'hard', guess: 0.05, slip: 0.3, rows: 20 },
+    { value: 'mid', guess: 0.2, slip: 0.1, rows: 30 },
+    { value: 'alsomid', guess: 0.2, slip: 0.1, rows: 5 },
+  ];
+
+  it('ranks items hardest first by the error rate at the concept prior, ties by value', () => {
+    const ranked = rankItemDifficulty(items, 0.3);
+    expect(ranked.map((r) => r.value)).toEqual(['hard', 'alsomid', 'mid', 'easy']);
+    // hard: 1 - (0.3 * 0.7 + 0.7 * 0.05) = 0.755
+    expect(ranked[0].difficulty).toBeCloseTo(0.755, 12);
+    expect(ranked[0].rows).toBe(20);
+    for (const r of ranked) expect(r.difficulty).toBeCloseTo(1 - (0.3 * (1 - r.slip) + 0.7 * r.guess), 12);
+  });
+
+  it('weighs slip more as the prior grows: at prior 1 only slip counts', () => {
+    const a = { value: 'a', guess: 0.0, slip: 0.1, rows: 1 };
+    const b = { value: 'b', guess: 0.5, slip: 0.2, rows: 1 };
+    expect(rankItemDifficulty([a, b], 0).map((r) => r.value)).toEqual(['a', 'b']);
+    expect(rankItemDifficulty([a, b], 1).map((r) => r.value)).toEqual(['b', 'a']);
+    expect(() => rankItemDifficulty([a], 1.5)).toThrow(RangeError);
+  });
+
+  it('ranks other per-value estimates highest first, ties by value, without changing the input', () => {
+    const learn = [
+      { value: 't2', learn: 0.1, forget: 0, rows: 3 },
+      { value: 't1', learn: 0.4, forget: 0, rows: 3 },
+      { value: 't0', learn: 0.1, forget: 0, rows: 3 },
+    ];
+    expect(rankValues(learn, (v) => v.learn).map((v) => v.value)).toEqual(['t1', 't0', 't2']);
+    expect(learn.map((v) => v.value)).toEqual(['t2', 't1', 't0']);
   });
 });

@@ -7,9 +7,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvWriter, PROBABILITY_DIGITS } from '../../src/cli/csv-writer.js';
 
-function written(fill: (w: CsvWriter) => void, size = 64): { text: string; chunks: Buffer[] } {
+/** What a writer gives its sink: kept chunks as they are (a stream's), else copies taken at once (a file's). */
+function written(fill: (w: CsvWriter) => void, size = 64, keep = true): { text: string; chunks: Buffer[] } {
   const chunks: Buffer[] = [];
-  const w = new CsvWriter({ writeBytes: (c) => chunks.push(c) }, size);
+  const w = new CsvWriter({ writeBytes: (c) => (chunks.push(keep ? c : Buffer.from(c)), keep) }, size);
   fill(w);
   w.flush();
   return { text: Buffer.concat(chunks).toString('utf8'), chunks };
@@ -59,7 +60,7 @@ describe('CsvWriter.probability', () => {
 });
 
 describe('CsvWriter', () => {
-  it('writes integers, digits, text and copied bytes, across many small buffers', () => {
+  it.each([true, false])('writes integers, digits, text and copied bytes, across many small buffers (sink keeps: %s)', (keep) => {
     const src = Buffer.from('xx"a,b",c\u00e9yy');
     const ints = [0, 1, 9, 10, 99, 100, 12345, 4294967295];
     const { text, chunks } = written((w) => {
@@ -75,7 +76,7 @@ describe('CsvWriter', () => {
         w.newline();
         w.text('h\u00e9llo,');
       }
-    }, 32);
+    }, 32, keep);
     const line = `${ints.join(',')},"a,b",c\u00e9`;
     const want = Array.from({ length: 20 }, (_, round) => `${line}${round % 10}\nh\u00e9llo,`).join('');
     expect(text).toBe(want);

@@ -27,7 +27,7 @@ beforeAll(() => {
     'bad-order.csv': 'student_id,concept_id,correct,t\nu1,a,1,1\nu1,a,1,soon\n',
     'has-prediction.csv': 'student_id,concept_id,correct,p_correct\nu1,a,1,0.5\n',
     'good.csv': 'student_id,concept_id,correct\nu1,a,1\nu1,a,0\nu2,a,1\n',
-    'v2.json': '{\n  "schema_version": 2,\n  "concepts": []\n}\n',
+    'v3.json': '{\n  "schema_version": 3,\n  "concepts": []\n}\n',
     'no-version.json': '{\n  "concepts": []\n}\n',
     'broken.json': '{\n  "schema_version": 1,\n  "concepts": [\n',
     'bad-param.json':
@@ -64,7 +64,7 @@ const cases: Case[] = [
   { name: 'data file missing', args: () => ['predict', at('nope.csv')], status: 1, message: /nope\.csv: no such file or directory/ },
   { name: 'params file missing', args: () => ['predict', at('good.csv'), '--params', at('nope.json')], status: 1, message: /nope\.json: no such file or directory/ },
   { name: 'params file not JSON', args: () => ['evaluate', at('good.csv'), '--params', at('broken.json')], status: 1, message: /broken\.json:\d+: not valid JSON/ },
-  { name: 'params file of another schema version', args: () => ['predict', at('good.csv'), '--params', at('v2.json')], status: 1, message: /v2\.json:2: schema_version 2 is not supported \(this bkt reads version 1\)/ },
+  { name: 'params file of another schema version', args: () => ['predict', at('good.csv'), '--params', at('v3.json')], status: 1, message: /v3\.json:2: schema_version 3 is not supported \(this bkt reads versions 1 and 2\)/ },
   { name: 'params file without a version', args: () => ['predict', at('good.csv'), '--params', at('no-version.json')], status: 1, message: /no-version\.json:1: no schema_version/ },
   { name: 'params file with a bad parameter', args: () => ['predict', at('good.csv'), '--params', at('bad-param.json')], status: 1, message: /bad-param\.json:1: concepts\[0\]\.params: guess must be strictly between 0 and 1, got 1\.5/ },
   { name: 'params file is a directory', args: () => ['predict', at('good.csv'), '--params', tmp.dir], status: 1, message: /is a directory/ },

@@ -157,3 +157,4 @@ describe('bkt predict rows', () => {
     expect(p).toBe((DEFAULT_PARAMS.prior * (1 - DEFAULT_PARAMS.slip) + (1 - DEFAULT_PARAMS.prior) * DEFAULT_PARAMS.guess).toFixed(10));
   });
 });
+

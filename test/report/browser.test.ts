@@ -15,6 +15,8 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { openPglite } from '../../src/store/pglite-driver.js';
 import { bkt } from '../support/bin.js';
 import { bktWithEnv, runFit } from '../fitjobs/support.js';
+import { renderFitReport } from '../../src/report/fit-report.js';
+import { HOSTILE_VALUE, handMadeParamsV2, handMadeReport } from './params-v2.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUTPUT = join(ROOT, 'test-output');
@@ -100,7 +102,7 @@ describe.skipIf(executablePath === null)('report pages in Chromium', () => {
     const { page, check } = await open(browser, url);
     const charts = await chartMarks(page);
     expect([...new Set(charts.map((c) => c.id))]).toEqual(['curves', 'parameters', 'cv']);
-    expect(charts.filter((c) => c.id === 'curves')).toHaveLength(4); // 101 curves, 30 panels per chart
+    expect(charts.filter((c) => c.id === 'curves')).toHaveLength(1); // 101 curves, one chart
     for (const c of charts) expect(c.marks, `chart in #${c.id}`).toBeGreaterThan(10);
     // One learning-curve panel per concept with a curve, each with its header.
     const panels = await page.$$eval('#curves svg g[class*="role-title"] text, #curves svg g[class*="row_header"] text, #curves svg text', (t) => t.length);
@@ -114,6 +116,33 @@ describe.skipIf(executablePath === null)('report pages in Chromium', () => {
     expect(check.consoleErrors).toEqual([]);
     expect(check.requests).toEqual([]);
     await page.screenshot({ path: join(OUTPUT, 'bkt-report.png'), fullPage: false });
+  });
+
+  it('the per-value view of a v2 params file draws its chart and sortable ranked tables, offline', async () => {
+    const html = join(tmp, 'per-value.html');
+    writeFileSync(html, await renderFitReport(handMadeReport(handMadeParamsV2())));
+    const { page, check } = await open(browser, `file://${html}`);
+    const charts = (await chartMarks(page)).filter((c) => c.id === 'per-value');
+    expect(charts).toHaveLength(1);
+    expect(charts[0]!.marks).toBeGreaterThan(18); // 18 dots, the frames and the concepts' own values
+    const summaries = await page.$$eval('#per-value details > summary', (s) => s.map((x) => x.textContent));
+    expect(summaries).toEqual([
+      'guess and slip by item_id: 4 values, hardest first',
+      'learn and forget by template_id: 2 values, highest learn first',
+      'prior by class_id: 2 values, highest first',
+      'guess and slip by item_id: 2 values, hardest first',
+    ]);
+    const items = page.locator('#per-value details').first();
+    await items.locator('summary').click();
+    const column = (i: number) => items.locator('tbody tr').evaluateAll((rows, i) => rows.map((r) => r.children[i]!.textContent), i);
+    expect(await column(1)).toEqual(['48883', '48881', HOSTILE_VALUE, '48882']);
+    await items.locator('th', { hasText: 'guess' }).locator('button').click();
+    const guesses = (await column(2)).map(Number);
+    expect(guesses).toEqual([...guesses].sort((a, b) => a - b));
+    expect(await page.locator('#per-value b').count()).toBe(0);
+    expect(check.consoleErrors).toEqual([]);
+    expect(check.requests).toEqual([]);
+    await page.locator('#per-value').screenshot({ path: join(OUTPUT, 'bkt-report-per-value.png') });
   });
 
   it('a hostile concept id is shown as text, never as markup', async () => {
