@@ -82,6 +82,7 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
   const usage = traceDataset(data, source, threshold, out);
 
   const writeStarted = performance.now();
+  const writeCpu = process.cpuUsage();
   try {
     if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
     else {
@@ -95,6 +96,7 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
     progress.stop();
   }
   const done = performance.now();
+  const cpu = process.cpuUsage(writeCpu);
 
   const mastered = o.finalStates ? countMastered(out.finalKnown!, threshold) : sum(out.mastered!);
   const summary = {
@@ -112,6 +114,8 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
     rows_per_second: Math.round(n / ((done - started) / 1000)),
     /** Output rows per second of the writing pass alone (the input streamed again, predictions appended). */
     write_rows_per_second: Math.round((o.finalStates ? nSeq : n) / ((done - writeStarted) / 1000)),
+    /** CPU seconds (user + system, the whole process) of the writing pass: its cost without waiting for a core. */
+    write_cpu_seconds: round((cpu.user + cpu.system) / 1e6, 3),
   };
   const say = o.output === '-' ? process.stderr : process.stdout;
   if (o.json) {
