@@ -296,15 +296,15 @@ export function runEmByValue(
  * for a value whose rows were spread like all of the concept's rows).
  */
 export function ownParams(seqs: ValueSequences, m: ValueModel, c: ValueCounts, o: FitOptions): BktParams {
-  const current: BktParams = { prior: m.prior[0], learn: m.learn[0], forget: m.forget[0], guess: m.guess[0], slip: m.slip[0] };
+  const current: BktParams = { prior: m.prior[0], learn: m.learn[0], guess: m.guess[0], slip: m.slip[0], forget: m.forget[0] };
   const tied = mStep(pooledCounts(c), current, o);
   const { varied } = seqs;
   return {
     prior: varied.prior ? tied.prior : current.prior,
     learn: varied.learn ? tied.learn : current.learn,
-    forget: varied.learn ? tied.forget : current.forget,
     guess: varied.guessSlip ? tied.guess : current.guess,
     slip: varied.guessSlip ? tied.slip : current.slip,
+    forget: varied.learn ? tied.forget : current.forget,
   };
 }
 

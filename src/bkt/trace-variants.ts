@@ -57,6 +57,8 @@ function table<T>(values: readonly T[] | undefined, pick: (v: T) => number, own:
 /**
  * Runs every sequence from its prior under per-value parameters, writing the requested columns (indexed as in
  * traceMastery). `variants` holds the rows' values (a ResponseData's); `perValue` the concept's fitted values.
+ * `unseenRows`, when given (indexed like `responses`), gets 1 at each row that took the concept's own value for a
+ * variant: its guess/slip or learn value, or (at a sequence's first row) its prior value, was not seen in training.
  */
 export function traceMasteryByValue(
   params: BktParams,
@@ -65,6 +67,7 @@ export function traceMasteryByValue(
   variants: VariantData | undefined,
   out: TraceColumns,
   threshold: number = DEFAULT_THRESHOLD,
+  unseenRows?: Uint8Array,
 ): UnseenValues {
   checkParams(params);
   const { responses, offsets } = seqs;
@@ -116,5 +119,18 @@ export function traceMasteryByValue(
     if (finalKnown) finalKnown[s] = known;
     if (finalUnknown) finalUnknown[s] = unknown;
   }
+  if (unseenRows) markUnseen(unseenRows, first, [gs, lf, pr], [gsValues.length, lfValues.length, prValues.length], seqs);
   return { guessSlip: gs.unseen, learn: lf.unseen, prior: pr.unseen };
+}
+
+function markUnseen(marks: Uint8Array, first: number, slots: Slots[], own: number[], seqs: SequenceSet): void {
+  const [gs, lf, pr] = slots;
+  const { offsets } = seqs;
+  for (let s = 0; s + 1 < offsets.length; s++) {
+    for (let t = offsets[s]; t < offsets[s + 1]; t++) {
+      const i = t - first;
+      const firstRow = t === offsets[s] && pr.slot[i] === own[2] && pr.unseen > 0;
+      marks[t] = (gs.unseen > 0 && gs.slot[i] === own[0]) || (lf.unseen > 0 && lf.slot[i] === own[1]) || firstRow ? 1 : 0;
+    }
+  }
 }

@@ -173,9 +173,9 @@ export function paramsForRow(params: BktParams, perValue: PerValueParams | undef
   return {
     prior: pr?.prior ?? params.prior,
     learn: lf?.learn ?? params.learn,
-    forget: lf?.forget ?? params.forget,
     guess: gs?.guess ?? params.guess,
     slip: gs?.slip ?? params.slip,
+    forget: lf?.forget ?? params.forget,
   };
 }
 

@@ -1,5 +1,7 @@
 /** Tracing a whole data set under a params source: each concept with its fitted params or the fallback. */
-import { conceptSequences, type ResponseData, traceMastery, type TraceColumns } from '../bkt/index.js';
+import {
+  conceptSequences, type ResponseData, traceMastery, traceMasteryByValue, type TraceColumns, type UnseenValues,
+} from '../bkt/index.js';
 import { type LoadedParams, paramsForConcept } from './params-file.js';
 
 export interface TraceUsage {
@@ -9,15 +11,23 @@ export interface TraceUsage {
   /** Concepts present but marked `use: fallback` (degenerate or few data), and their rows. */
   readonly fallbackConcepts: number;
   readonly fallbackRows: number;
+  /** With variants: rows (for prior, sequences) whose value was not seen in training and took the concept's own. */
+  readonly unseen: UnseenValues;
 }
 
-/** Fills per-row columns (indexed like data.responses) and per-sequence final states (indexed like sequences). */
+/**
+ * Fills per-row columns (indexed like data.responses) and per-sequence final states (indexed like sequences).
+ * A concept fitted with variants is traced with its per-value parameters (`data.variants` must carry the columns);
+ * `unseenRows`, when given, gets 1 at each row that took the concept's own value for an unseen variant value.
+ */
 export function traceDataset(
   data: ResponseData,
   source: LoadedParams,
   threshold: number,
   out: TraceColumns,
+  unseenRows?: Uint8Array,
 ): TraceUsage {
+  const unseen = { guessSlip: 0, learn: 0, prior: 0 };
   let absentConcepts = 0;
   let absentRows = 0;
   let fallbackConcepts = 0;
@@ -34,11 +44,16 @@ export function traceDataset(
       fallbackConcepts++;
       fallbackRows += rows;
     }
-    traceMastery(params, conceptSequences(data, c), {
-      ...out,
-      finalKnown: out.finalKnown?.subarray(first, last),
-      finalUnknown: out.finalUnknown?.subarray(first, last),
-    }, threshold);
+    const columns = { ...out, finalKnown: out.finalKnown?.subarray(first, last), finalUnknown: out.finalUnknown?.subarray(first, last) };
+    const perValue = how === 'fitted' ? source.concepts.get(data.conceptIds[c])?.perValue : undefined;
+    if (perValue === undefined) {
+      traceMastery(params, conceptSequences(data, c), columns, threshold);
+      continue;
+    }
+    const u = traceMasteryByValue(params, perValue, conceptSequences(data, c), data.variants, columns, threshold, unseenRows);
+    unseen.guessSlip += u.guessSlip;
+    unseen.learn += u.learn;
+    unseen.prior += u.prior;
   }
-  return { absentConcepts, absentRows, fallbackConcepts, fallbackRows };
+  return { absentConcepts, absentRows, fallbackConcepts, fallbackRows, unseen };
 }

@@ -8,7 +8,9 @@ import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger } from './options.js';
 import { makeProgress } from './progress.js';
-import { round } from './summary.js';
+import { round, unseenJson, unseenText } from './summary.js';
+import { perValueJson } from './params-per-value.js';
+import { variantColumnsFrom, variantOptionsJson } from './variant-options.js';
 import { foldsFromColumn, writePredictions } from './cv-folds.js';
 
 interface CvCommandOptions extends ColumnOptions, FitCliOptions {
@@ -47,7 +49,8 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   const progress = makeProgress();
   warmUpWorkers(o.threads); // they start while the CSV is read
   const columns = columnNames(o);
-  const { log, data } = await loadResponseData(file, o.foldCol === undefined ? columns : { ...columns, extra: [o.foldCol] }, progress);
+  const variants = { columns: variantColumnsFrom(o), fitting: true };
+  const { log, data } = await loadResponseData(file, o.foldCol === undefined ? columns : { ...columns, extra: [o.foldCol] }, progress, variants);
   const given = o.foldCol === undefined ? null : foldsFromColumn(file, log, data, o.foldCol);
   const folds = given === null ? o.folds : given.labels.length;
   let result: CvResult;
@@ -74,6 +77,8 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
       folds: result.folds,
       seed: result.seed,
       fit_forget: o.fitForget,
+      variants: variantOptionsJson(variants.columns),
+      unseen_values: unseenJson(result.unseen),
       pooled: metricsJson(result.pooled),
       fold_col: o.foldCol ?? null,
       predictions: o.predictions ?? null,
@@ -94,9 +99,12 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
         train_log_lik: f.trainLogLik,
         ...metricsJson(f),
         fallback: fallbackJson(f.fallback),
+        unseen_values: unseenJson(f.unseen),
         params: {
           fallback: { source: f.params.fallbackSource, params: f.params.fallback },
-          concepts: f.params.concepts.map((c) => ({ concept_id: c.conceptId, use: c.use, params: c.params })),
+          concepts: f.params.concepts.map((c) => ({
+            concept_id: c.conceptId, use: c.use, params: c.params, ...(c.perValue ? { per_value: perValueJson(c.perValue) } : {}),
+          })),
         },
       })),
       concepts: result.concepts.map((c) => ({ concept_id: c.conceptId, ...metricsJson(c) })),
@@ -127,7 +135,8 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
       `fallback used for ${(100 * f.rowShare).toFixed(2)}% of test rows: ` +
       `absent in training ${count(f.absent.concepts)} (fold, concept) pairs / ${count(f.absent.rows)} rows, ` +
       `degenerate ${count(f.degenerate.concepts)} / ${count(f.degenerate.rows)}, ` +
-      `few data ${count(f.fewData.concepts)} / ${count(f.fewData.rows)}\n`,
+      `few data ${count(f.fewData.concepts)} / ${count(f.fewData.rows)}\n` +
+      unseenText(result.unseen),
   );
 }
 

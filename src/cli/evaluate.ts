@@ -8,8 +8,9 @@ import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count
 import { readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { usageJson, usageText } from './summary.js';
+import { addVariantOptions, type VariantCliOptions, variantColumnsFor } from './variant-options.js';
 
-interface EvaluateOptions extends ColumnOptions {
+interface EvaluateOptions extends ColumnOptions, VariantCliOptions {
   params: string;
   json: boolean;
 }
@@ -21,16 +22,19 @@ export function registerEvaluate(program: Command): void {
     .description(
       'Predicts every row from the student\'s earlier rows on the same concept (as `bkt predict` does) and scores ' +
         'the predictions: log-likelihood, RMSE, accuracy (P(correct) >= 0.5) and AUC (ties counted half; none when ' +
-        'a concept has only one class), overall and per concept. Concepts absent from the params file use its fallback.',
+        'a concept has only one class), overall and per concept. Concepts absent from the params file use its fallback. ' +
+        'A params file fitted with variants is applied per value (its columns are read from the data); a value not ' +
+        'seen in training takes the concept\'s own parameters, and the summary counts those rows.',
     )
     .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
     .requiredOption('--params <file>', 'params file from `bkt fit`');
-  addJsonOption(addColumnOptions(cmd)).action(async (file: string, o: EvaluateOptions) => runEvaluate(file, o));
+  addJsonOption(addColumnOptions(addVariantOptions(cmd, false))).action(async (file: string, o: EvaluateOptions) => runEvaluate(file, o));
 }
 
 async function runEvaluate(file: string, o: EvaluateOptions): Promise<void> {
   const source = readParamsFile(o.params);
-  const { log, data } = await loadResponseData(file, columnNames(o), makeProgress());
+  const variants = { columns: variantColumnsFor(source, o), fitting: false };
+  const { log, data } = await loadResponseData(file, columnNames(o), makeProgress(), variants);
   const pCorrect = new Float64Array(data.responses.length);
   const usage = traceDataset(data, source, source.threshold, { pCorrect });
   const { overall, concepts } = evaluateDataset(data, pCorrect);

@@ -3,8 +3,9 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { type BktParams, DEFAULT_FIT_OPTIONS, type FitOptions, PARAM_NAMES, type ParamName } from '../bkt/index.js';
 import { parseInteger, parseNumber, thresholdOption } from './options.js';
+import { addVariantOptions, type VariantCliOptions } from './variant-options.js';
 
-export interface FitCliOptions {
+export interface FitCliOptions extends VariantCliOptions {
   restarts: number;
   pooledRestarts: number;
   seed: number;
@@ -58,7 +59,7 @@ function parseFix(text: string, previous: Partial<BktParams>): Partial<BktParams
 
 export function addFitOptions(cmd: Command): Command {
   const d = DEFAULT_FIT_OPTIONS;
-  return cmd
+  return addVariantOptions(cmd, true)
     .option('--restarts <n>', 'EM starts per concept; the first at the story defaults, the others random', parseInteger(1), d.restarts)
     .option('--pooled-restarts <n>', 'EM starts of the pooled fallback fit (all rows as one concept)', parseInteger(1), d.pooledRestarts)
     .option('--seed <n>', 'seed of the random restarts (results never depend on threads or concept order)', parseInteger(0, 0xffffffff), d.seed)

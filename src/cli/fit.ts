@@ -13,6 +13,8 @@ import { formatParamsFile, PARAMS_SCHEMA_VERSION, type ParamsFile, type ParamsFi
 import { makeProgress } from './progress.js';
 import { round } from './summary.js';
 import { VERSION } from './version.js';
+import { perValueJson } from './params-per-value.js';
+import { variantColumnsFrom, variantFitText, variantOptionsJson } from './variant-options.js';
 
 interface FitCommandOptions extends ColumnOptions, FitCliOptions {
   output: string;
@@ -57,8 +59,8 @@ async function runFit(file: string, o: FitCommandOptions): Promise<void> {
 async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOutput): Promise<void> {
   const progress = makeProgress();
   warmUpWorkers(o.threads); // they start while the CSV is read
-  // Only the hash of the log is kept: its columns (read before grouping) can be collected during the fit.
-  const { log: { sha256 }, data, seconds: loading } = await loadResponseData(file, columnNames(o), progress);
+  const variants = variantColumnsFrom(o);
+  const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), progress, { columns: variants, fitting: true });
   const t1 = performance.now();
   const options = fitOptionsFrom(o);
   let fit: DatasetFit;
@@ -82,13 +84,13 @@ async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOut
     generator: `bkt-engine ${VERSION}`,
     input: {
       file: basename(file),
-      sha256,
+      sha256: log.sha256,
       rows: data.responses.length,
       students: data.studentIds.length,
       concepts: data.conceptIds.length,
       columns: columnNames(o),
     },
-    options: optionsJson(fit.options),
+    options: { ...optionsJson(fit.options), ...variantOptionsJson(variants) },
     fallback: {
       source: fit.fallback.source,
       params: fit.fallback.params,
@@ -108,6 +110,7 @@ async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOut
     threads: o.threads,
     ...paramsFile.totals,
     fallback: { source: fit.fallback.source, params: fit.fallback.params },
+    variants: variantOptionsJson(variants),
     seconds: {
       parse: round(loading.parse, 3),
       group: round(loading.group, 3),
@@ -129,7 +132,8 @@ async function fitAndWrite(file: string, o: FitCommandOptions, output: AtomicOut
       `(${count(t.flags.degenerate)} degenerate, ${count(t.flags.few_data)} few data); ` +
       `${count(t.converged)} converged, ${count(t.flags.at_bound)} at a bound\n` +
       `  advisories (fits kept): ${count(t.flags.mastery_unreachable)} with mastery unreachable, ` +
-      `${count(t.flags.mastery_slow)} with mastery after more than ${SLOW_MASTERY} correct answers in a row\n`,
+      `${count(t.flags.mastery_slow)} with mastery after more than ${SLOW_MASTERY} correct answers in a row\n` +
+      variantFitText(fit),
   );
 }
 
@@ -168,6 +172,7 @@ function conceptJson(c: ConceptFit): ParamsFileConcept {
     flags,
     reasons,
     advisories: c.advisories,
+    ...(c.perValue ? { per_value: perValueJson(c.perValue) } : {}),
   };
 }
 

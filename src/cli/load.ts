@@ -3,6 +3,14 @@ import { buildResponseData, type ResponseData } from '../bkt/index.js';
 import { type ColumnNames, readResponseLog, type ResponseLog } from './csv-input.js';
 import { InputError } from './errors.js';
 import type { Progress } from './progress.js';
+import type { VariantColumnNames } from './params-file.js';
+import { variantColumnList, variantRows } from './variant-options.js';
+
+/** The variants' columns to read and group with the rows, and whether every row needs a value (fitting). */
+export interface VariantLoad {
+  readonly columns: VariantColumnNames;
+  readonly fitting: boolean;
+}
 
 export interface LoadedData {
   readonly log: ResponseLog;
@@ -11,17 +19,21 @@ export interface LoadedData {
   readonly seconds: { readonly parse: number; readonly group: number };
 }
 
-export async function loadResponseData(file: string, columns: ColumnNames, progress: Progress): Promise<LoadedData> {
+export async function loadResponseData(file: string, columns: ColumnNames, progress: Progress, variants?: VariantLoad): Promise<LoadedData> {
   const t0 = performance.now();
   let started = false;
-  const log = await readResponseLog(file, columns, (done, total) => {
+  const named = variants ? variantColumnList(variants.columns) : [];
+  const extra = [...(columns.extra ?? []), ...named.map((n) => n.column)];
+  const extraOptions = new Map([...(columns.extraOptions ?? []), ...named.map((n) => [n.column, n.option] as const)]);
+  const log = await readResponseLog(file, { ...columns, extra, extraOptions }, (done, total) => {
     if (!started) progress.phase('read', total);
     started = true;
     progress.update(done);
   });
   progress.stop();
   const t1 = performance.now();
-  const { data, nonContiguous } = buildResponseData(log.rows);
+  const rowVariants = variants ? variantRows(file, log, variants.columns, variants.fitting) : undefined;
+  const { data, nonContiguous } = buildResponseData(rowVariants ? { ...log.rows, variants: rowVariants } : log.rows);
   const t2 = performance.now();
   if (nonContiguous) {
     throw new InputError(

@@ -7,12 +7,31 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Jsonc from 'jsonc-parser';
 import type { JSONPath, ParseError } from 'jsonc-parser';
-import { type BktParams, checkParams, checkThreshold, DEFAULT_PARAMS, DEFAULT_THRESHOLD } from '../bkt/index.js';
+import { type BktParams, checkParams, checkThreshold, DEFAULT_PARAMS, DEFAULT_THRESHOLD, type PerValueParams } from '../bkt/index.js';
 import { InputError, systemMessage } from './errors.js';
+import { readPerValue } from './params-per-value.js';
 
-export const PARAMS_SCHEMA_VERSION = 1;
-/** The versions readers accept (2 adds per-value parameters, which only `bkt params load` reads so far). */
+/** The version `bkt fit` writes: 2 adds the variants' columns (options) and per-value parameters (per concept). */
+export const PARAMS_SCHEMA_VERSION = 2;
+/** The versions readers accept. */
 export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
+
+/** The columns of the model variants a params file was fitted with (null: not fitted). */
+export interface VariantColumnNames {
+  readonly guessSlip: string | null;
+  readonly learn: string | null;
+  readonly prior: string | null;
+}
+
+export const NO_VARIANT_COLUMNS: VariantColumnNames = Object.freeze({ guessSlip: null, learn: null, prior: null });
+
+/** A concept of a loaded params file: its own parameters, whether it uses them, and its per-value parameters. */
+export interface LoadedConcept {
+  readonly params: BktParams;
+  readonly use: 'fitted' | 'fallback';
+  /** Present when the file was fitted with variants (schema_version 2). */
+  readonly perValue?: PerValueParams;
+}
 
 /** jsonc-parser, loaded by the first read: `bkt fit` only writes params files (start-up time and memory). */
 let jsoncParser: typeof Jsonc | null = null;
@@ -46,7 +65,9 @@ export interface LoadedParams {
   readonly threshold: number;
   readonly fallback: BktParams;
   readonly fallbackSource: string;
-  readonly concepts: ReadonlyMap<string, { readonly params: BktParams; readonly use: 'fitted' | 'fallback' }>;
+  readonly concepts: ReadonlyMap<string, LoadedConcept>;
+  /** The variants' columns from the file's options (absent: none, standard BKT). */
+  readonly variants?: VariantColumnNames;
 }
 
 /** The story defaults for every concept (predict without --params). */
@@ -56,6 +77,7 @@ export const DEFAULTS_SOURCE: LoadedParams = Object.freeze({
   fallback: DEFAULT_PARAMS,
   fallbackSource: 'defaults',
   concepts: new Map(),
+  variants: NO_VARIANT_COLUMNS,
 });
 
 /** How a concept is predicted: its own fitted params, the fallback (marked so), or the fallback (absent). */
@@ -142,14 +164,19 @@ export function readParamsFile(path: string): LoadedParams {
   const fallbackObj = json.fallback as Record<string, unknown>;
   const fallback = readParams(fallbackObj.params, 'fallback.params', ['fallback', 'params']);
   if (!Array.isArray(json.concepts)) fail('concepts', ['concepts'], 'missing: expected an array');
-  const concepts = new Map<string, { params: BktParams; use: 'fitted' | 'fallback' }>();
+  const variants = version === 1 ? NO_VARIANT_COLUMNS : readVariantColumns(json.options, fail);
+  const concepts = new Map<string, LoadedConcept>();
   (json.concepts as unknown[]).forEach((entry, i) => {
     const where = `concepts[${i}]`;
     if (!isObject(entry)) return fail(where, ['concepts', i], 'expected an object');
     if (typeof entry.concept_id !== 'string') return fail(`${where}.concept_id`, ['concepts', i, 'concept_id'], 'expected a string');
     if (entry.use !== 'fitted' && entry.use !== 'fallback') return fail(`${where}.use`, ['concepts', i, 'use'], 'expected "fitted" or "fallback"');
     if (concepts.has(entry.concept_id)) return fail(`${where}.concept_id`, ['concepts', i, 'concept_id'], `duplicate concept ${JSON.stringify(entry.concept_id)}`);
-    concepts.set(entry.concept_id, { params: readParams(entry.params, `${where}.params`, ['concepts', i, 'params']), use: entry.use });
+    const params = readParams(entry.params, `${where}.params`, ['concepts', i, 'params']);
+    if (version === 1 || entry.per_value === undefined) return concepts.set(entry.concept_id, { params, use: entry.use });
+    const perValue = readPerValue(entry.per_value, `${where}.per_value`, ['concepts', i, 'per_value'], fail);
+    checkColumns(perValue, variants, `${where}.per_value`, ['concepts', i, 'per_value'], fail);
+    concepts.set(entry.concept_id, { params, use: entry.use, perValue });
   });
   return {
     file: path,
@@ -157,7 +184,36 @@ export function readParamsFile(path: string): LoadedParams {
     fallback,
     fallbackSource: typeof fallbackObj.source === 'string' ? fallbackObj.source : 'unknown',
     concepts,
+    variants,
   };
+}
+
+type Fail = (where: string, at: JSONPath, problem: string) => never;
+
+const OPTION_OF = { guessSlip: 'multigs', learn: 'multilearn', prior: 'multiprior' } as const;
+
+/** options.multigs, options.multilearn, options.multiprior: a column name or null (absent = null). */
+function readVariantColumns(options: unknown, fail: Fail): VariantColumnNames {
+  const o = isObject(options) ? options : {};
+  const read = (kind: keyof typeof OPTION_OF): string | null => {
+    const name = OPTION_OF[kind];
+    const v = o[name];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || v === '') fail(`options.${name}`, ['options', name], 'expected a column name or null');
+    return v as string;
+  };
+  return { guessSlip: read('guessSlip'), learn: read('learn'), prior: read('prior') };
+}
+
+/** A concept's per-value entries must be for the variants (and columns) the options name. */
+function checkColumns(p: PerValueParams, v: VariantColumnNames, where: string, at: JSONPath, fail: Fail): void {
+  for (const kind of ['guessSlip', 'learn', 'prior'] as const) {
+    const entry = p[kind];
+    if (entry !== undefined && entry.column !== v[kind]) {
+      const key = kind === 'guessSlip' ? 'guess_slip' : kind;
+      fail(`${where}.${key}.column`, [...at, key, 'column'], `column ${JSON.stringify(entry.column)} differs from options.${OPTION_OF[kind]} (${JSON.stringify(v[kind])})`);
+    }
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -13,12 +13,13 @@ import { AtomicOutput, csvField } from './output.js';
 import { DEFAULTS_SOURCE, type LoadedParams, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { traceDataset } from './apply-params.js';
-import { conceptSources, PREDICTION_COLUMNS, writePredictionRows } from './predict-output.js';
+import { conceptSources, PREDICTION_COLUMNS, SOURCE_CODE, writePredictionRows } from './predict-output.js';
 import { round, usageJson, usageText } from './summary.js';
+import { addVariantOptions, type VariantCliOptions, variantColumnsFor } from './variant-options.js';
 
 export const FINAL_STATE_COLUMNS = ['known', 'unknown', 'level', 'mastered', 'responses'] as const;
 
-interface PredictOptions extends ColumnOptions {
+interface PredictOptions extends ColumnOptions, VariantCliOptions {
   output: string;
   params?: string;
   finalStates: boolean;
@@ -35,14 +36,16 @@ export function registerPredict(program: Command): void {
         'p_mastery_before, p_posterior, p_mastery_after (= posterior*(1-forget) + (1-posterior)*learn) and ' +
         'mastered (p_mastery_after >= threshold, 1 or 0), opportunity (1-based within the student and concept) and ' +
         'params_source (fitted, fallback, absent, unseen or defaults). Probabilities have 10 decimals. With --final-states, one row per (student, concept): ' +
-        'known = level = P(L) after the last answer, unknown = P(not L) kept exactly, mastered, responses.',
+        'known = level = P(L) after the last answer, unknown = P(not L) kept exactly, mastered, responses. ' +
+        'A params file fitted with variants is applied per value (its columns are read from the data); a row whose ' +
+        'value was not seen in training takes the concept\'s own parameters and is marked params_source unseen.',
     )
     .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
     .requiredOption('-o, --output <file>', 'output CSV, written atomically ("-" for stdout)')
     .option('--params <file>', 'params file from `bkt fit` (default: none, the story defaults for every concept)')
     .option('--final-states', 'write the state after the last answer per (student, concept) instead of per-row predictions', false)
     .addOption(thresholdOption("the params file's, else 0.95"));
-  addJsonOption(addColumnOptions(cmd)).action(async (file: string, o: PredictOptions) => runPredict(file, o));
+  addJsonOption(addColumnOptions(addVariantOptions(cmd, false))).action(async (file: string, o: PredictOptions) => runPredict(file, o));
 }
 
 async function runPredict(file: string, o: PredictOptions): Promise<void> {
@@ -62,7 +65,8 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
   const threshold = o.threshold ?? source.threshold;
   const progress = makeProgress();
   const columns = columnNames(o);
-  const { log, data } = await loadResponseData(file, columns, progress);
+  const variants = { columns: variantColumnsFor(source, o), fitting: false };
+  const { log, data } = await loadResponseData(file, columns, progress, variants);
   const taken = o.finalStates ? undefined : PREDICTION_COLUMNS.find((name) => log.header.includes(name));
   if (taken !== undefined) {
     throw new InputError(file, 1, `the input already has a column "${taken}", which predict writes; drop or rename it`);
@@ -79,7 +83,8 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
         masteryAfter: new Float64Array(n),
         mastered: new Uint8Array(n),
       };
-  const usage = traceDataset(data, source, threshold, out);
+  const unseenRows = o.finalStates ? undefined : new Uint8Array(n);
+  const usage = traceDataset(data, source, threshold, out, unseenRows);
 
   const writeStarted = performance.now();
   const writeCpu = process.cpuUsage();
@@ -87,7 +92,8 @@ async function predictAndWrite(file: string, o: PredictOptions, source: LoadedPa
     if (o.finalStates) writeFinalStates(output, data, out, threshold, o);
     else {
       progress.phase('write', statSync(file).size);
-      await writePredictionRows(output, file, data, { trace: out, sources: conceptSources(data, source) }, (done) =>
+      const sources = markUnseen(conceptSources(data, source), unseenRows!);
+      await writePredictionRows(output, file, data, { trace: out, sources }, (done) =>
         progress.update(done),
       );
     }
@@ -157,6 +163,12 @@ function writeFinalStates(
     }
   }
   output.write(text);
+}
+
+/** Rows of fitted concepts that took the concept's own value for an unseen variant value: params_source unseen. */
+function markUnseen(sources: Uint8Array, unseen: Uint8Array): Uint8Array {
+  for (let t = 0; t < sources.length; t++) if (unseen[t] === 1 && sources[t] === SOURCE_CODE.fitted) sources[t] = SOURCE_CODE.unseen;
+  return sources;
 }
 
 function sum(a: Uint8Array): number {

@@ -18,6 +18,8 @@ export interface ColumnNames {
   readonly order: string | null;
   /** Additional columns to read as interned strings (e.g. item, template or class for the model variants). */
   readonly extra?: readonly string[];
+  /** The option that named each extra column, for the message about a missing one. */
+  readonly extraOptions?: ReadonlyMap<string, string>;
 }
 
 export const DEFAULT_COLUMNS: ColumnNames = Object.freeze({
@@ -88,7 +90,7 @@ function findColumns(file: string, names: string[], columns: ColumnNames, extraN
     concept: find(columns.concept, '--concept-col'),
     correct: find(columns.correct, '--correct-col'),
     order: columns.order === null ? -1 : find(columns.order, '--order-col'),
-    extra: extraNames.map((name) => find(name, EXTRA_COLUMN_OPTIONS)),
+    extra: extraNames.map((name) => find(name, columns.extraOptions?.get(name) ?? EXTRA_COLUMN_OPTIONS)),
   };
 }
 

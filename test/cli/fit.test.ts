@@ -41,7 +41,7 @@ describe.each(DATA)('bkt fit %s', (name) => {
 
   it('records schema version, options, input hash, every concept and the fallback', () => {
     const file = JSON.parse(readFileSync(params1, 'utf8'));
-    expect(file.schema_version).toBe(1);
+    expect(file.schema_version).toBe(2);
     expect(file.options).toMatchObject({ restarts: 5, pooled_restarts: 1, seed: 7, max_iterations: 100, fallback: 'pooled', fit_forget: false });
     expect(file.input.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(file.input.sha256).toBe(summary.input.sha256);

@@ -98,7 +98,7 @@ const malformedParams: fc.Arbitrary<{ text: string; what: string }> = fc.oneof(
     what: `fallback.params.${k} = ${JSON.stringify(v)}`,
   })),
   fc.constantFrom(
-    { text: JSON.stringify(paramsFile({ schema_version: 2 }), null, 2), what: 'schema_version 2' },
+    { text: JSON.stringify(paramsFile({ schema_version: 3 }), null, 2), what: 'schema_version 3' },
     { text: JSON.stringify(paramsFile({ schema_version: undefined }), null, 2), what: 'no schema_version' },
     { text: JSON.stringify(paramsFile({ fallback: undefined }), null, 2), what: 'no fallback' },
     { text: JSON.stringify(paramsFile({ concepts: {} }), null, 2), what: 'concepts not an array' },
