@@ -29,6 +29,13 @@
  * updates/s instead of --load's share of the calibrated maximum, which itself varies from one invocation to the next.
  * Last, a verdict per mode on the target, p99 within 10% of off, from the per-run interval and, with --control, the
  * control's (bench/support/verdict.ts).
+ *
+ * --items instead compares item-aware updates with plain ones (docs/service.md): every concept gets parameters and
+ * --items-per-concept items with their own guess and slip; per run, in turn, the closed-loop maximum and the open loop
+ * at 50% of the calibrated direct maximum of: direct (the baseline above, plain updates), HTTP plain (no item_id),
+ * HTTP with items (every update names an item that has parameters, so each one is computed with the item's guess and
+ * slip). Prints the medians and, per figure, the median over runs of the per-run ratio items / plain, against the
+ * target of items within 10% of plain.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -50,7 +57,9 @@ import { setGraphEnabled } from '../src/store/graph-admin.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPglite } from '../src/store/pglite-driver.js';
 import { openPostgres } from '../src/store/postgres-driver.js';
+import { SqlAdminStore } from '../src/store/admin-store.js';
 import { SqlStore } from '../src/store/sql-store.js';
+import { makeParams } from '../src/bkt/index.js';
 import type { SqlDatabase } from '../src/store/sql.js';
 
 const { values: args } = parseArgs({
@@ -65,6 +74,8 @@ const { values: args } = parseArgs({
     load: { type: 'string', default: '0.5' },
     control: { type: 'boolean', default: false },
     rate: { type: 'string' },
+    items: { type: 'boolean', default: false },
+    'items-per-concept': { type: 'string', default: '200' },
   },
 });
 const RUNS = Number(args.runs);
@@ -274,12 +285,14 @@ function directSender(db: SqlDatabase): { send: Send; stop: () => void; ready: P
 
 
 
-function httpSender(url: string): { send: Send; close: () => Promise<void> } {
+/** Posts updates; with `item`, each one names the item it returns (item-aware updates). */
+function httpSender(url: string, item?: () => string): { send: Send; close: () => Promise<void> } {
   const client = new Pool(url, { connections: 128, pipelining: 1 });
   return {
     close: () => client.close(),
     send: async (s, c) => {
-      const body = JSON.stringify({ student_id: s, concept_id: c, correct: Math.random() < 0.7, response_id: randomUUID() });
+      const update = { student_id: s, concept_id: c, correct: Math.random() < 0.7, response_id: randomUUID() };
+      const body = JSON.stringify(item === undefined ? update : { ...update, item_id: item() });
       const r = await client.request({ method: 'POST', path: '/api/bkt/update', body, headers: { 'content-type': 'application/json' } });
       await r.body.dump();
       return r.statusCode === 200;
@@ -529,10 +542,88 @@ async function graphBench(): Promise<void> {
   }
 }
 
+/** Every concept's parameters, with `perConcept` items of their own guess and slip (item ids i1..iN). */
+async function seedItems(url: string, concepts: readonly string[], perConcept: number): Promise<void> {
+  const db = openPostgres({ connectionString: url, poolSize: 1, poolTimeoutMs: 5000, statementTimeoutMs: 600_000, lockTimeoutMs: 2000 });
+  try {
+    const admin = new SqlAdminStore(db);
+    for (const c of concepts) {
+      await admin.putParameters(c, makeParams({ prior: 0.2, learn: 0.15, guess: 0.2, slip: 0.1, forget: 0 }));
+      await admin.putItems(c, Array.from({ length: perConcept }, (_, i) => ({ itemId: `i${i + 1}`, guess: 0.05 + 0.4 * Math.random(), slip: 0.02 + 0.25 * Math.random() })));
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+async function itemsBench(): Promise<void> {
+  const perConcept = Number(args['items-per-concept']);
+  if (!(Number.isInteger(perConcept) && perConcept >= 1)) throw new RangeError(`--items-per-concept must be an integer >= 1, got ${args['items-per-concept']}`);
+  const scratch = await createBenchDatabase(SERVER);
+  const db = openPostgres({ connectionString: scratch.url, poolSize: POOL, poolTimeoutMs: 5000, ...TIMEOUTS });
+  let serve: { child: ChildProcess; url: string } | undefined;
+  try {
+    await seedServer(scratch.url, STUDENTS, CONCEPTS);
+    const students = Array.from({ length: STUDENTS }, (_, i) => uuidOf(`s${i + 1}`));
+    const concepts = Array.from({ length: CONCEPTS }, (_, i) => uuidOf(`c${i + 1}`));
+    await seedItems(scratch.url, concepts, perConcept);
+    console.log(`items bench: ${STUDENTS} x ${CONCEPTS} pairs, ${perConcept} items per concept, pool ${POOL}`);
+    const pick = () => randomPair(students, concepts);
+    const item = () => `i${1 + Math.floor(Math.random() * perConcept)}`;
+    const direct = directSender(db);
+    await direct.ready;
+    serve = await startServe({ DATABASE_URL: scratch.url, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false' });
+    const plain = httpSender(serve.url);
+    const items = httpSender(serve.url, item);
+    await closedLoop(direct.send, pick, POOL * 2, 3);
+    await closedLoop(plain.send, pick, POOL * 8, 3);
+    await closedLoop(items.send, pick, POOL * 8, 3);
+    const max = (await closedLoop(direct.send, pick, POOL * 2, SECONDS)).rate;
+    const modes = { direct: direct.send, 'http plain': plain.send, 'http items': items.send } as const;
+    type Mode = keyof typeof modes;
+    const names = Object.keys(modes) as Mode[];
+    const closed = new Map<Mode, Figures[]>(names.map((m) => [m, []]));
+    const open = new Map<Mode, Figures[]>(names.map((m) => [m, []]));
+    for (let run = 1; run <= RUNS; run++) {
+      // The order turns each run, so that no mode always follows the same one.
+      const order = names.map((_, i) => names[(i + run - 1) % names.length]);
+      for (const m of order) closed.get(m)!.push(await closedLoop(modes[m], pick, m === 'direct' ? POOL * 2 : POOL * 8, SECONDS));
+      for (const m of order) open.get(m)!.push(await openLoop(modes[m], pick, max * 0.5, SECONDS));
+      process.stderr.write(`run ${run}/${RUNS} done\n`);
+    }
+    console.log(`\nmedian of ${RUNS} runs, ${SECONDS} s each; open loop at 50% of the direct maximum ${max.toFixed(0)}/s:`);
+    for (const m of names) console.log(`  ${`${m} max (closed loop)`.padEnd(28)} ${fmt(medianFigures(closed.get(m)!))}`);
+    for (const m of names) console.log(`  ${`${m} 50%`.padEnd(28)} ${fmt(medianFigures(open.get(m)!))}`);
+    const ratio = (list: Map<Mode, Figures[]>, f: (x: Figures) => number) =>
+      median(list.get('http items')!.map((x, i) => f(x) / f(list.get('http plain')![i])));
+    const within = (r: number, higherIsBetter: boolean) => ((higherIsBetter ? r >= 0.9 : r <= 1.1) ? 'within 10%' : 'NOT within 10%');
+    const rows: [string, number, boolean][] = [
+      ['max throughput', ratio(closed, (x) => x.rate), true],
+      ['p50 at 50%', ratio(open, (x) => x.p50), false],
+      ['p99 at 50%', ratio(open, (x) => x.p99), false],
+    ];
+    const sources = await db.query<{ params_source: string; n: number }>(
+      'SELECT params_source, count(*)::int AS n FROM public.mastery_history GROUP BY 1 ORDER BY 1',
+    );
+    console.log(`\nhistory rows by params_source: ${sources.map((r) => `${r.params_source} ${r.n}`).join(', ')}`);
+    console.log('http items / http plain (median of the per-run ratios), target within 10%:');
+    for (const [name, r, up] of rows) console.log(`  ${name.padEnd(16)} ${r.toFixed(3)}  ${within(r, up)}`);
+    direct.stop();
+    await plain.close();
+    await items.close();
+  } finally {
+    serve?.child.kill('SIGTERM');
+    await db.close();
+    await scratch.drop();
+  }
+}
+
 describeProbe();
 probe.start();
 try {
-  if (args.graph) {
+  if (args.items) {
+    await itemsBench();
+  } else if (args.graph) {
     await graphBench();
   } else {
     await serverBench();

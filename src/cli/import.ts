@@ -3,14 +3,14 @@
  * bulk. Same CSV format and column options as `bkt fit`; the database is the service's (DATABASE_URL, else PGlite).
  */
 import { basename } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import {
   BKT_IMPORT_NAMESPACE, type ImportItems, ImportRefusedError, importLog, mapIds, MAX_ITEM_ID_LENGTH, ParametersCache,
   ServiceError,
 } from '../service/index.js';
 import { SqlImportStore } from '../store/import-store.js';
-import { SqlOutbox } from '../store/outbox-store.js';
+import { pairsWrittenHook } from '../store/outbox-hook.js';
 import { hasGraphSchema } from '../store/graph-admin.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { migrate, MigrationError } from '../store/migrate.js';
@@ -20,7 +20,7 @@ import type { SqlDatabase } from '../store/sql.js';
 import { InputError, UsageError } from './errors.js';
 import type { ResponseLog } from './csv-input.js';
 import { loadResponseData } from './load.js';
-import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger } from './options.js';
+import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger, parseUuid } from './options.js';
 import { AtomicOutput, csvField } from './output.js';
 import { makeProgress } from './progress.js';
 import { round } from './summary.js';
@@ -34,8 +34,6 @@ interface ImportOptions extends ColumnOptions {
   transactions: number;
   json: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function registerImport(program: Command): void {
   const cmd = program
@@ -59,10 +57,7 @@ export function registerImport(program: Command): void {
     .option(
       '--namespace <uuid>',
       'UUIDv5 namespace for ids that are not UUIDs and for response ids',
-      (text: string) => {
-        if (!UUID.test(text)) throw new InvalidArgumentError('expected a UUID.');
-        return text.toLowerCase();
-      },
+      parseUuid,
       BKT_IMPORT_NAMESPACE,
     )
     .option('--mapping <file>', 'write the id mapping as CSV (kind,id,uuid) to this file ("-" for stdout)')
@@ -130,7 +125,7 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
     }
     const store = new SqlStore(db);
     // Imported pairs reach the graph projection like updates do (the outbox queues them only while it is enabled).
-    if (await hasGraphSchema(db)) store.onPairsWritten(new SqlOutbox(db).pairsWrittenHook(config.masteryThreshold));
+    if (await hasGraphSchema(db)) store.onPairsWritten(pairsWrittenHook(config.masteryThreshold));
     const parameters = new ParametersCache(store, 60_000);
     await parameters.refresh();
     const t0 = performance.now();

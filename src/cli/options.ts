@@ -31,6 +31,14 @@ export function addJsonOption(cmd: Command): Command {
   return cmd.option('--json', 'print a machine-readable summary on stdout instead of text', false);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID option's value, lower-cased. */
+export function parseUuid(text: string): string {
+  if (!UUID.test(text)) throw new InvalidArgumentError('expected a UUID.');
+  return text.toLowerCase();
+}
+
 export function parseInteger(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
     const v = Number(text);

@@ -281,39 +281,50 @@ describe('a process that dies during a job leaves it interrupted', () => {
 
   it('on a server: another instance refuses a second job while it runs, and marks it interrupted once its heartbeat is stale', async () => {
     const scratch = await createScratchDatabase('fitjobs');
+    // What each instance counts as stale decides what it does with a job: A and B (a minute) keep A's job alive
+    // however long a loaded machine stalls its heartbeat; C (300 ms) takes over once A is gone.
+    const env = (staleMs: number) => loadConfig({ LOG_LEVEL: 'silent', BKT_FIT_HEARTBEAT_MS: '20', BKT_FIT_STALE_MS: String(staleMs), BKT_PARAMS_REFRESH_MS: '50' });
+    const SHORT_STALE_MS = 300;
+    const long = env(60_000);
     try {
-      const env = { LOG_LEVEL: 'silent', BKT_FIT_HEARTBEAT_MS: '20', BKT_FIT_STALE_MS: '300', BKT_PARAMS_REFRESH_MS: '50' };
-      const config = loadConfig(env);
-      const dbA = openPostgres({ ...config, connectionString: scratch.url });
-      const a = await createRuntime(config, { db: dbA, fitter: hangingFitter });
+      const dbA = openPostgres({ ...long, connectionString: scratch.url });
+      const a = await createRuntime(long, { db: dbA, fitter: hangingFitter });
       await importInProcess(dbA, SUBSET);
       const id = (await a.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} })).json().job_id;
       const running = await waitForJob(a.app, id, ['running']);
       expect(running.status).toBe('running');
+      // Only the heartbeat keeps the job alive: it is refreshed past the stale interval after the job started.
+      const beatenFor = async () =>
+        (await dbA.query<{ ms: number }>('SELECT (extract(epoch FROM heartbeat_at - started_at) * 1000)::float8 AS ms FROM bkt_internal.fit_jobs WHERE id = $1', [id]))[0].ms;
+      while ((await beatenFor()) <= SHORT_STALE_MS) await new Promise((r) => setTimeout(r, 20));
 
       // A second instance on the same database: A's job is alive (its heartbeat is fresh), so B may not start one.
-      const dbB = openPostgres({ ...config, connectionString: scratch.url });
-      const b = await createRuntime(config, { db: dbB });
+      const dbB = openPostgres({ ...long, connectionString: scratch.url });
+      const b = await createRuntime(long, { db: dbB });
       try {
-        // Compiling B's schemas blocks this process (and so A's heartbeat) for a while on a loaded machine: do it now,
-        // before the wait, so that the refusal below is decided on a heartbeat that had time to run.
-        await b.app.ready();
-        await new Promise((r) => setTimeout(r, 400)); // longer than BKT_FIT_STALE_MS: only the heartbeat keeps it alive
         const refused = await b.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} });
         expect(refused.statusCode).toBe(409);
         expect((await b.app.inject({ method: 'GET', url: `/api/bkt/fit/${id}` })).json().status).toBe('running');
-
-        // A dies.
-        a.parameters.stop();
-        await dbA.close();
-        const job = await waitForJob(b.app, id, ['interrupted', 'done', 'failed']);
-        expect(job.status).toBe('interrupted');
-        const next = await b.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: { restarts: 1 } });
-        expect(next.statusCode).toBe(202);
-        await waitForJob(b.app, next.json().job_id);
       } finally {
         await b.close();
         await dbB.close();
+      }
+
+      // A dies; C, which counts 300 ms without a heartbeat as stale, marks the job interrupted and may run one.
+      a.parameters.stop();
+      await dbA.close();
+      const short = env(SHORT_STALE_MS);
+      const dbC = openPostgres({ ...short, connectionString: scratch.url });
+      const c = await createRuntime(short, { db: dbC });
+      try {
+        const job = await waitForJob(c.app, id, ['interrupted', 'done', 'failed']);
+        expect(job.status).toBe('interrupted');
+        const next = await c.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: { restarts: 1 } });
+        expect(next.statusCode).toBe(202);
+        await waitForJob(c.app, next.json().job_id);
+      } finally {
+        await c.close();
+        await dbC.close();
         await a.app.close();
       }
     } finally {

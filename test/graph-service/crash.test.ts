@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { OutboxRelay } from '../../src/graph/relay.js';
 import { migrate } from '../../src/store/migrate.js';
-import { SqlOutbox } from '../../src/store/outbox-store.js';
+import { SqlOutbox } from '../../src/store/outbox-relay-store.js';
 import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
@@ -59,7 +59,7 @@ async function serve(port: number, neo4jPort: number): Promise<ChildProcess> {
 }
 
 describe('SIGKILL of bkt serve mid-load', () => {
-  it('loses no acknowledged update, and every answered pair is pending in the outbox', { timeout: 90_000 }, async () => {
+  it('loses no acknowledged update, and every answered pair is pending in the outbox', async () => {
     const [port, neo4jPort] = [await closedPort(), await closedPort()];
     const students = Array.from({ length: 10 }, () => newId());
     const concepts = Array.from({ length: 5 }, () => newId());

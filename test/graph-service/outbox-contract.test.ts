@@ -201,7 +201,7 @@ describe.each(SUBJECTS)('outbox contract: %s', (_name, make) => {
     expect(removals[0].version).toBeGreaterThan(Math.max(...versions));
   });
 
-  it('proves two relays over one outbox: only the lease holder writes, the other takes over when it stops, the graph ends equal to the truth', { timeout: 30_000 }, async () => {
+  it('proves two relays over one outbox: only the lease holder writes, the other takes over when it stops, the graph ends equal to the truth', async () => {
     await drain();
     const writer = new RecordingGraphWriter();
     const loggers = [new RecordingLogger(), new RecordingLogger()];

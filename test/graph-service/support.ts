@@ -47,10 +47,14 @@ export function captureLogs(): { stream: Writable; lines: () => { level: number;
 
 export const WARN = 40;
 
-/** Polls `check` every 20 ms until it holds (at most `tries` times), then returns its last value. */
-export async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, tries = 1_000): Promise<T> {
+/**
+ * Polls `read` every 20 ms until `ok` holds, then returns its last value; gives up (returning it anyway, for the
+ * caller's assertion to fail on) after `deadlineMs`, a failure bound long enough for a loaded machine.
+ */
+export async function waitFor<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, deadlineMs = 120_000): Promise<T> {
+  const deadline = performance.now() + deadlineMs;
   let value = await read();
-  for (let i = 0; i < tries && !ok(value); i++) {
+  while (!ok(value) && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     value = await read();
   }

@@ -61,7 +61,7 @@ describe('neo4j-driver at a closed port', () => {
     await neo4jWriter.close();
   });
 
-  it('a write is refused with ServiceUnavailable rather than hanging', { timeout: 15_000 }, async () => {
+  it('a write is refused with ServiceUnavailable rather than hanging', async () => {
     const error = await neo4jWriter.write({ upserts: [update('s1', 'c1', 1)], removals: [] }).then(
       () => null,
       (e: unknown) => e as { code?: string },
@@ -70,7 +70,7 @@ describe('neo4j-driver at a closed port', () => {
     await expect(neo4jWriter.ensureConstraints()).rejects.toMatchObject({ code: 'ServiceUnavailable' });
   });
 
-  it('updates go on while the relay retries; the backlog drains when a working writer takes over', { timeout: 30_000 }, async () => {
+  it('updates go on while the relay retries; the backlog drains when a working writer takes over', async () => {
     const outbox = new MemoryOutbox();
     const logger = new RecordingLogger();
     const writer = new SwitchableWriter(neo4jWriter);

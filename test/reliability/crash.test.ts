@@ -2,8 +2,9 @@
  * The fast part of the reliability suite that `npm test` runs: one short crash scenario. A real `bkt serve` on the
  * suite's own PostgreSQL 15 instance, with the graph projection on and a fit job running, is SIGKILLed in the middle
  * of a seeded load and started again; the checker then finds every acknowledged answer exactly once, nothing else,
- * every pair equal to the replay of its history, the fit job marked interrupted by the restarted service's sweep, and
- * one pending outbox row per answered pair at its state. (The full run, `npm run test:reliability`, runs it longer
+ * every pair equal to the replay of its history, the fit job marked interrupted by the restarted service (its sweep, or
+ * its start when the restart outlasts the stale interval on a loaded machine), and one pending outbox row per answered
+ * pair at its state. (The full run, `npm run test:reliability`, runs it longer
  * with the other scenarios.)
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -31,5 +32,5 @@ it.skipIf(FULL)('crash (short): SIGKILL mid-load and mid-fit, restart; nothing a
   expect(r.errorLogs).toEqual([]);
   expect(r.extra['2xx after restart']).toBeGreaterThan(0);
   for (const e of r.extensions) expect(e.problems).toEqual([]);
-  expectCrashChecks(r);
+  expectCrashChecks(r, { sweep: false });
 });

@@ -94,7 +94,7 @@ describe('reliability scenarios (full)', () => {
     const r = await crashScenario(instance, { rate: 200, seconds: 15, killAt: 5, downFor: 2, seed: TEST_SEED + 2 });
     expectClean(r);
     expect(r.extra['2xx after restart']).toBeGreaterThan(0);
-    expectCrashChecks(r);
+    expectCrashChecks(r, { sweep: true });
   });
 
   it('hot pair: 200 concurrent updates on one pair; other pairs keep their latency', async () => {

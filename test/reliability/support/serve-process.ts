@@ -33,7 +33,9 @@ export interface ServeOptions {
 }
 
 async function waitReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  // Polls /ready; the deadline marks failure only (a start on a loaded machine can take tens of seconds).
+  const deadline = performance.now() + 120_000;
+  while (performance.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`bkt serve exited with ${child.exitCode}: ${output()}`);
     try {
       if ((await fetch(`${url}/ready`)).ok) return;
