@@ -9,7 +9,8 @@ import { OutboxRelay, describeError, type RelayLogger, type RelayOptions } from 
 import { WakeLimiter } from './graph/wake.js';
 import type { GraphProjection, GraphRelayMetrics, GraphWriter } from './service/graph-port.js';
 import type { MasteryStore } from './service/ports.js';
-import { SqlOutbox } from './store/outbox-store.js';
+import { pairsWrittenHook } from './store/outbox-hook.js';
+import { SqlOutbox } from './store/outbox-relay-store.js';
 import { hasGraphSchema } from './store/graph-admin.js';
 import type { SqlStore } from './store/sql-store.js';
 import type { SqlDatabase } from './store/sql.js';
@@ -113,7 +114,7 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
   };
   // Without the migration (a service started with --no-migrate) updates must still work; /ready reports it.
   const migrated = await hasGraphSchema(options.db);
-  if (migrated) options.store.onPairsWritten(outbox.pairsWrittenHook(options.threshold));
+  if (migrated) options.store.onPairsWritten(pairsWrittenHook(options.threshold));
 
   let writer: GraphWriter | undefined;
   let relay: OutboxRelay | undefined;

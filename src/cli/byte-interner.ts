@@ -31,10 +31,15 @@ export class ByteInterner {
     const b = r.bytes;
     const s = r.start[k];
     const e = r.end[k];
-    if (r.quoted[k] === 1 && b.subarray(s, e).includes(QUOTE)) {
+    if (r.quoted[k] === 1 && hasQuote(b, s, e)) {
       const text = fieldText(r, k); // "" escapes inside: key on the unescaped bytes
       return this.find(Buffer.from(text), 0, Buffer.byteLength(text), text);
     }
+    return this.getBytes(b, s, e);
+  }
+
+  /** The index of the id whose bytes are `b[s, e)` (a field without quotes). */
+  getBytes(b: Buffer, s: number, e: number): number {
     const last = this.last;
     if (last >= 0) {
       const from = this.keyStart[last];
@@ -83,7 +88,8 @@ export class ByteInterner {
       this.keyId = grow(this.keyId, 2 * this.keyId.length);
     }
     if (this.arenaUsed + (e - s) > this.arena.length) this.arena = grow(this.arena, 2 * (this.arenaUsed + (e - s)));
-    this.arena.set(b.subarray(s, e), this.arenaUsed);
+    const a = this.arena;
+    for (let i = s, at = this.arenaUsed; i < e; i++, at++) a[at] = b[i];
     this.arenaUsed += e - s;
     this.keyStart[key + 1] = this.arenaUsed;
     this.keyHash[key] = h;
@@ -107,6 +113,11 @@ export class ByteInterner {
     }
     this.slots = slots;
   }
+}
+
+function hasQuote(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] === QUOTE) return true;
+  return false;
 }
 
 function grow<T extends Uint8Array | Uint32Array>(a: T, size: number): T {

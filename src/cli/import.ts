@@ -10,7 +10,7 @@ import {
   ServiceError,
 } from '../service/index.js';
 import { SqlImportStore } from '../store/import-store.js';
-import { SqlOutbox } from '../store/outbox-store.js';
+import { pairsWrittenHook } from '../store/outbox-hook.js';
 import { hasGraphSchema } from '../store/graph-admin.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { migrate, MigrationError } from '../store/migrate.js';
@@ -125,7 +125,7 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
     }
     const store = new SqlStore(db);
     // Imported pairs reach the graph projection like updates do (the outbox queues them only while it is enabled).
-    if (await hasGraphSchema(db)) store.onPairsWritten(new SqlOutbox(db).pairsWrittenHook(config.masteryThreshold));
+    if (await hasGraphSchema(db)) store.onPairsWritten(pairsWrittenHook(config.masteryThreshold));
     const parameters = new ParametersCache(store, 60_000);
     await parameters.refresh();
     const t0 = performance.now();

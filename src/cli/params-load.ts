@@ -16,7 +16,7 @@ import { loadParameterSets, type LoadOutcome, type ParameterSet } from '../store
 import type { SqlDatabase } from '../store/sql.js';
 import { InputError } from './errors.js';
 import { addJsonOption, count, parseUuid } from './options.js';
-import { readParamsFile } from './params-file.js';
+import { type LoadedParams, readParamsFile } from './params-file.js';
 
 interface LoadOptions {
   dryRun: boolean;
@@ -51,48 +51,42 @@ export function registerParams(program: Command): void {
   addJsonOption(load).action(async (file: string, o: LoadOptions) => runLoad(file, o));
 }
 
-type Where = (field: string, problem: string) => never;
+/** The file's concept ids by index, to name the concept in a message about `concepts[i]` (null: not readable). */
+function conceptIdsOf(path: string): unknown[] | null {
+  try {
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { concepts?: unknown };
+    return Array.isArray(json.concepts) ? json.concepts.map((c) => (isObject(c) ? c.concept_id : undefined)) : null;
+  } catch {
+    return null;
+  }
+}
 
-/** One per_value.guess_slip entry's items, checked (names the concept and field at fault). */
-function readItems(entry: Record<string, unknown>, fail: Where): ItemGuessSlip[] {
-  const perValue = entry.per_value;
-  if (perValue === undefined || perValue === null) return [];
-  if (!isObject(perValue)) return fail('per_value', 'expected an object');
-  const gs = perValue.guess_slip;
-  if (gs === undefined || gs === null) return [];
-  if (!isObject(gs) || !Array.isArray(gs.values)) return fail('per_value.guess_slip', 'expected { column, values: [...] }');
-  const seen = new Set<string>();
-  return gs.values.map((v: unknown, j: number): ItemGuessSlip => {
-    const at = `per_value.guess_slip.values[${j}]`;
-    if (!isObject(v)) return fail(at, 'expected { value, guess, slip }');
-    const id = v.value;
-    if (typeof id !== 'string' || id.length < 1 || id.length > MAX_ITEM_ID_LENGTH) {
-      return fail(`${at}.value`, `expected an item id of 1 to ${MAX_ITEM_ID_LENGTH} characters`);
-    }
-    if (seen.has(id)) return fail(`${at}.value`, `duplicate item ${JSON.stringify(id)}`);
-    seen.add(id);
-    for (const name of ['guess', 'slip'] as const) {
-      const x = v[name];
-      if (typeof x !== 'number' || !(x > 0 && x < 1)) return fail(`${at}.${name}`, `must be a number strictly between 0 and 1, got ${JSON.stringify(x)}`);
-    }
-    return { itemId: id, guess: v.guess as number, slip: v.slip as number };
-  });
+/** readParamsFile, with the concept's id added to a message about one of its entries. */
+function readNamingConcepts(path: string): { loaded: LoadedParams; entries: unknown[] } {
+  const entries = conceptIdsOf(path);
+  try {
+    return { loaded: readParamsFile(path), entries: entries ?? [] };
+  } catch (e) {
+    const at = e instanceof InputError ? /^concepts\[(\d+)\]/.exec(e.problem) : null;
+    const id = at && entries ? entries[Number(at[1])] : undefined;
+    if (!(e instanceof InputError) || typeof id !== 'string') throw e;
+    throw new InputError(e.file, e.line, e.problem.replace(at![0], `${at![0]} (concept ${JSON.stringify(id)})`));
+  }
 }
 
 /** The parameter sets of a params file, with the ids the service knows the concepts by. */
 export function readParameterSets(path: string, o: Pick<LoadOptions, 'skipFallback' | 'namespace'>): { sets: (ParameterSet & { fileId: string })[]; skipped: number } {
-  const loaded = readParamsFile(path);
-  // readParamsFile checked the file's shape and every concept's params; the per-item values are read here.
+  const { loaded } = readNamingConcepts(path);
+  // The rows each concept was fitted on, stored as its sample_size (a statistic readParamsFile does not keep).
   const json = JSON.parse(readFileSync(path, 'utf8')) as { concepts: Record<string, unknown>[] };
+  const responses = new Map(json.concepts.map((c) => [c.concept_id, typeof c.responses === 'number' && Number.isSafeInteger(c.responses) ? c.responses : 0]));
   const sets: (ParameterSet & { fileId: string })[] = [];
   const ids = new Map<string, string>();
   let skipped = 0;
-  json.concepts.forEach((entry, i) => {
-    const fileId = entry.concept_id as string;
-    const fail: Where = (field, problem) => {
+  [...loaded.concepts].forEach(([fileId, concept], i) => {
+    const fail = (field: string, problem: string): never => {
       throw new InputError(path, null, `concepts[${i}] (concept ${JSON.stringify(fileId)}).${field}: ${problem}`);
     };
-    const concept = loaded.concepts.get(fileId)!;
     if (concept.use === 'fallback' && o.skipFallback) {
       skipped++;
       return;
@@ -102,14 +96,12 @@ export function readParameterSets(path: string, o: Pick<LoadOptions, 'skipFallba
     if (other !== undefined) fail('concept_id', `${JSON.stringify(other)} and ${JSON.stringify(fileId)} are the same UUID`);
     ids.set(conceptId, fileId);
     const fitted = concept.use === 'fitted';
-    const responses = typeof entry.responses === 'number' && Number.isSafeInteger(entry.responses) ? entry.responses : 0;
-    sets.push({
-      fileId,
-      conceptId,
-      params: fitted ? concept.params : loaded.fallback,
-      items: fitted ? readItems(entry, fail) : [],
-      sampleSize: responses,
+    const values = fitted ? (concept.perValue?.guessSlip?.values ?? []) : [];
+    const items = values.map((v, j): ItemGuessSlip => {
+      if (v.value.length > MAX_ITEM_ID_LENGTH) fail(`per_value.guess_slip.values[${j}].value`, `an item id has at most ${MAX_ITEM_ID_LENGTH} characters`);
+      return { itemId: v.value, guess: v.guess, slip: v.slip };
     });
+    sets.push({ fileId, conceptId, params: fitted ? concept.params : loaded.fallback, items, sampleSize: responses.get(fileId) ?? 0 });
   });
   return { sets, skipped };
 }

@@ -9,8 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { ResponseData, TraceColumns } from '../bkt/index.js';
 import { type CsvRecord, CsvTokenizer, recordFields } from './csv-records.js';
-import { CsvWriter } from './csv-writer.js';
-import type { AtomicOutput } from './output.js';
+import { type ByteSink, CsvWriter } from './csv-writer.js';
 import { csvField } from './output.js';
 import { type LoadedParams, paramsForConcept } from './params-file.js';
 
@@ -61,6 +60,11 @@ export function opportunities(data: ResponseData): Uint32Array {
   return out;
 }
 
+/** Where rows go (an AtomicOutput): bytes, and a promise that resolves when it can take more. */
+export interface PredictionOutput extends ByteSink {
+  ready(): Promise<void>;
+}
+
 /** What one prediction row needs, indexed by grouped row. */
 export interface PredictionColumns {
   readonly trace: TraceColumns;
@@ -73,7 +77,7 @@ export interface PredictionColumns {
  * Probabilities have PROBABILITY_DIGITS decimals. `onBytes` reports input bytes read (for progress).
  */
 export async function writePredictionRows(
-  output: AtomicOutput,
+  output: PredictionOutput,
   file: string,
   data: ResponseData,
   cols: PredictionColumns,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
-  assessCurve, type CalibrationBin, conceptSequences, countOpportunities, curvePoints, evaluateDataset, type PerValueParams,
+  assessCurve, type CalibrationBin, conceptSequences, countOpportunities, curvePoints, evaluateDataset,
 } from '../bkt/index.js';
 import { type CvSummary, type FitReport, renderFitReport, type ReportConcept, standsOut } from '../report/fit-report.js';
 import { startRenderers } from '../report/render-pool.js';
@@ -15,9 +15,10 @@ import { AtomicOutput } from './output.js';
 import { paramsForConcept, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { round } from './summary.js';
+import { addVariantOptions, type VariantCliOptions, variantColumnsFor } from './variant-options.js';
 import { VERSION } from './version.js';
 
-interface ReportOptions extends ColumnOptions {
+interface ReportOptions extends ColumnOptions, VariantCliOptions {
   params: string;
   cv?: string;
   output: string;
@@ -35,7 +36,9 @@ export function registerReport(program: Command): void {
         'offline: per concept the observed error rate by opportunity with a Wilson 95% interval, the students behind ' +
         'each point and the predicted error rate; curves that do not fall or that the model misses are marked; the ' +
         'fitted parameters across concepts with flagged and fallback concepts marked; a sortable table of every concept; ' +
-        'the fit\'s options and input checksum; with --cv, the fold metrics and a calibration plot (from `bkt cv --json`).',
+        'the fit\'s options and input checksum; with --cv, the fold metrics and a calibration plot (from `bkt cv --json`). ' +
+        'A params file fitted with variants is applied per value, and its per-value parameters are shown ranked: ' +
+        'guess and slip per item by difficulty, learn and prior per value.',
     )
     .argument('<data>', 'response log: CSV, or gzip-compressed CSV when the name ends in .gz')
     .requiredOption('--params <file>', 'params file from `bkt fit`')
@@ -43,7 +46,7 @@ export function registerReport(program: Command): void {
     .requiredOption('-o, --output <file>', 'HTML file to write, atomically ("-" for stdout)')
     .option('--max-opportunity <n>', 'last opportunity drawn on the learning curves', parseInteger(1, 1000), 20)
     .option('--min-students <n>', 'fewest students behind a learning-curve point', parseInteger(1), 10);
-  addJsonOption(addColumnOptions(cmd)).action(async (file: string, o: ReportOptions) => runReport(file, o));
+  addJsonOption(addColumnOptions(addVariantOptions(cmd, false))).action(async (file: string, o: ReportOptions) => runReport(file, o));
 }
 
 async function runReport(file: string, o: ReportOptions): Promise<void> {
@@ -57,10 +60,11 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
   // second once Vega is loaded, and each further worker would load it again.
   const renderers = startRenderers(1);
   try {
-    const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), makeProgress());
+    const variants = { columns: variantColumnsFor(source, o), fitting: false };
+    const { log, data, seconds: loading } = await loadResponseData(file, columnNames(o), makeProgress(), variants);
     const t1 = performance.now();
     const pCorrect = new Float64Array(data.responses.length);
-    traceDataset(data, source, source.threshold, { pCorrect });
+    const usage = traceDataset(data, source, source.threshold, { pCorrect });
     const metrics = evaluateDataset(data, pCorrect);
     const extras = conceptExtras(raw);
     const concepts: ReportConcept[] = data.conceptIds.map((conceptId, c) => {
@@ -83,7 +87,7 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
         opportunitiesToMastery: extra?.opportunitiesToMastery ?? null,
         curve: points,
         verdict: assessCurve(points),
-        perValue: how === 'fitted' ? (extra?.perValue ?? null) : null,
+        perValue: how === 'fitted' ? (entry?.perValue ?? null) : null,
       };
     });
     // Curves that stand out first, then flagged concepts, then by responses.
@@ -107,6 +111,7 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
       minStudents: o.minStudents,
       concepts,
       cv,
+      unseen: usage.unseen,
     };
     const t2 = performance.now();
     const html = await renderFitReport(report, renderers.render);
@@ -170,7 +175,6 @@ interface ConceptExtra {
   readonly flags: string[];
   readonly reasons: string[];
   readonly opportunitiesToMastery: number | null;
-  readonly perValue: PerValueParams | null;
 }
 
 /** The params file's per-concept flags, reasons and opportunities to mastery (checked by readParamsFile already). */
@@ -180,17 +184,9 @@ function conceptExtras(raw: Record<string, unknown>): Map<string, ConceptExtra> 
     const flags = entry.flags && typeof entry.flags === 'object' ? Object.entries(entry.flags).filter(([, v]) => v === true).map(([k]) => k) : [];
     const reasons = Array.isArray(entry.reasons) ? entry.reasons.map(String) : [];
     const otm = entry.opportunities_to_mastery;
-    out.set(String(entry.concept_id), { flags, reasons, opportunitiesToMastery: typeof otm === 'number' ? otm : null, perValue: perValueOf(entry.per_value) });
+    out.set(String(entry.concept_id), { flags, reasons, opportunitiesToMastery: typeof otm === 'number' ? otm : null });
   }
   return out;
-}
-
-/** A concept's `per_value` (schema_version 2: guess_slip, learn, prior) in the core's shape; null when absent. */
-export function perValueOf(json: unknown): PerValueParams | null {
-  if (json === null || typeof json !== 'object') return null;
-  const p = json as { guess_slip?: PerValueParams['guessSlip']; learn?: PerValueParams['learn']; prior?: PerValueParams['prior'] };
-  const out: PerValueParams = { ...(p.guess_slip && { guessSlip: p.guess_slip }), ...(p.learn && { learn: p.learn }), ...(p.prior && { prior: p.prior }) };
-  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** Reads `bkt cv --json` output; a missing or malformed field is an InputError naming it. */

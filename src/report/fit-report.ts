@@ -2,7 +2,7 @@
  * The page of `bkt report`: what a fit shows on its data. Takes a model assembled by the CLI (curves and verdicts
  * from the core, the params file's fields, cross-validation figures) and writes one self-contained HTML page.
  */
-import { type BktParams, type CalibrationBin, type CurvePoint, type CurveVerdict, fiveNumbers, type PerValueParams } from '../bkt/index.js';
+import { type BktParams, type CalibrationBin, type CurvePoint, type CurveVerdict, fiveNumbers, type PerValueParams, type UnseenValues } from '../bkt/index.js';
 import { calibrationSpec, learningCurvesSpec, parameterStripSpec, perValueSpec, type ParameterPoint } from './charts.js';
 import { perValueColumns, perValuePanels, perValueSection } from './per-value.js';
 import { anchorId, type Column, escapeHtml, facts, htmlPage, int, num, sortableTable } from './html.js';
@@ -68,6 +68,8 @@ export interface FitReport {
   /** In display order (curves that stand out first). */
   readonly concepts: readonly ReportConcept[];
   readonly cv: CvSummary | null;
+  /** With variants: rows (for prior, sequences) whose value was not seen in training and took the concept's own. */
+  readonly unseen: UnseenValues;
 }
 
 /** Why a concept's curve or fit stands out, for marks and the table. */
@@ -110,7 +112,7 @@ export async function renderFitReport(r: FitReport, render: Renderer = renderInT
     section('curves', 'Learning curves', curvesSection(r, withCurves, curvesSvg, out.length)),
     section('parameters', 'Parameters across concepts', parametersSection(r, paramsSvg, flagged.length, fallback.length)),
     section('concepts', 'Every concept', conceptTable(r.concepts)),
-    withPerValue.length > 0 ? section('per-value', 'Per-value parameters', perValueSection(withPerValue, figure(perValueSvg, PER_VALUE_CAPTION))) : '',
+    withPerValue.length > 0 ? section('per-value', 'Per-value parameters', perValueSection(withPerValue, figure(perValueSvg, PER_VALUE_CAPTION), r.unseen)) : '',
     r.cv ? section('cv', 'Cross-validation', cvSection(r.cv, calibrationSvg)) : '',
     section('fit', 'The fit', fitSection(r)),
     '</main>',

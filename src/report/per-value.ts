@@ -4,7 +4,7 @@
  * concept's own values; as chart panels and as sortable tables.
  */
 import {
-  type BktParams, type GuessSlipValue, type ItemDifficulty, type LearnValue, type PerValueParams, type PriorValue, rankItemDifficulty, rankValues,
+  type BktParams, type GuessSlipValue, type ItemDifficulty, type LearnValue, type PerValueParams, type PriorValue, rankItemDifficulty, rankValues, type UnseenValues,
 } from '../bkt/index.js';
 import type { PerValuePanel } from './charts.js';
 import { anchorId, type Column, escapeHtml, int, num, sortableTable } from './html.js';
@@ -119,7 +119,7 @@ function priorTable(column: string, values: readonly PriorValue[]): string {
 }
 
 /** The section's HTML: what it shows, the chart (`figure`, drawn by the caller), and each concept's tables. */
-export function perValueSection(concepts: readonly PerValueConcept[], figure: string): string {
+export function perValueSection(concepts: readonly PerValueConcept[], figure: string, unseen: UnseenValues): string {
   const blocks = concepts.map((c) => {
     const p = c.perValue;
     if (p === null) return '';
@@ -138,6 +138,8 @@ export function perValueSection(concepts: readonly PerValueConcept[], figure: st
       'An item\'s <em>difficulty</em> is the error rate expected of a student who meets it at the concept\'s prior: ' +
       '1 − [prior·(1 − slip) + (1 − prior)·guess]; items are ranked hardest first. "rows" counts training rows; "sequences", ' +
       'training students whose first row had the value.</p>',
+    `<p>On this page's data, values not seen in training took the concept's own: guess and slip on ${int(unseen.guessSlip)} rows, ` +
+      `learn and forget on ${int(unseen.learn)} rows, prior on ${int(unseen.prior)} sequences.</p>`,
     figure,
     ...blocks,
   ].join('\n');

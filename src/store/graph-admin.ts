@@ -1,10 +1,42 @@
 /**
  * The operator's side of the graph projection, for `bkt graph`: turning it on and off, queueing every pair (backfill
- * and repair) and its status. The outbox itself (the relay's port and the in-transaction hook) is in outbox-store.ts.
+ * and repair) and its status. The outbox itself: the relay's port in outbox-relay-store.ts, the in-transaction hook
+ * in outbox-hook.ts.
  */
 import type { OutboxStats } from '../service/graph-port.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
-import { GRAPH_FLAG_TTL_MS, QUEUE_CHUNK, toDate, SqlOutbox } from './outbox-store.js';
+import { GRAPH_FLAG_TTL_MS } from './outbox-hook.js';
+import { SqlOutbox, toDate } from './outbox-relay-store.js';
+
+/**
+ * One chunk of a backfill: the pairs after a cursor, read under FOR SHARE so that a pair being updated is read after
+ * that update commits (and its version is taken after the update's); upserted with the same guard as an update.
+ */
+const QUEUE_CHUNK = `
+WITH src AS (
+  SELECT sm.student_id, sm.concept_id, sm.p_known, sm.updated_at
+  FROM public.student_mastery sm
+  WHERE sm.n_responses > 0
+    AND ($1::uuid IS NULL OR (sm.student_id, sm.concept_id) > ($1::uuid, $2::uuid))
+  ORDER BY sm.student_id, sm.concept_id
+  LIMIT $3
+  FOR SHARE
+), queued AS (
+  INSERT INTO bkt_internal.graph_outbox AS o (kind, student_id, concept_id, level, mastered, version, updated_at)
+  SELECT 'mastery', src.student_id, src.concept_id, src.p_known, src.p_known >= $4::float8,
+    nextval('bkt_internal.graph_version_seq'), src.updated_at
+  FROM src
+  ORDER BY src.student_id, src.concept_id
+  ON CONFLICT (kind, student_id, concept_id) DO UPDATE
+    SET level = excluded.level, mastered = excluded.mastered, version = excluded.version, updated_at = excluded.updated_at
+    WHERE o.version < excluded.version
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM src)::int AS n,
+  (SELECT count(*) FROM queued)::int AS queued,
+  last.student_id::text AS last_student, last.concept_id::text AS last_concept
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (SELECT student_id, concept_id FROM src ORDER BY student_id DESC, concept_id DESC LIMIT 1) last ON true`;
 
 /** A `bkt graph` operation that cannot be done as asked; the message says what to do. */
 export class GraphAdminError extends Error {

@@ -201,6 +201,22 @@ describe('params as CSV', () => {
     expectRoundTrip(file, readFileSync(csv, 'utf8'));
   });
 
+  it('bkt fit --format csv with every variant carries each per-value entry of the version 2 file', () => {
+    const json = join(tmp.dir, 'items.json');
+    const csv = join(tmp.dir, 'items.csv');
+    const data = dataPath('assist2009_pybkt_subset_items.csv');
+    const args = ['--multigs', 'item_id', '--multilearn', 'template_id', '--multiprior', 'class_id', '--restarts', '1'];
+    const a = bkt(['fit', data, '-o', json, ...args]);
+    expect(a.status, a.stderr).toBe(0);
+    const b = bkt(['fit', data, '-o', csv, ...args, '--format', 'csv']);
+    expect(b.status, b.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(json, 'utf8')) as ParamsFile;
+    expect(file.schema_version).toBe(2);
+    const perValue = file.concepts.flatMap((c) => Object.keys((c.per_value ?? {}) as object));
+    expect(new Set(perValue)).toEqual(new Set(['guess_slip', 'learn', 'prior']));
+    expectRoundTrip(file, readFileSync(csv, 'utf8'));
+  });
+
   it('refuses another format with a usage error', () => {
     const r = bkt(['fit', dataPath('ct_pybkt.csv'), '-o', join(tmp.dir, 'x'), '--format', 'xlsx']);
     expect(r.status).toBe(2);

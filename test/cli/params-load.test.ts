@@ -123,11 +123,11 @@ describe('bkt params load', () => {
     const bad = [ITEMS[0], { ...ITEMS[1], slip: 1.5 }];
     const r = run([file('bad.json', paramsFile(bad))]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/bad\.json:\d+: concepts\[0\]\.per_value\.guess_slip\.values\[1\]\.slip: must be a number strictly between 0 and 1, got 1\.5/);
+    expect(r.stderr).toMatch(/bad\.json:\d+: concepts\[0\] \(concept "Table"\)\.per_value\.guess_slip\.values\[1\]\.slip: must be a number strictly between 0 and 1, got 1\.5/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const dup = run([file('dup.json', paramsFile([ITEMS[0], ITEMS[0]]))]);
     expect(dup.status).toBe(1);
-    expect(dup.stderr).toMatch(/values\[1\]\.value: values must be sorted and distinct: "48881" after "48881"/);
+    expect(dup.stderr).toMatch(/concepts\[0\] \(concept "Table"\)\.per_value\.guess_slip\.values\[1\]\.value: values must be sorted and distinct: "48881" after "48881"/);
     expect(await stored()).toEqual(before);
   });
 });

@@ -2,14 +2,23 @@
  * `bkt predict`'s rows, byte for byte: on a log with students and concepts interleaved, each row must carry the
  * core's own trace (traceMastery per (student, concept) sequence under the parameters the params file gives the
  * concept) written as toFixed(10), its 1-based opportunity within the student and concept, and where its
- * parameters came from. With --order-col, opportunities follow time, not input order. Stdout gives the same bytes.
+ * parameters came from. With --order-col, opportunities follow time, not input order. Stdout gives the same bytes,
+ * and the writer reads no more input while its output is not ready (backpressure).
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type BktParams, DEFAULT_PARAMS, traceMastery } from '../../src/bkt/index.js';
-import { bkt } from '../support/bin.js';
-import { tempDir } from '../support/bin.js';
+import { traceDataset } from '../../src/cli/apply-params.js';
+import { DEFAULT_COLUMNS } from '../../src/cli/csv-input.js';
+import { loadResponseData } from '../../src/cli/load.js';
+import { DEFAULTS_SOURCE } from '../../src/cli/params-file.js';
+import { conceptSources, writePredictionRows } from '../../src/cli/predict-output.js';
+import type { Progress } from '../../src/cli/progress.js';
+import { bkt, tempDir } from '../support/bin.js';
+import { dataPath } from '../support/data.js';
+
+const SILENT_PROGRESS: Progress = { phase() {}, update() {}, stop() {} };
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
@@ -158,3 +167,47 @@ describe('bkt predict rows', () => {
   });
 });
 
+
+describe('writePredictionRows', () => {
+  it('reads no further input while the output is not ready, and writes what the CLI writes', async () => {
+    const file = dataPath('ct_pybkt.csv'); // several reads of the tokenizer's buffer
+    const { data } = await loadResponseData(file, DEFAULT_COLUMNS, SILENT_PROGRESS);
+    const n = data.responses.length;
+    const trace = {
+      pCorrect: new Float64Array(n), masteryBefore: new Float64Array(n), posterior: new Float64Array(n),
+      masteryAfter: new Float64Array(n), mastered: new Uint8Array(n),
+    };
+    traceDataset(data, DEFAULTS_SOURCE, DEFAULTS_SOURCE.threshold, trace);
+    const chunks: Buffer[] = [];
+    const reads: number[] = [];
+    const waiting: (() => void)[] = [];
+    let announce: () => void = () => {};
+    const output = {
+      writeBytes: (chunk: Buffer) => (chunks.push(chunk), true),
+      ready: () => new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        announce();
+      }),
+    };
+    const done = writePredictionRows(output, file, data, { trace, sources: conceptSources(data, DEFAULTS_SOURCE) }, (b) => reads.push(b));
+    let finished = false;
+    void done.then(() => (finished = true));
+    let held = 0;
+    while (!finished) {
+      // Wait until the writer asks whether it may go on (or ends).
+      await Promise.race([new Promise<void>((r) => (announce = r)), done]);
+      if (finished || waiting.length === 0) break;
+      const readsSoFar = reads.length;
+      // Give the event loop full turns: a writer that ignored ready() would read on meanwhile.
+      for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+      expect(reads.length).toBe(readsSoFar);
+      held++;
+      waiting.shift()!();
+    }
+    await done;
+    expect(held).toBeGreaterThan(2);
+    const out = join(tmp.dir, 'ct.predictions.csv');
+    expect(bkt(['predict', file, '-o', out]).status).toBe(0);
+    expect(Buffer.concat(chunks).equals(readFileSync(out))).toBe(true);
+  });
+});

@@ -1,9 +1,9 @@
 /**
- * A fit job with `multigs` on history imported with its items finds the parameters the core finds on the same file
- * by item (what `bkt fit --multigs item_id` computes): the concept's own values and every item's guess and slip, which
- * the job stores as the concept's items at the new version; a fit without multigs carries them on unchanged.
+ * A fit job with `multigs` on history imported with its items finds the parameters `bkt fit --multigs item_id` finds
+ * on the same file (and the core's fit by item): the concept's own values and every item's guess and slip, which the
+ * job stores as the concept's items at the new version; a fit without multigs carries them on unchanged.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildResponseData, fitDataset, type ConceptFit } from '../../src/bkt/index.js';
@@ -12,7 +12,7 @@ import { loadResponseData } from '../../src/cli/load.js';
 import { coreOptions, fitJobOptions, importedId, importLog, mapIds, ParametersCache } from '../../src/service/index.js';
 import { SqlImportStore } from '../../src/store/import-store.js';
 import { SqlStore } from '../../src/store/sql-store.js';
-import { tempDir } from '../support/bin.js';
+import { bktJson, tempDir } from '../support/bin.js';
 import { dataPath } from '../support/data.js';
 import { DRIVERS, startService, type TestService } from '../support/service.js';
 import { runFit } from './support.js';
@@ -48,10 +48,14 @@ describe.each(DRIVERS)('fit jobs by item on %s', (driver) => {
   let svc: TestService;
   let tmp: ReturnType<typeof tempDir>;
   let reference: ConceptFit[];
+  let cli: { concepts: { concept_id: string; params: Record<string, number>; per_value: { guess_slip: { values: { value: string; guess: number; slip: number }[] } } }[] };
   beforeAll(async () => {
     svc = await startService(driver);
     tmp = tempDir();
-    reference = await coreFitByItem(await uuidCopyWithItems(tmp.dir));
+    const uuidFile = await uuidCopyWithItems(tmp.dir);
+    reference = await coreFitByItem(uuidFile);
+    bktJson(['fit', uuidFile, '--multigs', 'item_id', '--restarts', String(REQUEST.restarts), '-o', join(tmp.dir, 'params.json')]);
+    cli = JSON.parse(readFileSync(join(tmp.dir, 'params.json'), 'utf8'));
     const { log, data } = await loadResponseData(ITEMS, COLUMNS, SILENT);
     const parameters = new ParametersCache(new SqlStore(svc.db), 60_000);
     await parameters.refresh();
@@ -93,6 +97,22 @@ describe.each(DRIVERS)('fit jobs by item on %s', (driver) => {
         const s = byId.get(v.value)!;
         expect(Math.abs(s.guess - v.guess)).toBeLessThan(1e-9);
         expect(Math.abs(s.slip - v.slip)).toBeLessThan(1e-9);
+      }
+    }
+  });
+
+  it('finds the parameters `bkt fit --multigs item_id` finds on the same file', async () => {
+    expect(cli.concepts).toHaveLength(reference.length);
+    for (const c of cli.concepts) {
+      const r = await svc.app.inject({ method: 'GET', url: `/api/bkt/parameters/${c.concept_id}` });
+      expect(r.statusCode).toBe(200);
+      const stored = r.json();
+      for (const name of ['prior', 'learn', 'guess', 'slip', 'forget']) expect(Math.abs(stored[name] - c.params[name])).toBeLessThan(1e-9);
+      const byId = new Map((await items(c.concept_id)).items.map((i) => [i.item_id, i]));
+      expect(byId.size).toBe(c.per_value.guess_slip.values.length);
+      for (const v of c.per_value.guess_slip.values) {
+        expect(Math.abs(byId.get(v.value)!.guess - v.guess)).toBeLessThan(1e-9);
+        expect(Math.abs(byId.get(v.value)!.slip - v.slip)).toBeLessThan(1e-9);
       }
     }
   });

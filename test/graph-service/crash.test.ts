@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { OutboxRelay } from '../../src/graph/relay.js';
 import { migrate } from '../../src/store/migrate.js';
-import { SqlOutbox } from '../../src/store/outbox-store.js';
+import { SqlOutbox } from '../../src/store/outbox-relay-store.js';
 import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlOutbox } from '../../src/store/outbox-store.js';
+import { SqlOutbox } from '../../src/store/outbox-relay-store.js';
 import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import type { SqlDatabase, SqlExecutor } from '../../src/store/sql.js';
 import { newId, startService, type TestService } from '../support/service.js';

@@ -3,10 +3,6 @@
  * per item, learn per template and prior per class, one concept predicted with the fallback (its per_value is
  * ignored), and a value that is markup, to show it is escaped.
  */
-import { assessCurve } from '../../src/bkt/index.js';
-import { perValueOf } from '../../src/cli/report.js';
-import type { FitReport, ReportConcept } from '../../src/report/fit-report.js';
-
 const own = (prior: number, learn: number, guess: number, slip: number) => ({ prior, learn, guess, slip, forget: 0 });
 
 export const HOSTILE_VALUE = '<b onmouseover="x()">i9</b>';
@@ -75,35 +71,21 @@ export function handMadeParamsV2(): Record<string, unknown> {
   };
 }
 
-type Entry = { concept_id: string; use: 'fitted' | 'fallback'; params: ReportConcept['params']; per_value: unknown };
-
-/** A fit report model over a params file's concepts (no data: empty curves), per_value read as `bkt report` reads it. */
-export function handMadeReport(raw: Record<string, unknown>): FitReport {
-  const concepts = (raw.concepts as Entry[]).map(
-    (e): ReportConcept => ({
-      conceptId: e.concept_id,
-      use: e.use,
-      params: e.params,
-      flags: [],
-      reasons: [],
-      responses: 200,
-      students: 40,
-      logLik: -100,
-      auc: 0.7,
-      opportunitiesToMastery: 3,
-      curve: [],
-      verdict: assessCurve([]),
-      perValue: e.use === 'fitted' ? perValueOf(e.per_value) : null,
-    }),
-  );
-  return {
-    generator: 'test',
-    data: { file: 'items.csv', sha256: '0'.repeat(64), rows: 600, students: 40, concepts: concepts.length },
-    params: { file: 'params.json', generator: 'hand-made', schemaVersion: 2, fitInput: { file: 'items.csv', sha256: '0'.repeat(64) }, options: {}, fallback: { source: 'pooled', params: { prior: 0.4, learn: 0.2, guess: 0.2, slip: 0.1, forget: 0 } } },
-    maxOpportunity: 10,
-    minStudents: 5,
-    concepts,
-    cv: null,
-  };
+/**
+ * A response log for the hand-made file: 12 students answering each concept 4 times, cycling through its items,
+ * templates and classes; item 'unseen-item' was not in training (the concept's own guess and slip apply to it).
+ */
+export function handMadeLog(): string {
+  const items: Record<string, string[]> = { Table: ['48881', '48882', '48883', HOSTILE_VALUE, 'unseen-item'], 'Circle Graph': ['50001', '50002'], Fallen: ['never-shown'] };
+  const quote = (v: string) => (/[",]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  let text = 'student_id,concept_id,item_id,template_id,class_id,correct\n';
+  for (let s = 0; s < 12; s++) {
+    for (const [concept, list] of Object.entries(items)) {
+      for (let k = 0; k < 4; k++) {
+        const item = list[(s + k) % list.length]!;
+        text += [`s${s}`, quote(concept), quote(item), k % 2 ? '30244' : '30245', s % 2 ? '12340' : '12341', (s + k) % 3 ? 1 : 0].join(',') + '\n';
+      }
+    }
+  }
+  return text;
 }
-
