@@ -49,6 +49,10 @@ export async function waitForJob(app: FastifyInstance, id: string, until: string
     expect(r.statusCode).toBe(200);
     const job = r.json();
     if (until.includes(job.status)) return job;
+    // A job that ended otherwise will not reach the awaited status: fail now, with what it says.
+    if (['done', 'failed', 'interrupted'].includes(job.status)) {
+      throw new Error(`job ${id} ended ${job.status} (${job.error ?? 'no error'}) while waiting for ${until.join(' or ')}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

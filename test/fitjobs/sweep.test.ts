@@ -141,23 +141,27 @@ describe('the sweep on the store (PGlite in memory)', () => {
 describe('the sweep in the service (PostgreSQL server)', () => {
   it("an instance marks another instance's job interrupted once that process died, without any GET", async () => {
     const scratch = await createScratchDatabase('sweep');
-    const env = { LOG_LEVEL: 'silent', BKT_FIT_HEARTBEAT_MS: '50', BKT_FIT_STALE_MS: '500', BKT_PARAMS_REFRESH_MS: '50' };
-    const config = loadConfig(env);
-    const dbA = openPostgres({ ...config, connectionString: scratch.url });
-    const dbB = openPostgres({ ...config, connectionString: scratch.url });
-    const a = await createRuntime(config, { db: dbA, fitter: () => new Promise(() => {}) });
+    // What each instance counts as stale decides what it does with a job. A (a minute) never takes its own job for
+    // dead however long a loaded machine stalls its heartbeat; B (5 s) sweeps it once A is gone.
+    const env = (staleMs: number) =>
+      loadConfig({ LOG_LEVEL: 'silent', BKT_FIT_HEARTBEAT_MS: '50', BKT_FIT_STALE_MS: String(staleMs), BKT_PARAMS_REFRESH_MS: '50' });
+    const configA = env(60_000);
+    const configB = env(5_000);
+    const dbA = openPostgres({ ...configA, connectionString: scratch.url });
+    const dbB = openPostgres({ ...configB, connectionString: scratch.url });
+    const a = await createRuntime(configA, { db: dbA, fitter: () => new Promise(() => {}) });
     try {
       await importInProcess(dbA, dataPath('assist2009_pybkt_subset.csv'));
       const id = (await a.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} })).json().job_id as string;
       await waitForJob(a.app, id, ['running']);
       // B starts while A's job is alive, so B's start does not mark it; afterwards B is never asked about the job.
-      const b = await createRuntime(config, { db: dbB });
+      const b = await createRuntime(configB, { db: dbB });
       try {
         expect(await statusOf(dbB, id)).toBe('running');
         // A's process dies: its database connections go, so its heartbeat stops, and nothing records the end.
         a.parameters.stop();
         await dbA.close();
-        await until(async () => (await statusOf(dbB, id)) !== 'running', "B's sweep marked the job");
+        await until(async () => (await statusOf(dbB, id)) !== 'running', "B's sweep marked the job", 60_000);
         expect(await statusOf(dbB, id)).toBe('interrupted');
       } finally {
         await b.close();
