@@ -52,7 +52,6 @@ async function serve(port: number, neo4jPort: number): Promise<ChildProcess> {
   const ready = await waitFor(
     () => fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => 0),
     (status) => status === 200 || child.exitCode !== null,
-    500,
   );
   if (ready !== 200) throw new Error(`bkt serve did not become ready: ${stderr}`);
   return child;
