@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialState, makeParams, updateMastery } from '../../src/bkt/index.js';
+import { ITEMS_BODY_LIMIT } from '../../src/http/fit-routes.js';
 import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
 
 describe.each(DRIVERS)('item_id on %s', (driver) => {
@@ -177,6 +178,21 @@ describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
     expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json().items).toEqual([hard]);
     const fresh = newId();
     expect((await call('GET', `/api/bkt/parameters/${fresh}/items`)).json()).toEqual({ concept_id: fresh, version: 0, items: [] });
+  });
+
+  it('takes the largest item set the schema allows in one PUT, and 413 only past the body limit', async () => {
+    const concept = newId();
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ item_id: `${String(i).padStart(5, '0')}-${'x'.repeat(194)}`, guess: 0.123456789, slip: 0.0987654321 }));
+    const r = await call('PUT', `/api/bkt/parameters/${concept}/items`, { items });
+    expect(r.statusCode, r.body.slice(0, 200)).toBe(200);
+    expect(r.json()).toMatchObject({ concept_id: concept, items: 10_000 });
+    const tooBig = await svc.app.inject({
+      method: 'PUT',
+      url: `/api/bkt/parameters/${concept}/items`,
+      headers: { 'content-type': 'application/json' },
+      payload: `{"items": [], "pad": "${'x'.repeat(ITEMS_BODY_LIMIT)}"}`,
+    });
+    expect(tooBig.statusCode).toBe(413);
   });
 
   it('refuses bad items, naming the entry and field', async () => {
