@@ -32,8 +32,8 @@ export interface StartOptions {
   readonly prepare?: (url: string) => Promise<void>;
   /** Replaces the fit jobs' EM (to hold a job running, or fail it). */
   readonly fitter?: Fitter;
-  /** Graph settings for the runtime (NEO4J_* env, a replacement writer, shorter relay timings). */
-  readonly graph?: Pick<RuntimeOptions, 'graphEnv' | 'graphWriter' | 'relayTuning'>;
+  /** Graph settings for the runtime (NEO4J_* env, a replacement writer, shorter relay timings, the flag's clock). */
+  readonly graph?: Pick<RuntimeOptions, 'graphEnv' | 'graphWriter' | 'relayTuning' | 'graphFlagClock'>;
 }
 
 export async function startService(driver: Driver, options: StartOptions = {}): Promise<TestService> {
