@@ -26,6 +26,17 @@ export class ByteInterner {
   private slots = new Int32Array(512).fill(EMPTY);
   private last = -1;
 
+  constructor() {
+    // Each array is replaced as it grows. Assigned a second time here, the fields are mutable from the start:
+    // V8 otherwise treats a field never reassigned as a constant, and drops the optimized code of the readers'
+    // loops the first time one grows (then compiles them again).
+    this.arena = this.arena.subarray(0);
+    this.keyStart = this.keyStart.subarray(0);
+    this.keyHash = this.keyHash.subarray(0);
+    this.keyId = this.keyId.subarray(0);
+    this.slots = this.slots.subarray(0);
+  }
+
   /** The index of field k of r (its text: quotes removed, "" unescaped). */
   get(r: CsvRecord, k: number): number {
     const b = r.bytes;
