@@ -70,7 +70,9 @@ export class ByteInterner {
     h >>>= 0;
     const mask = this.slots.length - 1;
     const a = this.arena;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+    // The step is taken at the top, so the first probe runs it too (optimized code then has feedback for it).
+    for (let slot = (h - 1) & mask; ; ) {
+      slot = (slot + 1) & mask;
       const key = this.slots[slot];
       if (key === EMPTY) {
         this.slots[slot] = this.add(b, s, e, h, text ?? b.toString('utf8', s, e));

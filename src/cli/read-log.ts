@@ -179,6 +179,7 @@ export class LogReader {
   private iV = 0;
   /** Records `scan` left to `onRecord` after reading them: too many, and it stops trying (a file of quotes). */
   private left = 0;
+  private scans = 0;
   /** The previous student and concept as the fast path saw them: bytes (when at most PREVIOUS_MAX), length, id. */
   private readonly prevStudent = new Uint8Array(PREVIOUS_MAX);
   private readonly prevConcept = new Uint8Array(PREVIOUS_MAX);
@@ -287,7 +288,10 @@ export class LogReader {
     let row = row0;
     let done = pos; // where the records taken end
     let p = pos;
-    records: while (p < n) {
+    // The first call stops after a few rows, so the code after the loop has run once before the loop is optimized
+    // (optimized code meeting a path never run is dropped and compiled again).
+    const limit = this.scans++ === 0 ? row0 + 64 : Infinity;
+    records: while (p < n && row < limit) {
       let f = 0;
       let s = p;
       let gotS = -1;
@@ -370,7 +374,7 @@ export class LogReader {
     this.idS = idS;
     this.idC = idC;
     // A record left that is complete here goes to onRecord; past a few thousand such, stop offering records.
-    if (p < n && ++this.left > 4096 && this.left > row) this.plain = false;
+    if (p < n && row < limit && ++this.left > 4096 && this.left > row) this.plain = false;
     return done;
   }
 
