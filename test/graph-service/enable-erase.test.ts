@@ -68,7 +68,7 @@ describe('enabling the projection under load', () => {
         applied += 1;
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => applied, (n) => n >= 8); // the load is running (and has cached "off") before the switch
     await setGraphEnabled(svc.db, true);
     const queued = await queueAllPairs(svc.db, { threshold: svc.config.masteryThreshold, chunk: 37 });
     stop = true; // the load ends as soon as the backfill is done: a missed update would not be repaired by a later one

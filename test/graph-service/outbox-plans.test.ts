@@ -13,6 +13,7 @@ import { SqlOutbox } from '../../src/store/outbox-relay-store.js';
 import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import type { SqlDatabase, SqlExecutor } from '../../src/store/sql.js';
 import { newId, startService, type TestService } from '../support/service.js';
+import { waitFor } from './support.js';
 
 let svc: TestService;
 
@@ -104,8 +105,13 @@ describe('the relay statements on PostgreSQL 15', () => {
       const deleting = outbox.deleteIfUnchanged(sent).finally(() => {
         settled = true;
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(settled).toBe(false); // waiting for the row lock, not skipping the row
+      // The delete's session is seen waiting on the holder's row lock: it waits for it rather than skipping the row.
+      const waiting = await waitFor(
+        async () => (await svc.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))[0].n,
+        (n) => n > 0 || settled,
+      );
+      expect(waiting).toBeGreaterThan(0);
+      expect(settled).toBe(false);
       await holder.query('COMMIT');
       expect(await deleting).toBe(1); // s2's row; s1's changed while the batch was in flight
     } finally {
