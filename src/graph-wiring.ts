@@ -37,6 +37,8 @@ export interface GraphWiringOptions {
   /** Replaces the Neo4j writer (tests and benchmarks); only used when NEO4J_URI is set. */
   readonly writer?: GraphWriter;
   readonly relay?: RelayTuning;
+  /** The clock by which the cached on/off flag expires (default performance.now; see pairsWrittenHook). */
+  readonly flagClock?: () => number;
   /** How often an instance that does not relay reads the backlog for /metrics. */
   readonly watchIntervalMs?: number;
   /**
@@ -114,7 +116,7 @@ export async function wireGraph(options: GraphWiringOptions): Promise<GraphWirin
   };
   // Without the migration (a service started with --no-migrate) updates must still work; /ready reports it.
   const migrated = await hasGraphSchema(options.db);
-  if (migrated) options.store.onPairsWritten(pairsWrittenHook(options.threshold));
+  if (migrated) options.store.onPairsWritten(pairsWrittenHook(options.threshold, options.flagClock));
 
   let writer: GraphWriter | undefined;
   let relay: OutboxRelay | undefined;

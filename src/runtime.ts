@@ -45,6 +45,11 @@ export interface RuntimeOptions {
   /** Replaces the Neo4j writer (tests, benchmarks). */
   readonly graphWriter?: GraphWriter;
   readonly relayTuning?: RelayTuning;
+  /**
+   * The clock (milliseconds) by which the update transactions' cached graph on/off flag expires after
+   * GRAPH_FLAG_TTL_MS (default performance.now); tests advance one of their own instead of waiting the TTL out.
+   */
+  readonly graphFlagClock?: () => number;
 }
 
 /** EM on worker threads only: the calling thread stays free for updates while a job runs. */
@@ -83,6 +88,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       logger: () => app?.log,
       ...(options.graphWriter && { writer: options.graphWriter }),
       ...(options.relayTuning && { relay: options.relayTuning }),
+      ...(options.graphFlagClock && { flagClock: options.graphFlagClock }),
       // On the server the relay gets one connection of its own, outside the requests' pool.
       ...(config.databaseUrl !== undefined &&
         db.kind === 'postgres' && {

@@ -26,6 +26,17 @@ export class ByteInterner {
   private slots = new Int32Array(512).fill(EMPTY);
   private last = -1;
 
+  constructor() {
+    // Each array is replaced as it grows. Assigned a second time here, the fields are mutable from the start:
+    // V8 otherwise treats a field never reassigned as a constant, and drops the optimized code of the readers'
+    // loops the first time one grows (then compiles them again).
+    this.arena = this.arena.subarray(0);
+    this.keyStart = this.keyStart.subarray(0);
+    this.keyHash = this.keyHash.subarray(0);
+    this.keyId = this.keyId.subarray(0);
+    this.slots = this.slots.subarray(0);
+  }
+
   /** The index of field k of r (its text: quotes removed, "" unescaped). */
   get(r: CsvRecord, k: number): number {
     const b = r.bytes;
@@ -59,7 +70,9 @@ export class ByteInterner {
     h >>>= 0;
     const mask = this.slots.length - 1;
     const a = this.arena;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+    // The step is taken at the top, so the first probe runs it too (optimized code then has feedback for it).
+    for (let slot = (h - 1) & mask; ; ) {
+      slot = (slot + 1) & mask;
       const key = this.slots[slot];
       if (key === EMPTY) {
         this.slots[slot] = this.add(b, s, e, h, text ?? b.toString('utf8', s, e));

@@ -31,14 +31,22 @@ function executor(db: PGlite | Transaction): SqlExecutor {
   };
 }
 
+export interface PgliteOpenOptions {
+  /**
+   * A data directory dumped by PGlite's dumpDataDir() to start a new database from, instead of running initdb (tests
+   * start many empty databases from one dump).
+   */
+  readonly loadDataDir?: Blob;
+}
+
 /** Opens PGlite at `dataDir` (or in memory for `memory://`), holding a lock file so that no second process opens it. */
-export async function openPglite(dataDir: string, timeouts: TimeoutSettings): Promise<SqlDatabase> {
+export async function openPglite(dataDir: string, timeouts: TimeoutSettings, options: PgliteOpenOptions = {}): Promise<SqlDatabase> {
   const inMemory = dataDir === MEMORY;
   const path = inMemory ? dataDir : resolve(dataDir);
   const release = inMemory ? () => {} : acquireLockFile(`${path}.lock`);
   let db: PGlite;
   try {
-    db = await PGlite.create(path);
+    db = await PGlite.create(path, options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir });
   } catch (e) {
     release();
     throw e;

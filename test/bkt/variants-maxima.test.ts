@@ -1,16 +1,19 @@
 /**
  * Raw fits (no bounds, no fallback) of every variant on the shared items file are true local maxima: one more EM
  * step from the result gains nothing beyond the convergence tolerance, and a small step in every coordinate, up or
- * down, does not raise the log-likelihood. The file is read in place; without ../shared the tests are skipped.
+ * down, does not raise the log-likelihood. A cheap version of bench/local-maxima.ts checks the default raw fit against
+ * a wider search and at first order. The file is read in place; without ../shared the tests are skipped.
  */
 import { describe, expect, it } from 'vitest';
-import { type ConceptFit, fitDataset, makeFitOptions, type ResponseData } from '../../src/bkt/index.js';
+import { fitDataset, makeFitOptions, type ResponseData } from '../../src/bkt/index.js';
 import { emptyValueCounts, eStepByValue, mStepByValue, type ValueModel, type ValueSequences } from '../../src/bkt/em-variants.js';
+import { runUnit } from '../../src/bkt/fit.js';
 import { valueSequences } from '../../src/bkt/fit-variants.js';
 import { PARAM_FLOOR } from '../../src/bkt/options.js';
 import { loadResponseData } from '../../src/cli/load.js';
 import { makeProgress } from '../../src/cli/progress.js';
 import { dataPath, hasData } from '../support/data.js';
+import { checkMaximum, gradient, logLik, modelOf, numericGradient, polish } from '../../bench/support/maxima.js';
 
 const FILE = 'assist2009_pybkt_subset_items.csv';
 const present = hasData(FILE);
@@ -21,25 +24,6 @@ if (!present) console.log(`skipped: ../shared/data/${FILE} is absent`);
  * 0.003 of the maximum on this file, which a step of 1e-3 in one coordinate can still find.
  */
 const RAW = { bounds: { guess: null, slip: null }, fallback: 'none' as const, tol: 1e-10, maxIterations: 5000 };
-
-/** The fitted per-value parameters as the EM's arrays (a variant not fitted holds the concept's own value). */
-function modelOf(c: ConceptFit): ValueModel {
-  const pv = c.perValue ?? {};
-  const p = c.params;
-  const arr = <T>(values: readonly T[] | undefined, pick: (v: T) => number, own: number) =>
-    values ? Float64Array.from(values, pick) : Float64Array.of(own);
-  return {
-    prior: arr(pv.prior?.values, (v) => v.prior, p.prior),
-    learn: arr(pv.learn?.values, (v) => v.learn, p.learn),
-    forget: arr(pv.learn?.values, (v) => v.forget, p.forget),
-    guess: arr(pv.guessSlip?.values, (v) => v.guess, p.guess),
-    slip: arr(pv.guessSlip?.values, (v) => v.slip, p.slip),
-  };
-}
-
-function logLik(seqs: ValueSequences, m: ValueModel): number {
-  return eStepByValue(seqs, m, emptyValueCounts(seqs.sizes), new Float64Array(2 * 4096));
-}
 
 /** The largest gain from moving one coordinate by +-delta (staying in the allowed box). */
 function bestPerturbation(seqs: ValueSequences, m: ValueModel, names: readonly (keyof ValueModel)[], base: number, delta: number) {
@@ -62,13 +46,13 @@ function bestPerturbation(seqs: ValueSequences, m: ValueModel, names: readonly (
   return { best, where };
 }
 
-describe.skipIf(!present)('raw fits of the variants on the items file are local maxima', async () => {
-  const columns = { student: 'student_id', concept: 'concept_id', correct: 'correct', order: 'order_id' };
-  const load = (gs: string | null, learn: string | null, prior: string | null): Promise<ResponseData> =>
-    present
-      ? loadResponseData(dataPath(FILE), columns, makeProgress(), { columns: { guessSlip: gs, learn, prior }, fitting: true }).then((l) => l.data)
-      : Promise.resolve(undefined as never);
+const columns = { student: 'student_id', concept: 'concept_id', correct: 'correct', order: 'order_id' };
+const load = (gs: string | null, learn: string | null, prior: string | null): Promise<ResponseData> =>
+  present
+    ? loadResponseData(dataPath(FILE), columns, makeProgress(), { columns: { guessSlip: gs, learn, prior }, fitting: true }).then((l) => l.data)
+    : Promise.resolve(undefined as never);
 
+describe.skipIf(!present)('raw fits of the variants on the items file are local maxima', async () => {
   it.each([
     ['multigs item_id', ['item_id', null, null], false],
     ['multigs template_id', ['template_id', null, null], false],
@@ -96,5 +80,57 @@ describe.skipIf(!present)('raw fits of the variants on the items file are local 
       const { best, where } = bestPerturbation(seqs, m, names, base, 1e-3);
       expect(best, `${concept.conceptId}: ${where}`).toBeLessThan(1e-3);
     }
+  });
+});
+
+describe.skipIf(!present)('the default raw fit against a wider search (bench/local-maxima.ts, one concept)', () => {
+  const RAW_DEFAULT = { bounds: { guess: null, slip: null }, fallback: 'none' as const };
+  const names = ['prior', 'learn', 'guess', 'slip'] as const;
+
+  it('the gradient from one E-step equals a central difference of the log-likelihood', async () => {
+    const data = await load('template_id', 'template_id', null);
+    const o = makeFitOptions(RAW_DEFAULT);
+    const seqs = valueSequences(data, 0);
+    // Away from any maximum (every value at the defaults), where the gradient is far from 0.
+    const m = modelOf(fitDataset(data, { ...RAW_DEFAULT, maxIterations: 1, restarts: 1 }).concepts[0]);
+    const coords = gradient(seqs, m, names, o).filter((x) => x.den > 0);
+    expect(coords.some((x) => Math.abs(x.logitGradient) > 1)).toBe(true);
+    for (const x of coords) {
+      const h = 1e-6 * Math.min(x.value, 1 - x.value);
+      const numeric = numericGradient(seqs, m, x.name, x.k, h);
+      expect(Math.abs(numeric - x.gradient), `${x.name}[${x.k}]`).toBeLessThan(1e-4 * Math.max(1, Math.abs(x.gradient)));
+    }
+  });
+
+  it.each([
+    ['multigs template_id', ['template_id', null, null]],
+    ['multilearn template_id', [null, 'template_id', null]],
+    ['multiprior class_id', [null, null, 'class_id']],
+  ] as const)('%s on Box and Whisker: 5 restarts reach the best of 15 others, at a first-order maximum', async (_, [gs, learn, prior]) => {
+    const data = await load(gs, learn, prior);
+    const c = data.conceptIds.indexOf('Box and Whisker');
+    expect(c).toBeGreaterThanOrEqual(0);
+    const seqs = valueSequences(data, c);
+    const rows = seqs.offsets[seqs.offsets.length - 1] - seqs.offsets[0];
+    const o = makeFitOptions(RAW_DEFAULT);
+    const tight = makeFitOptions({ ...RAW_DEFAULT, tol: 1e-10, maxIterations: 20_000 });
+    const best = (seed: number, restarts: number) => {
+      const ro = makeFitOptions({ ...RAW_DEFAULT, seed });
+      const outs = Array.from({ length: restarts }, (_, r) => runUnit(data, { concept: c, restart: r, rows }, ro));
+      return outs.reduce((a, b) => (b.logLik > a.logLik ? b : a));
+    };
+    const model = (values: ValueModel | undefined) => values!;
+    const mine = best(0, 5);
+    // The default stopping rule: one more EM step gains at most tol * rows.
+    expect(checkMaximum(seqs, model(mine.values), names, o).emStepGain).toBeLessThanOrEqual(o.tol * rows + 1e-9);
+    const on = polish(seqs, model(mine.values), tight, rows);
+    const wide = polish(seqs, model(best(1, 15).values), tight, rows);
+    expect(wide.logLik - on.logLik).toBeLessThan(0.01);
+    // Run on, the fit is a maximum in the box: no interior parameter has a gradient (in expected counts) above 0.05,
+    // and no parameter on a bound would be pushed back inside.
+    const at = checkMaximum(seqs, on.model, names, tight);
+    expect(at.maxInteriorGradient, at.worst).toBeLessThan(0.05);
+    expect(at.boundViolations).toBe(0);
+    expect(logLik(seqs, on.model)).toBeCloseTo(on.logLik, 9);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NO_OBSERVATION } from '../../src/bkt/index.js';
 import { DEFAULT_COLUMNS, readResponseLog, streamCsv } from '../../src/cli/csv-input.js';
 import { CsvTokenizer, recordFields } from '../../src/cli/csv-records.js';
+import { LogReader, readLogBytes } from '../../src/cli/read-log.js';
 import { tempDir } from '../support/bin.js';
 
 const tmp = tempDir();
@@ -171,5 +172,74 @@ describe('CsvTokenizer', () => {
       ),
       { numRuns: 200, ...(seed === undefined ? {} : { seed }) },
     );
+  });
+});
+
+describe('the fast path for plain rows', () => {
+  /** The log read from `bytes` cut at `cuts`, with or without the fast path; or the error's message. */
+  function read(bytes: Buffer, cuts: number[], fast: boolean, columns = DEFAULT_COLUMNS) {
+    const reader = new LogReader('x.csv', columns);
+    const t = new CsvTokenizer('x.csv', reader.onRecord, 256, fast ? reader.fast : null);
+    try {
+      let at = 0;
+      for (const cut of [...cuts].sort((a, b) => a - b)) {
+        t.push(bytes.subarray(at, cut));
+        at = cut;
+      }
+      t.push(bytes.subarray(at));
+      t.end();
+      const log = reader.log('');
+      const r = log.rows;
+      return {
+        studentIds: r.studentIds, conceptIds: r.conceptIds, student: [...r.student], concept: [...r.concept],
+        correct: [...r.correct], lines: [...log.lineOf], extra: [...log.extra].map(([k, v]) => [k, v.ids, [...v.codes]]),
+      };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
+  const id = fc.constantFrom('s1', 's2', 'a', 'ab', 'abc', 'é', '"s1"', '"a,b"', '"x""y"', '', '"s\n1"');
+  const value = fc.constantFrom('0', '1', '0', '1', 'true', 'false', '-1', '', '"1"', '2', 'yes');
+  const lineEnd = fc.constantFrom('\n', '\n', '\r\n', '\r');
+  const row = fc.oneof(
+    { weight: 8, arbitrary: fc.tuple(id, id, value).map((f) => f.join(',')) },
+    { weight: 1, arbitrary: fc.constantFrom('', 's1,a', 's1,a,1,x', 's1,"a"b,1') },
+  );
+
+  it('reads the same columns, lines and errors as the record path, however the bytes are cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(row, lineEnd), { minLength: 0, maxLength: 30 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        (rows, item, rawCuts, finalEnd) => {
+          const header = item ? 'student_id,concept_id,correct,item' : 'student_id,concept_id,correct';
+          const body = rows.map(([r, end]) => (item && r !== '' ? `${r},i${r.length % 3}` : r) + end).join('');
+          const text = `${header}\n${finalEnd ? body : body.replace(/\r?\n$|\r$/, '')}`;
+          const bytes = Buffer.from(text);
+          const columns = item ? { ...DEFAULT_COLUMNS, extra: ['item'] } : DEFAULT_COLUMNS;
+          const cuts = rawCuts.map((c) => c % (bytes.length + 1));
+          const slow = read(bytes, [], false, columns);
+          expect(read(bytes, [], true, columns)).toEqual(slow);
+          expect(read(bytes, cuts, true, columns)).toEqual(slow);
+        },
+      ),
+      { numRuns: 400, ...(seed === undefined ? {} : { seed }) },
+    );
+  });
+
+  it('reads long files of plain rows, ids that change and repeat, across chunks', async () => {
+    const lines = ['student_id,concept_id,correct'];
+    for (let i = 0; i < 60_000; i++) lines.push(`stu${Math.floor(i / 7)},c${(i * 13) % 17},${i % 3 === 0 ? 1 : 0}`);
+    const text = `${lines.join('\n')}\n`;
+    const path = file(text);
+    const fast = await readLogBytes(path, DEFAULT_COLUMNS);
+    const slow = await readLogBytes(path, DEFAULT_COLUMNS, undefined, false);
+    expect(fast.rows).toEqual(slow.rows);
+    expect(fast.rows.student[59_999]).toBe(Math.floor(59_999 / 7));
+    expect(fast.rows.conceptIds[fast.rows.concept[59_999]]).toBe(`c${(59_999 * 13) % 17}`);
+    expect([...fast.lineOf.subarray(0, 3)]).toEqual([2, 3, 4]);
   });
 });

@@ -11,12 +11,12 @@ import { createRuntime } from '../../src/runtime.js';
 import { FitJobService, type Fitter } from '../../src/service/index.js';
 import { SqlFitJobStore } from '../../src/store/fit-store.js';
 import { migrate } from '../../src/store/migrate.js';
-import { MEMORY, openPglite } from '../../src/store/pglite-driver.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
 import { dataPath } from '../support/data.js';
 import { createScratchDatabase } from '../support/pg.js';
 import { importInProcess, waitForJob } from './support.js';
+import { openMemoryPglite } from '../support/pglite-template.js';
 
 const STALE_MS = 200;
 
@@ -66,7 +66,7 @@ describe('the sweep on the store (PGlite in memory)', () => {
   let swept: string[][];
   let errors: unknown[];
   beforeAll(async () => {
-    db = await openPglite(MEMORY, loadConfig({}));
+    db = await openMemoryPglite(loadConfig({}));
     await migrate(db);
   });
   afterAll(async () => {

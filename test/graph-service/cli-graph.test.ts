@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../support/bin.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/pg.js';
 import { newId, startService, type TestService } from '../support/service.js';
-import { masteryLevels, outboxCount } from './support.js';
+import { GRAPH_FLAG_TTL_MS } from '../../src/store/outbox-hook.js';
+import { ManualClock, masteryLevels, outboxCount } from './support.js';
 
 function graph(url: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm test does)`);
@@ -31,13 +32,15 @@ function graphJson<T = Record<string, unknown>>(url: string, args: string[]): T 
 describe('bkt graph', () => {
   let svc: TestService;
   let url: string;
+  // The service's cached graph flag expires when the test advances this clock (by GRAPH_FLAG_TTL_MS).
+  const clock = new ManualClock();
   const students = [newId(), newId(), newId()];
   const concepts = [newId(), newId(), newId(), newId()];
   const update = (s: string, c: string, correct = true) =>
     svc.app.inject({ method: 'POST', url: '/api/bkt/update', payload: { student_id: s, concept_id: c, correct } });
 
   beforeAll(async () => {
-    svc = await startService('postgres');
+    svc = await startService('postgres', { graph: { graphFlagClock: clock.now } });
     url = svc.url!;
     for (const s of students) for (const c of concepts) expect((await update(s, c, s < c)).statusCode).toBe(200);
   });
@@ -62,6 +65,7 @@ describe('bkt graph', () => {
   it('enable turns it on and queues every answered pair with its current level', async () => {
     expect(await outboxCount(svc.db)).toBe(0);
     expect(graphJson(url, ['enable'])).toEqual({ enabled: true, was_enabled: false, queued: 12 });
+    clock.advance(GRAPH_FLAG_TTL_MS); // the service's cached "off" expires (enable waited that long before queueing)
     const rows = await svc.graph.outbox.readPending(100);
     const truth = await masteryLevels(svc.db);
     expect(rows).toHaveLength(12);
@@ -91,8 +95,8 @@ describe('bkt graph', () => {
   it('disable stops updates from queueing, and sync refuses while off', async () => {
     await relayTookEverything();
     expect(graphJson(url, ['disable'])).toEqual({ enabled: false, was_enabled: true });
-    // Instances re-read the flag at least once a second.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // Instances re-read the flag once their cached one is GRAPH_FLAG_TTL_MS old.
+    clock.advance(GRAPH_FLAG_TTL_MS);
     expect((await update(students[1], concepts[1])).statusCode).toBe(200);
     expect(await outboxCount(svc.db)).toBe(0);
     const refused = graph(url, ['sync']);

@@ -12,8 +12,9 @@ import { createNeo4jWriter } from '../../src/graph/neo4j-writer.js';
 import { loadGraphConfig } from '../../src/graph/config.js';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { setGraphEnabled } from '../../src/store/graph-admin.js';
+import { GRAPH_FLAG_TTL_MS } from '../../src/store/outbox-hook.js';
 import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
-import { WARN, SwitchableWriter, captureLogs, closedNeo4jEnv, closedPort, masteryLevels, outboxCount, waitFor } from './support.js';
+import { WARN, ManualClock, SwitchableWriter, captureLogs, closedNeo4jEnv, closedPort, masteryLevels, outboxCount, waitFor } from './support.js';
 
 const running: TestService[] = [];
 afterAll(async () => {
@@ -99,7 +100,8 @@ describe.each(DRIVERS)('the app with Neo4j unreachable (%s)', (driver) => {
 describe('an instance without NEO4J_URI', () => {
   it('says once at start-up that it does not relay, and still queues one row per pair while the projection is on', async () => {
     const logs = captureLogs();
-    const svc = await startService('pglite', { env: { LOG_LEVEL: 'info' }, logStream: logs.stream });
+    const clock = new ManualClock();
+    const svc = await startService('pglite', { env: { LOG_LEVEL: 'info' }, logStream: logs.stream, graph: { graphFlagClock: clock.now } });
     running.push(svc);
     expect(svc.graph.relay).toBeUndefined();
     const said = logs.lines().filter((l) => /does not relay/.test(l.msg));
@@ -111,8 +113,8 @@ describe('an instance without NEO4J_URI', () => {
     expect((await update()).statusCode).toBe(200);
     expect(await outboxCount(svc.db)).toBe(0); // the projection is off by default
     await setGraphEnabled(svc.db, true);
-    // The flag is cached for up to a second; past that every update queues.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // The flag is cached for GRAPH_FLAG_TTL_MS; past that every update queues.
+    clock.advance(GRAPH_FLAG_TTL_MS);
     for (let i = 0; i < 3; i++) expect((await update()).statusCode).toBe(200);
     expect(await outboxCount(svc.db)).toBe(1);
     // Its /ready does not speak for Neo4j; /metrics has the backlog (read every 5 s by a watcher).

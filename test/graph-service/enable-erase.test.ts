@@ -14,17 +14,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { OutboxRelay } from '../../src/graph/relay.js';
 import { queueAllPairs, setGraphEnabled } from '../../src/store/graph-admin.js';
+import { GRAPH_FLAG_TTL_MS } from '../../src/store/outbox-hook.js';
 import { RecordingLogger } from '../graph/support/relay-harness.js';
-import { newId, startService, type TestService } from '../support/service.js';
-import { masteryLevels, outboxCount, waitFor } from './support.js';
+import { newId, startService, type StartOptions, type TestService } from '../support/service.js';
+import { ManualClock, masteryLevels, outboxCount, waitFor } from './support.js';
 
 const running: TestService[] = [];
 afterAll(async () => {
   await Promise.all(running.map((s) => s.stop()));
 });
 
-async function start(prepare?: (url: string) => Promise<void>): Promise<TestService> {
-  const svc = await startService('postgres', prepare ? { prepare } : {});
+async function start(options: StartOptions = {}): Promise<TestService> {
+  const svc = await startService('postgres', options);
   running.push(svc);
   return svc;
 }
@@ -82,7 +83,8 @@ describe('enabling the projection under load', () => {
 
 describe('erasure', () => {
   it('queues the removal of the student; once drained the student is gone and a later update is kept', async () => {
-    const svc = await start();
+    const clock = new ManualClock();
+    const svc = await start({ graph: { graphFlagClock: clock.now } });
     await setGraphEnabled(svc.db, true);
     const [gone, kept] = [newId(), newId()];
     const concepts = [newId(), newId(), newId()];
@@ -107,7 +109,7 @@ describe('erasure', () => {
     // Back on: the same student answers again after the erasure; the new relationship is not taken by the removal.
     await setGraphEnabled(svc.db, true);
     await svc.service.eraseStudent(gone); // a second removal, newer still
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // every cached flag now reads "on"
+    clock.advance(GRAPH_FLAG_TTL_MS); // any flag the instance cached has expired: the next update reads "on"
     await svc.service.recordResponse({ studentId: gone, conceptId: concepts[0], correct: true });
     await drain(svc, graph);
     expect(graph.get(gone, concepts[0])).toBeDefined();
@@ -115,7 +117,7 @@ describe('erasure', () => {
   });
 
   it("through Supabase's auth.users delete trigger", async () => {
-    const svc = await start(async (url) => {
+    const svc = await start({ prepare: async (url) => {
       const c = new pg.Client({ connectionString: url });
       await c.connect();
       try {
@@ -123,7 +125,7 @@ describe('erasure', () => {
       } finally {
         await c.end();
       }
-    });
+    } });
     await setGraphEnabled(svc.db, true);
     const [user, concept] = [newId(), newId()];
     await svc.db.query('INSERT INTO auth.users (id) VALUES ($1)', [user]);

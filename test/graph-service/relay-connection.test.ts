@@ -42,7 +42,6 @@ describe('the relay on the server', () => {
     });
     const rt = runtime;
     await setGraphEnabled(rt.db, true);
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the instance's cached flag expires
     const concept = newId();
     const students = [newId(), newId(), newId()];
     for (const s of students) await rt.service.recordResponse({ studentId: s, conceptId: concept, correct: true });

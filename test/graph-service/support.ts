@@ -48,6 +48,18 @@ export function captureLogs(): { stream: Writable; lines: () => { level: number;
 export const WARN = 40;
 
 /**
+ * A clock that moves only when told: given to the runtime as graphFlagClock, it lets a test expire the update
+ * transactions' cached graph flag (advance by GRAPH_FLAG_TTL_MS) instead of sleeping the TTL out.
+ */
+export class ManualClock {
+  #t = 0;
+  readonly now = (): number => this.#t;
+  advance(ms: number): void {
+    this.#t += ms;
+  }
+}
+
+/**
  * Polls `read` every 20 ms until `ok` holds, then returns its last value; gives up (returning it anyway, for the
  * caller's assertion to fail on) after `deadlineMs`, a failure bound long enough for a loaded machine.
  */

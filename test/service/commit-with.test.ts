@@ -4,10 +4,10 @@
  * commits nothing of the transaction, a good one commits everything, and nothing runs after it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEMORY, openPglite } from '../../src/store/pglite-driver.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/pg.js';
+import { openMemoryPglite } from '../support/pglite-template.js';
 
 const TIMEOUTS = { statementTimeoutMs: 10_000, lockTimeoutMs: 5_000 };
 
@@ -20,7 +20,7 @@ describe.each(['pglite', 'postgres'] as const)('commitWith on %s', (driver) => {
       scratch = await createScratchDatabase('commitwith');
       db = openPostgres({ connectionString: scratch.url, poolSize: 2, poolTimeoutMs: 5_000, ...TIMEOUTS });
     } else {
-      db = await openPglite(MEMORY, TIMEOUTS);
+      db = await openMemoryPglite(TIMEOUTS);
     }
     await db.exec('CREATE TABLE t (k int PRIMARY KEY, v int NOT NULL CHECK (v >= 0))');
   });

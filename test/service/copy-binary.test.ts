@@ -6,11 +6,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinaryCopyWriter, uuidBytes } from '../../src/store/copy-binary.js';
 import { TimeOrderedIds } from '../../src/store/import-store.js';
-import { MEMORY, openPglite } from '../../src/store/pglite-driver.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/pg.js';
 import { TEST_SEED } from '../support/seed.js';
+import { openMemoryPglite } from '../support/pglite-template.js';
 
 const TIMEOUTS = { statementTimeoutMs: 10_000, lockTimeoutMs: 5_000 };
 const COLUMNS = ['u', 'i', 'b', 'f', 'flag', 'maybe'];
@@ -63,7 +63,7 @@ const drivers: [string, () => Promise<{ db: SqlDatabase; done: () => Promise<voi
   [
     'PGlite',
     async () => {
-      const db = await openPglite(MEMORY, TIMEOUTS);
+      const db = await openMemoryPglite(TIMEOUTS);
       return { db, done: () => db.close() };
     },
   ],

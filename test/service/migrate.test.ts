@@ -1,10 +1,10 @@
 /** Migrations on both drivers: applied once, a no-op the second time, an edited applied file refused. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, pendingMigrations, readMigrations, MigrationError } from '../../src/store/migrate.js';
-import { openPglite, MEMORY } from '../../src/store/pglite-driver.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/pg.js';
+import { openMemoryPglite } from '../support/pglite-template.js';
 
 const timeouts = { statementTimeoutMs: 10_000, lockTimeoutMs: 5_000 };
 let scratch: ScratchDatabase;
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 const drivers: Array<[string, () => Promise<SqlDatabase>]> = [
-  ['pglite', () => openPglite(MEMORY, timeouts)],
+  ['pglite', () => openMemoryPglite(timeouts)],
   ['postgres', async () => openPostgres({ connectionString: scratch.url, poolSize: 4, poolTimeoutMs: 5_000, ...timeouts })],
 ];
 

@@ -1,15 +1,17 @@
 /**
  * The real service for tests: createRuntime() on PGlite in memory or on a scratch database of the PostgreSQL 15
- * server, driven through inject(). Each call gets a fresh, migrated database.
+ * server, driven through inject(). Each call gets a fresh, migrated database (PGlite's starts from an empty data
+ * directory made once, pglite-template.ts).
  */
 import { v5 as uuidv5 } from 'uuid';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
-import { openPglite, MEMORY } from '../../src/store/pglite-driver.js';
+import { MEMORY } from '../../src/store/pglite-driver.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import type { SqlDatabase } from '../../src/store/sql.js';
 import type { Fitter } from '../../src/service/index.js';
 import { createScratchDatabase, type ScratchDatabase } from './pg.js';
+import { openMemoryPglite } from './pglite-template.js';
 
 export type Driver = 'pglite' | 'postgres';
 export const DRIVERS: Driver[] = ['pglite', 'postgres'];
@@ -32,8 +34,8 @@ export interface StartOptions {
   readonly prepare?: (url: string) => Promise<void>;
   /** Replaces the fit jobs' EM (to hold a job running, or fail it). */
   readonly fitter?: Fitter;
-  /** Graph settings for the runtime (NEO4J_* env, a replacement writer, shorter relay timings). */
-  readonly graph?: Pick<RuntimeOptions, 'graphEnv' | 'graphWriter' | 'relayTuning'>;
+  /** Graph settings for the runtime (NEO4J_* env, a replacement writer, shorter relay timings, the flag's clock). */
+  readonly graph?: Pick<RuntimeOptions, 'graphEnv' | 'graphWriter' | 'relayTuning' | 'graphFlagClock'>;
 }
 
 export async function startService(driver: Driver, options: StartOptions = {}): Promise<TestService> {
@@ -52,7 +54,7 @@ export async function startService(driver: Driver, options: StartOptions = {}): 
   let scratch: ScratchDatabase | undefined;
   let db: SqlDatabase;
   if (driver === 'pglite') {
-    db = await openPglite(MEMORY, config);
+    db = await openMemoryPglite(config);
   } else {
     scratch = await createScratchDatabase('svc');
     await prepare?.(scratch.url);

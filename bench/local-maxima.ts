@@ -1,0 +1,84 @@
+/**
+ * bench/local-maxima: whether raw fits (no bounds, no fallback) of each model variant on the shared items file are
+ * true maxima, and the best ones a much wider search finds. Per variant and concept it prints:
+ * - `5 restarts`: the log-likelihood of the default raw fit (`bkt fit --bounds none --fallback none` with the
+ *   variant's options: 5 restarts, seed 0, at most 100 iterations, tol 1e-6);
+ * - `EM step`: what one more EM iteration from it gains (a fixed point gains about 0; the stopping rule allows
+ *   tol * rows);
+ * - `run on`: the same fit continued by EM to tol 1e-10 (at most 20,000 iterations): the maximum it stopped short of;
+ * - `wide`: the best of WIDE_RESTARTS restarts with seed 1 (other starting points), continued the same way, and
+ *   `gap` = wide - run on (> 0: the 5 restarts missed a better maximum by that much; < 0: they found a better one);
+ * - `|grad|`: the largest |d LL / d logit p| over free interior parameters at the default fit and after running on
+ *   (exact, from one E-step by Fisher's identity: bench/support/maxima.ts; on the logit scale it is the expected
+ *   count that one EM step would move, and stays finite as a parameter creeps towards 0 or 1);
+ * - `bound`: parameters on a bound (1e-6 or 1 - 1e-6) after running on, and in brackets how many the gradient would
+ *   push back into the box (0 at a maximum in the box).
+ * For the standard model the last column is pyBKT's training log-likelihood on the same rows
+ * (../shared/data/golden/pybkt_fit_summary.json, assist2009_pybkt_subset: 5 restarts, seed 42).
+ * Run: npm run bench:local-maxima   (WIDE_RESTARTS, default 50; figures are printed, never asserted)
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fitDataset, makeFitOptions, type ResponseData } from '../src/bkt/index.js';
+import { valueSequences } from '../src/bkt/fit-variants.js';
+import { loadResponseData } from '../src/cli/load.js';
+import { makeProgress } from '../src/cli/progress.js';
+import { dataPath } from '../test/support/data.js';
+import { checkMaximum, modelOf, type ParamName, polish } from './support/maxima.js';
+
+const FILE = 'assist2009_pybkt_subset_items.csv';
+const WIDE_RESTARTS = Number(process.env.WIDE_RESTARTS ?? 50);
+const RAW = { bounds: { guess: null, slip: null }, fallback: 'none' as const };
+
+/** name, multigs, multilearn, multiprior, fit forget. */
+const VARIANTS = [
+  ['standard', null, null, null, false],
+  ['forget', null, null, null, true],
+  ['multigs item_id', 'item_id', null, null, false],
+  ['multigs template_id', 'template_id', null, null, false],
+  ['multilearn template_id', null, 'template_id', null, false],
+  ['multilearn template_id, forget', null, 'template_id', null, true],
+  ['multiprior class_id', null, null, 'class_id', false],
+  ['multigs template_id, multilearn template_id', 'template_id', 'template_id', null, false],
+  ['all three', 'item_id', 'template_id', 'class_id', false],
+  ['all three, forget', 'item_id', 'template_id', 'class_id', true],
+] as const;
+
+const golden = dataPath('golden/pybkt_fit_summary.json');
+const pybkt: Record<string, { training_loglik: number }> = existsSync(golden)
+  ? JSON.parse(readFileSync(golden, 'utf8')).assist2009_pybkt_subset.per_concept
+  : {};
+
+const columns = { student: 'student_id', concept: 'concept_id', correct: 'correct', order: 'order_id' };
+const load = async (gs: string | null, learn: string | null, prior: string | null): Promise<ResponseData> =>
+  (await loadResponseData(dataPath(FILE), columns, makeProgress(), { columns: { guessSlip: gs, learn, prior }, fitting: true })).data;
+
+const f = (x: number, d = 3) => x.toFixed(d);
+const e = (x: number) => x.toExponential(1);
+console.log(`${FILE}: raw fits (bounds none, fallback none); wide = best of ${WIDE_RESTARTS} restarts with seed 1; run on = EM to tol 1e-10`);
+console.log('model | concept | rows | params | 5 restarts | EM step | run on | wide | gap | |grad| 5 restarts | |grad| run on | bound (pushed in) | pyBKT');
+const gaps: number[] = [];
+for (const [name, gs, learn, prior, fitForget] of VARIANTS) {
+  const data = await load(gs, learn, prior);
+  const o = makeFitOptions({ ...RAW, fitForget });
+  const tight = makeFitOptions({ ...RAW, fitForget, tol: 1e-10, maxIterations: 20_000 });
+  const fit = fitDataset(data, o);
+  const wide = fitDataset(data, makeFitOptions({ ...RAW, fitForget, restarts: WIDE_RESTARTS, seed: 1 }));
+  const names: ParamName[] = ['prior', 'learn', 'guess', 'slip', ...(fitForget ? (['forget'] as const) : [])];
+  for (let c = 0; c < data.conceptIds.length; c++) {
+    const mine = fit.concepts[c];
+    const seqs = valueSequences(data, c);
+    const at = checkMaximum(seqs, modelOf(mine), names, o);
+    const on = polish(seqs, modelOf(mine), tight, mine.responses);
+    const onAt = checkMaximum(seqs, on.model, names, tight);
+    const wideOn = polish(seqs, modelOf(wide.concepts[c]), tight, mine.responses);
+    const gap = wideOn.logLik - on.logLik;
+    gaps.push(gap);
+    const ref = name === 'standard' ? pybkt[mine.conceptId]?.training_loglik : undefined;
+    console.log([
+      name, mine.conceptId, mine.responses, at.interior + at.onBound, f(mine.logLik), e(at.emStepGain), f(on.logLik), f(wideOn.logLik),
+      f(gap), e(at.maxInteriorGradient), e(onAt.maxInteriorGradient), `${onAt.onBound} (${onAt.boundViolations})`,
+      ref === undefined ? '-' : f(ref),
+    ].join(' | '));
+  }
+}
+console.log(`largest gap (wide - run on): ${f(Math.max(...gaps))}`);
