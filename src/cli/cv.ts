@@ -1,7 +1,7 @@
 /** `bkt cv`: student-level k-fold cross-validation of the EM fit. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { calibrationBins, crossValidate, type CvFallback, type CvResult } from '../bkt/index.js';
+import { calibrationBins, crossValidate, type CvFallback, type CvResult, type ResponseData } from '../bkt/index.js';
 import { fitDatasetParallel, warmUpWorkers } from '../fitting/parallel.js';
 import { metricsJson, metricsTable } from './evaluate.js';
 import { addFitOptions, type FitCliOptions, fitOptionsFrom } from './fit-options.js';
@@ -68,60 +68,81 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
   const labels = given?.labels ?? Array.from({ length: result.folds }, (_, k) => String(k + 1));
   if (o.predictions !== undefined) writePredictions(o.predictions, data, result.pCorrect, result.foldOfRow, labels);
   const elapsed = (performance.now() - started) / 1000;
-  const seconds = round(elapsed, 3);
-  const rowsPerSecond = Math.round(data.responses.length / elapsed);
-  if (o.json) {
-    const summary = {
-      command: 'cv',
-      input: { file: basename(file), sha256: log.sha256, rows: data.responses.length, students: data.studentIds.length, concepts: data.conceptIds.length },
-      folds: result.folds,
-      seed: result.seed,
-      fit_forget: o.fitForget,
-      variants: variantOptionsJson(variants.columns),
-      unseen_values: unseenJson(result.unseen),
-      pooled: metricsJson(result.pooled),
-      fold_col: o.foldCol ?? null,
-      predictions: o.predictions ?? null,
-      fold_auc: result.foldAuc,
-      across_folds: {
-        auc: result.acrossFolds.auc,
-        rmse: result.acrossFolds.rmse,
-        accuracy: result.acrossFolds.accuracy,
-        log_lik: result.acrossFolds.logLik,
+  const run: CvRun = {
+    file, o, sha256: log.sha256, data, result, labels, variants: variants.columns, seconds: round(elapsed, 3),
+    rowsPerSecond: Math.round(data.responses.length / elapsed),
+  };
+  process.stdout.write(o.json ? `${JSON.stringify(cvJson(run), null, 2)}\n` : cvText(run));
+}
+
+/** What one `bkt cv` produced, for its summaries. */
+interface CvRun {
+  readonly file: string;
+  readonly o: CvCommandOptions;
+  readonly sha256: string;
+  readonly data: ResponseData;
+  readonly result: CvResult;
+  /** Fold labels by fold index. */
+  readonly labels: readonly string[];
+  readonly variants: ReturnType<typeof variantColumnsFrom>;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+}
+
+/** The `--json` summary. */
+function cvJson({ file, o, sha256, data, result, labels, variants, seconds, rowsPerSecond }: CvRun) {
+  return {
+    command: 'cv',
+    input: { file: basename(file), sha256, rows: data.responses.length, students: data.studentIds.length, concepts: data.conceptIds.length },
+    folds: result.folds,
+    seed: result.seed,
+    fit_forget: o.fitForget,
+    variants: variantOptionsJson(variants),
+    unseen_values: unseenJson(result.unseen),
+    pooled: metricsJson(result.pooled),
+    fold_col: o.foldCol ?? null,
+    predictions: o.predictions ?? null,
+    fold_auc: result.foldAuc,
+    across_folds: {
+      auc: result.acrossFolds.auc,
+      rmse: result.acrossFolds.rmse,
+      accuracy: result.acrossFolds.accuracy,
+      log_lik: result.acrossFolds.logLik,
+    },
+    concept_auc: { row_weighted: result.conceptAuc.rowWeighted, macro: result.conceptAuc.macro },
+    fallback: fallbackJson(result.fallback),
+    per_fold: result.perFold.map((f) => ({
+      fold: f.fold,
+      label: labels[f.fold],
+      train_students: f.trainStudents,
+      test_students: f.testStudents,
+      train_log_lik: f.trainLogLik,
+      ...metricsJson(f),
+      fallback: fallbackJson(f.fallback),
+      unseen_values: unseenJson(f.unseen),
+      params: {
+        fallback: { source: f.params.fallbackSource, params: f.params.fallback },
+        concepts: f.params.concepts.map((c) => ({
+          concept_id: c.conceptId, use: c.use, params: c.params, ...(c.perValue ? { per_value: perValueJson(c.perValue) } : {}),
+        })),
       },
-      concept_auc: { row_weighted: result.conceptAuc.rowWeighted, macro: result.conceptAuc.macro },
-      fallback: fallbackJson(result.fallback),
-      per_fold: result.perFold.map((f) => ({
-        fold: f.fold,
-        label: labels[f.fold],
-        train_students: f.trainStudents,
-        test_students: f.testStudents,
-        train_log_lik: f.trainLogLik,
-        ...metricsJson(f),
-        fallback: fallbackJson(f.fallback),
-        unseen_values: unseenJson(f.unseen),
-        params: {
-          fallback: { source: f.params.fallbackSource, params: f.params.fallback },
-          concepts: f.params.concepts.map((c) => ({
-            concept_id: c.conceptId, use: c.use, params: c.params, ...(c.perValue ? { per_value: perValueJson(c.perValue) } : {}),
-          })),
-        },
-      })),
-      concepts: result.concepts.map((c) => ({ concept_id: c.conceptId, ...metricsJson(c) })),
-      // Held-out predictions by decile, for `bkt report --cv`.
-      calibration: calibrationBins(data.responses, result.pCorrect).map((b) => ({
-        bin: b.bin, rows: b.rows, mean_predicted: b.meanPredicted, observed: b.observed, low: b.low, high: b.high,
-      })),
-      seconds,
-      /** Input rows per second, the whole command (read, every fold's fit and predictions). */
-      rows_per_second: rowsPerSecond,
-    };
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    return;
-  }
+    })),
+    concepts: result.concepts.map((c) => ({ concept_id: c.conceptId, ...metricsJson(c) })),
+    // Held-out predictions by decile, for `bkt report --cv`.
+    calibration: calibrationBins(data.responses, result.pCorrect).map((b) => ({
+      bin: b.bin, rows: b.rows, mean_predicted: b.meanPredicted, observed: b.observed, low: b.low, high: b.high,
+    })),
+    seconds,
+    /** Input rows per second, the whole command (read, every fold's fit and predictions). */
+    rows_per_second: rowsPerSecond,
+  };
+}
+
+/** The human summary: the metrics table per fold, AUC over folds and concepts, fallback and unseen values. */
+function cvText({ file, o, data, result, labels, seconds, rowsPerSecond }: CvRun): string {
   const f = result.fallback;
   const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(4));
-  process.stdout.write(
+  return (
     `${basename(file)}: ${result.folds}-fold cross-validation by student (${o.foldCol === undefined ? `seed ${result.seed}` : `folds from ${o.foldCol}`}), ` +
       `${count(data.responses.length)} rows, ${count(data.studentIds.length)} students, ${count(data.conceptIds.length)} concepts, ${seconds} s (${count(rowsPerSecond)} rows/s)\n\n` +
       metricsTable([
@@ -136,7 +157,7 @@ async function runCv(file: string, o: CvCommandOptions): Promise<void> {
       `absent in training ${count(f.absent.concepts)} (fold, concept) pairs / ${count(f.absent.rows)} rows, ` +
       `degenerate ${count(f.degenerate.concepts)} / ${count(f.degenerate.rows)}, ` +
       `few data ${count(f.fewData.concepts)} / ${count(f.fewData.rows)}\n` +
-      unseenText(result.unseen),
+      unseenText(result.unseen)
   );
 }
 

@@ -4,9 +4,9 @@
  */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import {
-  BKT_IMPORT_NAMESPACE, type ImportItems, ImportRefusedError, importLog, mapIds, MAX_ITEM_ID_LENGTH, ParametersCache,
+  BKT_IMPORT_NAMESPACE, type ImportItems, type ImportMapping, type ImportSummary, ImportRefusedError, importLog, mapIds, MAX_ITEM_ID_LENGTH, ParametersCache,
   ServiceError,
 } from '../service/index.js';
 import { SqlImportStore } from '../store/import-store.js';
@@ -85,10 +85,84 @@ function itemsOf(file: string, log: ResponseLog, column: string): ImportItems {
   return items;
 }
 
+/** Opens the service's database; a PGlite data directory held by another process is a one-line error. */
+async function openImportDatabase(file: string, config: Config): Promise<SqlDatabase> {
+  try {
+    return await openDatabase(config);
+  } catch (e) {
+    if (e instanceof DataDirLockedError) {
+      throw new InputError(
+        file,
+        null,
+        `cannot import into ${config.dataDir}: process ${e.holderPid} holds it (lock file ${e.lockPath}), most likely ` +
+          '`bkt serve`. Embedded PGlite is one process\'s database: stop the service, import, then start it again; ' +
+          'or run the service on a PostgreSQL server (DATABASE_URL), where import runs beside it',
+      );
+    }
+    throw e;
+  }
+}
+
+/** The id mapping as CSV (kind,id,uuid). */
+function mappingCsv(mapping: ImportMapping): string {
+  let text = 'kind,id,uuid\n';
+  for (const [id, u] of mapping.students) text += `student,${csvField(id)},${u}\n`;
+  for (const [id, u] of mapping.concepts) text += `concept,${csvField(id)},${u}\n`;
+  return text;
+}
+
+/** The `--json` summary of an import. */
+function importResult(
+  file: string,
+  o: ImportOptions,
+  run: { log: ResponseLog; items: ImportItems | undefined; summary: ImportSummary; database: string; seconds: number; total: number },
+) {
+  const { log, items, summary, seconds } = run;
+  return {
+    command: 'import',
+    input: {
+      file: basename(file), sha256: log.sha256, rows: summary.rows, students: summary.students, concepts: summary.concepts,
+      items: items === undefined ? null : items.ids.filter((id) => id !== '').length,
+    },
+    database: run.database,
+    pairs: summary.pairs,
+    rows_imported: summary.rowsImported,
+    pairs_imported: summary.pairsImported,
+    rows_already_imported: summary.rowsAlreadyImported,
+    pairs_already_imported: summary.pairsAlreadyImported,
+    pairs_appended: summary.pairsAppended,
+    tables_vacuumed: summary.settled,
+    namespace: o.namespace,
+    mapping: o.mapping ?? null,
+    seconds: { import: round(seconds, 3), total: round(run.total, 3) },
+    rows_per_second: summary.rowsImported === 0 ? null : Math.round(summary.rowsImported / seconds),
+  };
+}
+
+/** The human summary: a warning when VACUUM was refused, then one line (on stderr when the mapping goes to stdout). */
+function printImport(file: string, o: ImportOptions, summary: ImportSummary, seconds: number, rowsPerSecond: number | null): void {
+  if (!summary.settled) {
+    process.stderr.write(
+      'bkt: warning: VACUUM of the history table was refused after the import; the first fit ' +
+        'job reads history more slowly until autovacuum has run\n',
+    );
+  }
+  const say = o.mapping === '-' ? process.stderr : process.stdout;
+  say.write(
+    summary.rowsImported === 0
+      ? `nothing to import: all ${count(summary.rows)} rows of ${basename(file)} are already imported\n`
+      : `imported ${count(summary.rowsImported)} rows (${count(summary.pairsImported)} student-concept pairs) in ` +
+          `${round(seconds, 2)} s, ${count(rowsPerSecond ?? 0)} rows/s` +
+          (summary.rowsAlreadyImported > 0 ? `; ${count(summary.rowsAlreadyImported)} rows were already imported` : '') +
+          (summary.pairsAppended > 0 ? `; ${count(summary.pairsAppended)} pairs continued from their state` : '') +
+          '\n',
+  );
+}
+
 async function runImport(file: string, o: ImportOptions): Promise<void> {
   if (o.json && o.mapping === '-') throw new UsageError('--json prints the summary on stdout: give --mapping a file name');
   const started = performance.now();
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (e) {
@@ -97,32 +171,14 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
   const mappingOut = o.mapping === undefined ? undefined : new AtomicOutput(o.mapping);
   let db: SqlDatabase | undefined;
   try {
-    try {
-      db = await openDatabase(config);
-    } catch (e) {
-      if (e instanceof DataDirLockedError) {
-        throw new InputError(
-          file,
-          null,
-          `cannot import into ${config.dataDir}: process ${e.holderPid} holds it (lock file ${e.lockPath}), most likely ` +
-            '`bkt serve`. Embedded PGlite is one process\'s database: stop the service, import, then start it again; ' +
-            'or run the service on a PostgreSQL server (DATABASE_URL), where import runs beside it',
-        );
-      }
-      throw e;
-    }
+    db = await openImportDatabase(file, config);
     if (config.migrateOnStart) await migrate(db);
     const progress = makeProgress();
     const columns = columnNames(o);
     const { log, data } = await loadResponseData(file, o.itemCol === undefined ? columns : { ...columns, extra: [o.itemCol] }, progress);
     const items = o.itemCol === undefined ? undefined : itemsOf(file, log, o.itemCol);
     const mapping = mapIds(data, o.namespace);
-    if (mappingOut) {
-      let text = 'kind,id,uuid\n';
-      for (const [id, u] of mapping.students) text += `student,${csvField(id)},${u}\n`;
-      for (const [id, u] of mapping.concepts) text += `concept,${csvField(id)},${u}\n`;
-      mappingOut.write(text);
-    }
+    mappingOut?.write(mappingCsv(mapping));
     const store = new SqlStore(db);
     // Imported pairs reach the graph projection like updates do (the outbox queues them only while it is enabled).
     if (await hasGraphSchema(db)) store.onPairsWritten(pairsWrittenHook(config.masteryThreshold));
@@ -154,45 +210,10 @@ async function runImport(file: string, o: ImportOptions): Promise<void> {
     progress.stop();
     mappingOut?.commit();
     const seconds = (performance.now() - t0) / 1000;
-    const result = {
-      command: 'import',
-      input: {
-        file: basename(file), sha256: log.sha256, rows: summary.rows, students: summary.students, concepts: summary.concepts,
-        items: items === undefined ? null : items.ids.filter((id) => id !== '').length,
-      },
-      database: config.databaseUrl ? 'postgres' : 'pglite',
-      pairs: summary.pairs,
-      rows_imported: summary.rowsImported,
-      pairs_imported: summary.pairsImported,
-      rows_already_imported: summary.rowsAlreadyImported,
-      pairs_already_imported: summary.pairsAlreadyImported,
-      pairs_appended: summary.pairsAppended,
-      tables_vacuumed: summary.settled,
-      namespace: o.namespace,
-      mapping: o.mapping ?? null,
-      seconds: { import: round(seconds, 3), total: round((performance.now() - started) / 1000, 3) },
-      rows_per_second: summary.rowsImported === 0 ? null : Math.round(summary.rowsImported / seconds),
-    };
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return;
-    }
-    if (!summary.settled) {
-      process.stderr.write(
-        'bkt: warning: VACUUM of the history table was refused after the import; the first fit ' +
-          'job reads history more slowly until autovacuum has run\n',
-      );
-    }
-    const say = o.mapping === '-' ? process.stderr : process.stdout;
-    say.write(
-      summary.rowsImported === 0
-        ? `nothing to import: all ${count(summary.rows)} rows of ${basename(file)} are already imported\n`
-        : `imported ${count(summary.rowsImported)} rows (${count(summary.pairsImported)} student-concept pairs) in ` +
-            `${round(seconds, 2)} s, ${count(result.rows_per_second ?? 0)} rows/s` +
-            (summary.rowsAlreadyImported > 0 ? `; ${count(summary.rowsAlreadyImported)} rows were already imported` : '') +
-            (summary.pairsAppended > 0 ? `; ${count(summary.pairsAppended)} pairs continued from their state` : '') +
-            '\n',
-    );
+    const database = config.databaseUrl ? 'postgres' : 'pglite';
+    const result = importResult(file, o, { log, items, summary, database, seconds, total: (performance.now() - started) / 1000 });
+    if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else printImport(file, o, summary, seconds, result.rows_per_second);
   } catch (e) {
     const k = known(e);
     if (k) throw new InputError(file, null, k.message);

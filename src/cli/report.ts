@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
-  assessCurve, type CalibrationBin, conceptSequences, countOpportunities, curvePoints, evaluateDataset,
+  assessCurve, type CalibrationBin, conceptSequences, countOpportunities, curvePoints, evaluateDataset, type ResponseData,
 } from '../bkt/index.js';
 import { type CvSummary, type FitReport, renderFitReport, type ReportConcept, standsOut } from '../report/fit-report.js';
 import { startRenderers } from '../report/render-pool.js';
@@ -12,7 +12,7 @@ import { InputError, systemMessage, UsageError } from './errors.js';
 import { loadResponseData } from './load.js';
 import { addColumnOptions, addJsonOption, columnNames, type ColumnOptions, count, parseInteger } from './options.js';
 import { AtomicOutput } from './output.js';
-import { paramsForConcept, readParamsFile } from './params-file.js';
+import { type LoadedParams, paramsForConcept, readParamsFile } from './params-file.js';
 import { makeProgress } from './progress.js';
 import { round } from './summary.js';
 import { addVariantOptions, type VariantCliOptions, variantColumnsFor } from './variant-options.js';
@@ -65,48 +65,11 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
     const t1 = performance.now();
     const pCorrect = new Float64Array(data.responses.length);
     const usage = traceDataset(data, source, source.threshold, { pCorrect });
-    const metrics = evaluateDataset(data, pCorrect);
-    const extras = conceptExtras(raw);
-    const concepts: ReportConcept[] = data.conceptIds.map((conceptId, c) => {
-      const points = curvePoints(countOpportunities(conceptSequences(data, c), pCorrect, o.maxOpportunity), o.minStudents);
-      const { how } = paramsForConcept(source, conceptId);
-      const entry = source.concepts.get(conceptId);
-      const extra = extras.get(conceptId);
-      const first = data.conceptSeqs[c];
-      const last = data.conceptSeqs[c + 1];
-      return {
-        conceptId,
-        use: how,
-        params: entry?.params ?? source.fallback,
-        flags: extra?.flags ?? [],
-        reasons: how === 'absent' ? ['not in the params file: predicted with the fallback'] : (extra?.reasons ?? []),
-        responses: metrics.concepts[c].responses,
-        students: last - first,
-        logLik: metrics.concepts[c].logLik,
-        auc: metrics.concepts[c].auc,
-        opportunitiesToMastery: extra?.opportunitiesToMastery ?? null,
-        curve: points,
-        verdict: assessCurve(points),
-        perValue: how === 'fitted' ? (entry?.perValue ?? null) : null,
-      };
-    });
-    // Curves that stand out first, then flagged concepts, then by responses.
-    concepts.sort(
-      (a, b) =>
-        Number(standsOut(b)) - Number(standsOut(a)) || Number(b.flags.length > 0) - Number(a.flags.length > 0) || b.responses - a.responses,
-    );
-    const input = (raw.input ?? {}) as Record<string, unknown>;
+    const concepts = reportConcepts(data, source, raw, pCorrect, o);
     const report: FitReport = {
       generator: `bkt-engine ${VERSION}`,
       data: { file: basename(file), sha256: log.sha256, rows: data.responses.length, students: data.studentIds.length, concepts: data.conceptIds.length },
-      params: {
-        file: basename(o.params),
-        generator: String(raw.generator ?? 'unknown'),
-        schemaVersion: Number(raw.schema_version),
-        fitInput: { file: String(input.file ?? 'unknown'), sha256: String(input.sha256 ?? 'unknown') },
-        options: (raw.options ?? {}) as Record<string, unknown>,
-        fallback: { source: source.fallbackSource, params: source.fallback },
-      },
+      params: paramsSummary(o.params, raw, source),
       maxOpportunity: o.maxOpportunity,
       minStudents: o.minStudents,
       concepts,
@@ -123,27 +86,15 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
     const bytes = Buffer.byteLength(html);
     const nOut = concepts.filter(standsOut).length;
     if (o.json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          {
-            command: 'report',
-            output: o.output,
-            bytes,
-            concepts: concepts.length,
-            curves_standing_out: nOut,
-            seconds,
-            phases: {
-              parse: round(loading.parse, 3),
-              group: round(loading.group, 3),
-              trace: round((t2 - t1) / 1000, 3),
-              render: round((t3 - t2) / 1000, 3),
-              write: round((t4 - t3) / 1000, 3),
-            },
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      const phases = {
+        parse: round(loading.parse, 3),
+        group: round(loading.group, 3),
+        trace: round((t2 - t1) / 1000, 3),
+        render: round((t3 - t2) / 1000, 3),
+        write: round((t4 - t3) / 1000, 3),
+      };
+      const summary = { command: 'report', output: o.output, bytes, concepts: concepts.length, curves_standing_out: nOut, seconds, phases };
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       return;
     }
     const say = o.output === '-' ? process.stderr : process.stdout;
@@ -155,6 +106,58 @@ async function runReport(file: string, o: ReportOptions): Promise<void> {
     output.abort();
     await renderers.close();
   }
+}
+
+/** Every concept of the log as the report shows it: curves that stand out first, then flagged ones, then by responses. */
+function reportConcepts(
+  data: ResponseData,
+  source: LoadedParams,
+  raw: Record<string, unknown>,
+  pCorrect: Float64Array,
+  o: ReportOptions,
+): ReportConcept[] {
+  const metrics = evaluateDataset(data, pCorrect);
+  const extras = conceptExtras(raw);
+  const concepts: ReportConcept[] = data.conceptIds.map((conceptId, c) => {
+    const points = curvePoints(countOpportunities(conceptSequences(data, c), pCorrect, o.maxOpportunity), o.minStudents);
+    const { how } = paramsForConcept(source, conceptId);
+    const entry = source.concepts.get(conceptId);
+    const extra = extras.get(conceptId);
+    const first = data.conceptSeqs[c];
+    const last = data.conceptSeqs[c + 1];
+    return {
+      conceptId,
+      use: how,
+      params: entry?.params ?? source.fallback,
+      flags: extra?.flags ?? [],
+      reasons: how === 'absent' ? ['not in the params file: predicted with the fallback'] : (extra?.reasons ?? []),
+      responses: metrics.concepts[c].responses,
+      students: last - first,
+      logLik: metrics.concepts[c].logLik,
+      auc: metrics.concepts[c].auc,
+      opportunitiesToMastery: extra?.opportunitiesToMastery ?? null,
+      curve: points,
+      verdict: assessCurve(points),
+      perValue: how === 'fitted' ? (entry?.perValue ?? null) : null,
+    };
+  });
+  return concepts.sort(
+    (a, b) =>
+      Number(standsOut(b)) - Number(standsOut(a)) || Number(b.flags.length > 0) - Number(a.flags.length > 0) || b.responses - a.responses,
+  );
+}
+
+/** The params file as the report describes it: its generator, schema, the fit's input and options, the fallback. */
+function paramsSummary(path: string, raw: Record<string, unknown>, source: LoadedParams): FitReport['params'] {
+  const input = (raw.input ?? {}) as Record<string, unknown>;
+  return {
+    file: basename(path),
+    generator: String(raw.generator ?? 'unknown'),
+    schemaVersion: Number(raw.schema_version),
+    fitInput: { file: String(input.file ?? 'unknown'), sha256: String(input.sha256 ?? 'unknown') },
+    options: (raw.options ?? {}) as Record<string, unknown>,
+    fallback: { source: source.fallbackSource, params: source.fallback },
+  };
 }
 
 function readJson(path: string): unknown {
