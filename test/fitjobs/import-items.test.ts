@@ -14,6 +14,7 @@ import { openPglite } from '../../src/store/pglite-driver.js';
 import { tempDir } from '../support/bin.js';
 import { dataPath } from '../support/data.js';
 import { bktWithEnv } from './support.js';
+import { seedPgliteDir } from '../support/pglite-template.js';
 
 const ITEMS = dataPath('assist2009_pybkt_subset_items.csv');
 const TIMEOUTS = { statementTimeoutMs: 20_000, lockTimeoutMs: 5000 };
@@ -27,6 +28,7 @@ interface StoredRow { student_id: string; concept_id: string; seq: number; item_
 interface StoredPairRow { student_id: string; concept_id: string; p_known: number; p_unknown: number; version: number }
 
 async function prepare(dataDir: string): Promise<void> {
+  await seedPgliteDir(dataDir);
   const db = await openPglite(dataDir, TIMEOUTS);
   try {
     await migrate(db);
@@ -126,8 +128,9 @@ describe('bkt import --item-col', () => {
     checkAgainstCore(await stored(dataDir), want);
   });
 
-  it('refuses a missing column or an item id longer than the service accepts, naming them', () => {
+  it('refuses a missing column or an item id longer than the service accepts, naming them', async () => {
     const dataDir = join(tmp.dir, 'bad');
+    await seedPgliteDir(dataDir);
     const missing = run(dataDir, [ITEMS, '--item-col', 'problem']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/missing column "problem".*--item-col/);

@@ -14,14 +14,17 @@ import { dataPath } from '../support/data.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/pg.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import { bktWithEnv } from './support.js';
+import { seedPgliteDir } from '../support/pglite-template.js';
 
 const SUBSET = dataPath('assist2009_pybkt_subset.csv');
 const TIMEOUTS = { statementTimeoutMs: 5000, lockTimeoutMs: 2000 };
 
 type Target = { env: Record<string, string>; open: () => Promise<SqlDatabase>; cleanup: () => Promise<void> };
 
+/** A data directory that exists (empty, as a first `bkt import` would make it): no initdb in each child process. */
 async function pgliteTarget(dir: string): Promise<Target> {
   const dataDir = join(dir, 'data');
+  await seedPgliteDir(dataDir);
   return { env: { BKT_DATA_DIR: dataDir }, open: () => openPglite(dataDir, TIMEOUTS), cleanup: async () => {} };
 }
 
@@ -156,6 +159,7 @@ describe('bkt import on PGlite beside bkt serve', () => {
     const tmp = tempDir();
     try {
       const file = join(tmp.dir, 'uuids.csv');
+      await seedPgliteDir(join(tmp.dir, 'data'));
       const s = '6B0F2A4E-2F1C-4F6E-9D67-1C1E0B8B8A11';
       writeFileSync(file, `student_id,concept_id,correct\n${s},algebra,1\n${s},algebra,0\n`);
       const r = bktWithEnv(['import', file, '--json', '--mapping', '-'], { BKT_DATA_DIR: join(tmp.dir, 'data') }, tmp.dir);

@@ -16,6 +16,7 @@ import { dataPath } from '../support/data.js';
 import { createScratchDatabase } from '../support/pg.js';
 import { newId, startService, type TestService } from '../support/service.js';
 import { ADMIN, importInProcess, runFit, SERVICE, waitForJob } from './support.js';
+import { seedPgliteDir } from '../support/pglite-template.js';
 
 const SUBSET = dataPath('assist2009_pybkt_subset.csv');
 
@@ -254,6 +255,7 @@ describe('a process that dies during a job leaves it interrupted', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bkt-fitjobs-'));
     try {
       const config = loadConfig({ LOG_LEVEL: 'silent', BKT_DATA_DIR: join(dir, 'data') });
+      await seedPgliteDir(join(dir, 'data'));
       const first = await createRuntime(config, { fitter: hangingFitter });
       await importInProcess(first.db, SUBSET);
       const id = (await first.app.inject({ method: 'POST', url: '/api/bkt/fit', payload: {} })).json().job_id;

@@ -15,6 +15,7 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { openPglite } from '../../src/store/pglite-driver.js';
 import { bkt } from '../support/bin.js';
 import { bktWithEnv, runFit } from '../fitjobs/support.js';
+import { seedPgliteDir } from '../support/pglite-template.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUTPUT = join(ROOT, 'test-output');
@@ -180,6 +181,7 @@ describe.skipIf(executablePath === null)('report pages in Chromium', () => {
       }
     }
     writeFileSync(log, text);
+    await seedPgliteDir(dataDir);
     const imported = bktWithEnv(['import', log, '--json'], { LOG_LEVEL: 'silent', BKT_DATA_DIR: dataDir }, tmp);
     expect(imported.status, imported.stderr).toBe(0);
 

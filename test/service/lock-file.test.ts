@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireLockFile, DataDirLockedError } from '../../src/store/lock-file.js';
 import { openPglite } from '../../src/store/pglite-driver.js';
+import { seedPgliteDir } from '../support/pglite-template.js';
 
 const timeouts = { statementTimeoutMs: 5000, lockTimeoutMs: 2000 };
 const dirs: string[] = [];
@@ -21,6 +22,7 @@ const tempDir = () => {
 describe('the data directory lock', () => {
   it('refuses a second open of the same data directory and names the holder; frees it on close', async () => {
     const dataDir = join(tempDir(), 'data');
+    await seedPgliteDir(dataDir);
     const db = await openPglite(dataDir, timeouts);
     let error: unknown;
     try {

@@ -3,7 +3,8 @@
  * instead of running initdb again. The dump is kept in node_modules/.cache, named after the PGlite version, so later
  * runs and other test files reuse it; a dump is written to a temporary name and renamed, so a reader never sees half.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +23,10 @@ function pgliteVersion(): string {
 
 let template: Promise<Blob> | undefined;
 
+const templateFile = (): string => join(ROOT, 'node_modules', '.cache', 'bkt-engine-tests', `pglite-${pgliteVersion()}-empty.tar`);
+
 async function makeTemplate(): Promise<Blob> {
-  const file = join(ROOT, 'node_modules', '.cache', 'bkt-engine-tests', `pglite-${pgliteVersion()}-empty.tar`);
+  const file = templateFile();
   if (existsSync(file)) return new Blob([readFileSync(file)]);
   const db = await PGlite.create('memory://');
   try {
@@ -47,4 +50,16 @@ export function emptyPgliteTemplate(): Promise<Blob> {
 /** A new, empty PGlite database in memory, as `openPglite(MEMORY, timeouts)` gives, started from the dump. */
 export async function openMemoryPglite(timeouts: TimeoutSettings): Promise<SqlDatabase> {
   return openPglite(MEMORY, timeouts, { loadDataDir: await emptyPgliteTemplate() });
+}
+
+/**
+ * Makes `dataDir` (absent or empty) an empty PGlite data directory, as PGlite's initdb would, by unpacking the dump:
+ * for tests whose child processes (`bkt import`, `bkt serve`) open a data directory that may as well exist already.
+ */
+export async function seedPgliteDir(dataDir: string): Promise<void> {
+  await emptyPgliteTemplate();
+  mkdirSync(dataDir, { recursive: true });
+  if (readdirSync(dataDir).length > 0) throw new Error(`${dataDir} is not empty`);
+  const r = spawnSync('tar', ['-xf', templateFile(), '-C', dataDir], { encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(join(dataDir, 'PG_VERSION'))) throw new Error(`tar could not unpack the PGlite dump: ${r.error ?? r.stderr}`);
 }
