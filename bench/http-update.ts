@@ -54,6 +54,7 @@ import { RecordingGraphWriter } from '../src/graph/recording-writer.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { MasteryService, ParametersCache } from '../src/service/index.js';
 import { setGraphEnabled } from '../src/store/graph-admin.js';
+import { pairsWrittenHook } from '../src/store/outbox-hook.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPglite } from '../src/store/pglite-driver.js';
 import { openPostgres } from '../src/store/postgres-driver.js';
@@ -265,8 +266,14 @@ async function seed(db: SqlDatabase, students: number, concepts: number): Promis
     ANALYZE public.student_mastery;`);
 }
 
+/**
+ * The same transaction as `bkt serve`'s, in this process: the same store with the graph outbox hook that the runtime
+ * registers (migrated database), so that both read the projection's flag and write the outbox row in the update's
+ * transaction when it is on.
+ */
 function directSender(db: SqlDatabase): { send: Send; stop: () => void; ready: Promise<void> } {
   const store = new SqlStore(db);
+  store.onPairsWritten(pairsWrittenHook(0.95));
   const parameters = new ParametersCache(store, 500);
   const service = new MasteryService({ store, parameters, threshold: 0.95 });
   return {

@@ -115,15 +115,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const outage = new OutageLog(metrics.registry, () => app.log);
   instrument(app, metrics.registry);
   if (deps.graph) registerGraphMetrics(metrics.registry, deps.graph.projection);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   app.addHook('onRequest', authHook({ service: config.serviceTokenDigests, admin: config.adminTokenDigests }));
   const errorHandler = errorHandlerWith({ onUnavailable: (err) => outage.record(err) });
   app.setErrorHandler(errorHandler);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const access = (request.routeOptions.config as { access?: string }).access;
     if (access !== undefined && access !== 'public' && reply.statusCode < 500) outage.recovered();
+    done();
   });
   if (config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {
