@@ -17,7 +17,7 @@ import { registerJsonParser } from './json-body.js';
 import { OutageLog } from './outage.js';
 import { requestId } from './request-id.js';
 import { PROBES, registerRequestLog } from './request-log.js';
-import { createMetrics, graphLag, instrument, registerGraphMetrics, type PoolFigures } from './metrics.js';
+import { createMetrics, graphLag, instrument, type Metrics, registerGraphMetrics, type PoolFigures } from './metrics.js';
 import { masteryRoutes } from './routes.js';
 import { fitRoutes } from './fit-routes.js';
 import { FIT_SCHEMAS } from './fit-schemas.js';
@@ -127,16 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (access !== undefined && access !== 'public' && reply.statusCode < 500) outage.recovered();
     done();
   });
-  if (config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, {
-      max: config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      keyGenerator: (request) => rateKey(request.headers.authorization, request.ip),
-      allowList: (request) => PROBES.has(request.url.split('?')[0]),
-      errorResponseBuilder: (_request, context) =>
-        new HttpError('rate_limited', `more than ${context.max} requests in a minute for this token; retry after ${context.after}`),
-    });
-  }
+  if (config.rateLimitPerMinute > 0) await registerRateLimit(app, config.rateLimitPerMinute);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
 
   await app.register(swagger, openApiOptions(VERSION));
@@ -147,6 +138,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.fitting) await app.register(fitRoutes(deps.fitting.fitJobs, deps.fitting.admin));
   if (deps.report) await app.register(reportRoutes(deps.report));
 
+  registerProbes(app, deps, metrics.registry);
+  return app;
+}
+
+/** Per token (or address without one) and minute; the probes are exempt. */
+async function registerRateLimit(app: FastifyInstance, perMinute: number): Promise<void> {
+  await app.register(rateLimit, {
+    max: perMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => rateKey(request.headers.authorization, request.ip),
+    allowList: (request) => PROBES.has(request.url.split('?')[0]),
+    errorResponseBuilder: (_request, context) =>
+      new HttpError('rate_limited', `more than ${context.max} requests in a minute for this token; retry after ${context.after}`),
+  });
+}
+
+/** `/health`, `/ready` (pending migrations, graph lag) and `/metrics` (behind BKT_METRICS_TOKEN when set). */
+function registerProbes(app: FastifyInstance, deps: AppDeps, registry: Metrics['registry']): void {
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
     const { pendingMigrations } = await deps.readiness();
@@ -155,14 +164,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     return { status: 'ready', ...(deps.graph?.inReady && { graph: graphLag(deps.graph.projection) }) };
   });
-  const metricsDigest = config.metricsTokenDigest;
+  const metricsDigest = deps.config.metricsTokenDigest;
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (metricsDigest !== undefined && !bearerMatches(request.headers.authorization, metricsDigest)) {
       reply.header('www-authenticate', 'Bearer');
       return sendError(reply, 'unauthorized', 'send Authorization: Bearer <BKT_METRICS_TOKEN>');
     }
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
+    reply.type(registry.contentType);
+    return registry.metrics();
   });
-  return app;
 }
