@@ -97,19 +97,7 @@ export function formatParamsFile(file: ParamsFile): string {
 
 /** Reads and checks a params file; every problem is an InputError naming the file (and line where it has one). */
 export function readParamsFile(path: string): LoadedParams {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(path, null, systemMessage(err as NodeJS.ErrnoException));
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    const message = (err as Error).message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
-    throw new InputError(path, syntaxErrorLine(text), `not valid JSON (${message})`);
-  }
+  const { text, json } = readJsonFile(path);
   // Where a field is in the text, for messages that name its line (jsonc-parser keeps offsets; JSON.parse does not).
   const { parseTree, findNodeAtLocation } = jsonc();
   const tree = parseTree(text);
@@ -135,23 +123,7 @@ export function readParamsFile(path: string): LoadedParams {
         : `schema_version ${JSON.stringify(version)} is not supported (this bkt reads versions ${READABLE_SCHEMA_VERSIONS.join(' and ')})`,
     );
   }
-  const readParams = (value: unknown, where: string, at: JSONPath): BktParams => {
-    if (!isObject(value)) return fail(where, at, 'expected an object with prior, learn, guess, slip, forget');
-    try {
-      return checkParams({
-        prior: value.prior as number,
-        learn: value.learn as number,
-        guess: value.guess as number,
-        slip: value.slip as number,
-        forget: value.forget as number,
-      });
-    } catch (err) {
-      const message = (err as Error).message;
-      // The core's RangeError starts with the parameter's name: point at its line.
-      const name = /^(prior|learn|guess|slip|forget)\b/.exec(message)?.[1];
-      return fail(where, name ? [...at, name] : at, message);
-    }
-  };
+  const readParams = (value: unknown, where: string, at: JSONPath): BktParams => paramsAt(value, where, at, fail);
   let threshold = DEFAULT_THRESHOLD;
   if (isObject(json.options) && json.options.threshold !== undefined) {
     try {
@@ -189,6 +161,41 @@ export function readParamsFile(path: string): LoadedParams {
 }
 
 type Fail = (where: string, at: JSONPath, problem: string) => never;
+
+/** A file's text and its JSON; an unreadable file or a syntax error is an InputError (with the line for the latter). */
+function readJsonFile(path: string): { text: string; json: unknown } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(path, null, systemMessage(err as NodeJS.ErrnoException));
+  }
+  try {
+    return { text, json: JSON.parse(text) };
+  } catch (err) {
+    const message = (err as Error).message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
+    throw new InputError(path, syntaxErrorLine(text), `not valid JSON (${message})`);
+  }
+}
+
+/** One { prior, learn, guess, slip, forget } object, checked by the core; a bad value fails at its own line. */
+function paramsAt(value: unknown, where: string, at: JSONPath, fail: Fail): BktParams {
+  if (!isObject(value)) return fail(where, at, 'expected an object with prior, learn, guess, slip, forget');
+  try {
+    return checkParams({
+      prior: value.prior as number,
+      learn: value.learn as number,
+      guess: value.guess as number,
+      slip: value.slip as number,
+      forget: value.forget as number,
+    });
+  } catch (err) {
+    const message = (err as Error).message;
+    // The core's RangeError starts with the parameter's name: point at its line.
+    const name = /^(prior|learn|guess|slip|forget)\b/.exec(message)?.[1];
+    return fail(where, name ? [...at, name] : at, message);
+  }
+}
 
 const OPTION_OF = { guessSlip: 'multigs', learn: 'multilearn', prior: 'multiprior' } as const;
 
