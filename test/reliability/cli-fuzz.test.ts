@@ -31,7 +31,8 @@ const validRows = fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantF
   xs.map(([c, y], i) => row(Math.floor(i / 5), c, y)),
 );
 
-const badCorrect = fc.constantFrom('2', 'yes', '', 'NaN', '1.0', ' 1', 'TRUE ', '😀', '-1', 'null', '0x1', '"1"x');
+// An empty answer and -1 are valid: a step with no observation (test/bkt/no-observation.test.ts).
+const badCorrect = fc.constantFrom('2', 'yes', 'NaN', '1.0', ' 1', 'TRUE ', '😀', '-2', '- 1', 'null', '0x1', '"1"x');
 
 const malformedCsv: fc.Arbitrary<Malformed> = fc.oneof(
   fc.tuple(validRows, fc.nat(), badCorrect).map(([rows, k, y]) => {
