@@ -28,7 +28,8 @@ const DEMONSTRATIVE_BEFORE = /\b(?:this|that|these|those|the|same|previous|anoth
 const NARRATIVE: readonly { readonly pattern: RegExp; readonly why: string }[] = [
   { pattern: /\bsessions?\b/gi, why: 'speaks of sessions' },
   { pattern: /\bVMs?\b/g, why: 'speaks of a VM outside the one machine phrase ("2-core x86 VM, Node 20, PostgreSQL 15")' },
-  { pattern: /\b(?:this|that|the same|the previous|another|a slower|a faster) machine\b/gi, why: 'speaks of "this machine"' },
+  // Up to two words between ("this 2-vCPU machine", "the same loaded machine").
+  { pattern: /\b(?:this|that|the same|the previous|another|a slower|a faster)(?: [\w-]+){0,2} machine\b/gi, why: 'speaks of "this machine"' },
   { pattern: /\brun #?\d+\b(?![-.,%]?\d|%| (?:times|students|concepts|rows|workers|threads|folds))/gi, why: 'names a run by number' },
   { pattern: /\bscratch script\b/gi, why: 'cites a script that is not in the repository' },
 ];

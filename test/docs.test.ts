@@ -30,6 +30,7 @@ describe('the narrative rule', () => {
     ['on this 2-core x86 VM, Node 20, the figure', 'VM'],
     ['VMs of this class vary by 3x', 'VMs'],
     ['it is this machine', 'this machine'],
+    ['twice as slow on this 2-vCPU machine', 'this 2-vCPU machine'],
     ['Run 3 (after the fix)', 'Run 3'],
     ['as in run #2', 'run #2'],
     ['measured with a scratch script, not kept', 'scratch script'],
