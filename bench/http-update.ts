@@ -10,7 +10,7 @@
  *
  * The closed-loop maxima also give, per run, HTTP / direct and the CPU time per update of each side: this process
  * (direct: the service and driver; HTTP: the load generator), `bkt serve` (every thread) and the bench database's
- * PostgreSQL backends. The load generator is a lean keep-alive client (bench/support/http-client.ts; --client undici
+ * PostgreSQL backends; `bkt serve` logs at the default level (LOG_LEVEL overrides it). The load generator is a lean keep-alive client (bench/support/http-client.ts; --client undici
  * for a general one), since on a small machine its CPU competes with the server's. --max-only skips the open loops.
  *
  * Open-loop latency is measured from each request's scheduled start, so a stall is counted, not hidden. Where a
@@ -373,7 +373,8 @@ async function serverBench(): Promise<void> {
     const hot = (): [string, string] => [students[0], concepts[0]];
     const direct = directSender(db);
     await direct.ready;
-    serve = await startServe({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false' });
+    // At the default log level: the one line per request that a deployment writes is part of its cost.
+    serve = await startServe({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' });
     const http = httpSender(serve.url);
     // Warm-up (JIT, caches, connections) and calibration: the direct maximum sets the open-loop rates.
     await closedLoop(direct.send, pick, POOL * 2, 3);
