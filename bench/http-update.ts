@@ -8,12 +8,17 @@
  *   3. Print the median over the runs of p50/p99 (ms) and throughput (updates/s), and synchronous_commit.
  *   4. PGlite for reference (smaller seed, one run).
  *
+ * The closed-loop maxima also give, per run, HTTP / direct and the CPU time per update of each side: this process
+ * (direct: the service and driver; HTTP: the load generator), `bkt serve` (every thread) and the bench database's
+ * PostgreSQL backends; `bkt serve` logs at the default level (LOG_LEVEL overrides it). The load generator is a lean keep-alive client (bench/support/http-client.ts; --client undici
+ * for a general one), since on a small machine its CPU competes with the server's. --max-only skips the open loops.
+ *
  * Open-loop latency is measured from each request's scheduled start, so a stall is counted, not hidden. Where a
  * kdamond kernel thread runs (DAMON), open-loop figures are also split by its bursts (bench/support/kernel-stalls.ts):
  * the p99 of requests that did not overlap one, and the share of requests over 10 ms that did. The headline p99
  * counts every request.
  * Run: npm run build && npm run bench:http-update -- [--runs 5] [--duration 5] [--students 10000] [--concepts 50]
- *      [--pool 10] [--no-pglite]. Server: BKT_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ *      [--pool 10] [--no-pglite] [--max-only] [--client lean|undici]. Server: BKT_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
  *
  * --graph instead compares the graph projection off and on (docs/graph.md): the app in this process (createRuntime,
  * listening on 127.0.0.1) at 50% (--load 0.5) of its own closed-loop maximum with the projection off, then per run,
@@ -43,7 +48,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { meterCpu } from './support/cpu-meter.js';
+import { type CpuSpent, meterCpu } from './support/cpu-meter.js';
+import { LeanHttpClient } from './support/http-client.js';
 import { createBenchDatabase } from './support/scratch-db.js';
 import { damonSettings, KernelStallProbe } from './support/kernel-stalls.js';
 import { freePort, startServe } from './support/serve.js';
@@ -77,6 +83,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string' },
     items: { type: 'boolean', default: false },
     'items-per-concept': { type: 'string', default: '200' },
+    client: { type: 'string', default: 'lean' },
+    'max-only': { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -95,6 +103,9 @@ const CONTROL = args.control;
 /** --graph only: a fixed open-loop rate (updates/s) instead of a share of the calibrated maximum, for runs to compare. */
 const RATE = args.rate === undefined ? undefined : Number(args.rate);
 if (RATE !== undefined && !(RATE > 0)) throw new RangeError(`--rate must be a positive number of updates/s, got ${args.rate}`);
+/** The load generator's HTTP client: `lean` (bench/support/http-client.ts) or `undici` (a general client, for comparison). */
+const CLIENT = args.client;
+if (CLIENT !== 'lean' && CLIENT !== 'undici') throw new RangeError(`--client must be lean or undici, got ${args.client}`);
 const SERVER = process.env.BKT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TIMEOUTS = { statementTimeoutMs: 5000, lockTimeoutMs: 2000 };
 
@@ -292,15 +303,29 @@ function directSender(db: SqlDatabase): { send: Send; stop: () => void; ready: P
 
 
 
-/** Posts updates; with `item`, each one names the item it returns (item-aware updates). */
+/** One update's JSON body, a new response id each time; with `item`, naming the item it returns. */
+function updateBody(s: string, c: string, item?: () => string): string {
+  const itemField = item === undefined ? '' : `,"item_id":${JSON.stringify(item())}`;
+  return `{"student_id":"${s}","concept_id":"${c}","correct":${Math.random() < 0.7},"response_id":"${randomUUID()}"${itemField}}`;
+}
+
+/**
+ * Posts updates over keep-alive connections (up to 128, one request in flight on each); with `item`, each one names
+ * the item it returns (item-aware updates). --client picks the lean client or undici's Pool.
+ */
 function httpSender(url: string, item?: () => string): { send: Send; close: () => Promise<void> } {
+  if (CLIENT === 'lean') {
+    const client = new LeanHttpClient(url, 128);
+    return {
+      close: () => client.close(),
+      send: async (s, c) => (await client.post('/api/bkt/update', updateBody(s, c, item))) === 200,
+    };
+  }
   const client = new Pool(url, { connections: 128, pipelining: 1 });
   return {
     close: () => client.close(),
     send: async (s, c) => {
-      const update = { student_id: s, concept_id: c, correct: Math.random() < 0.7, response_id: randomUUID() };
-      const body = JSON.stringify(item === undefined ? update : { ...update, item_id: item() });
-      const r = await client.request({ method: 'POST', path: '/api/bkt/update', body, headers: { 'content-type': 'application/json' } });
+      const r = await client.request({ method: 'POST', path: '/api/bkt/update', body: updateBody(s, c, item), headers: { 'content-type': 'application/json' } });
       await r.body.dump();
       return r.statusCode === 200;
     },
@@ -348,7 +373,8 @@ async function serverBench(): Promise<void> {
     const hot = (): [string, string] => [students[0], concepts[0]];
     const direct = directSender(db);
     await direct.ready;
-    serve = await startServe({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false' });
+    // At the default log level: the one line per request that a deployment writes is part of its cost.
+    serve = await startServe({ DATABASE_URL: dbUrl, BKT_POOL_SIZE: String(POOL), BKT_MIGRATE: 'false', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' });
     const http = httpSender(serve.url);
     // Warm-up (JIT, caches, connections) and calibration: the direct maximum sets the open-loop rates.
     await closedLoop(direct.send, pick, POOL * 2, 3);
@@ -359,18 +385,58 @@ async function serverBench(): Promise<void> {
     const loads = [0.25, 0.5, 0.75];
     const results = new Map<string, Figures[]>();
     const add = (k: string, f: Figures) => results.set(k, [...(results.get(k) ?? []), f]);
+    /** Per run: HTTP max / direct max, and CPU µs per update of each side. */
+    const ratios: number[] = [];
+    const directCpu: { app: number; db: number }[] = [];
+    const httpCpu: { client: number; server: number; db: number }[] = [];
+    const serverPid = serve.child.pid;
+    const dbName = new URL(dbUrl).pathname.slice(1);
     for (let run = 1; run <= RUNS; run++) {
-      add('direct max (closed loop)', await closedLoop(direct.send, pick, POOL * 2, SECONDS));
-      add('http max (closed loop)', await closedLoop(http.send, pick, POOL * 8, SECONDS));
-      for (const load of loads) {
+      // The kernel probe only serves the open loops; its sampling (every 2 ms) would count as load-generator CPU here.
+      probe.stop();
+      // The order turns each run, so that neither maximum always runs second.
+      const measured: Record<'direct' | 'http', { f: Figures; spent: CpuSpent }> = {} as never;
+      for (const mode of run % 2 === 1 ? (['direct', 'http'] as const) : (['http', 'direct'] as const)) {
+        const stop = meterCpu('postgres', { childPid: serverPid, database: dbName });
+        const f = mode === 'direct' ? await closedLoop(direct.send, pick, POOL * 2, SECONDS) : await closedLoop(http.send, pick, POOL * 8, SECONDS);
+        measured[mode] = { f, spent: stop() };
+      }
+      const perUpdate = (ms: number, f: Figures) => (ms * 1000) / (f.rate * SECONDS);
+      const d = measured.direct;
+      const h = measured.http;
+      directCpu.push({ app: perUpdate(d.spent.processMs, d.f), db: perUpdate(d.spent.serverMs, d.f) });
+      httpCpu.push({ client: perUpdate(h.spent.processMs, h.f), server: perUpdate(h.spent.childMs, h.f), db: perUpdate(h.spent.serverMs, h.f) });
+      ratios.push(h.f.rate / d.f.rate);
+      probe.start();
+      add('direct max (closed loop)', d.f);
+      add('http max (closed loop)', h.f);
+      for (const load of args['max-only'] ? [] : loads) {
         add(`direct ${load * 100}%`, await openLoop(direct.send, pick, max * load, SECONDS));
         add(`http   ${load * 100}%`, await openLoop(http.send, pick, max * load, SECONDS));
       }
-      add('http hot pair at 25%', await openLoop(http.send, hot, max * 0.25, SECONDS));
+      if (!args['max-only']) add('http hot pair at 25%', await openLoop(http.send, hot, max * 0.25, SECONDS));
       process.stderr.write(`run ${run}/${RUNS} done\n`);
     }
     console.log(`\nmedian of ${RUNS} runs, ${SECONDS} s each, open-loop rates from the direct maximum ${max.toFixed(0)}/s:`);
     for (const [k, list] of results) console.log(`  ${k.padEnd(26)} ${fmt(medianFigures(list))}`);
+    const us = (xs: number[]) => `${median(xs).toFixed(0).padStart(4)} µs`;
+    console.log(
+      `\nhttp max / direct max (median of the per-run ratios, ${CLIENT} client): ${median(ratios).toFixed(3)}` +
+        ` [runs: ${ratios.map((r) => r.toFixed(3)).join(' ')}], target at least 0.9`,
+    );
+    console.log("CPU per update in the closed loops (medians of runs; PostgreSQL: the bench database's backends):");
+    console.log(
+      `  direct  this process (service and driver) ${us(directCpu.map((x) => x.app))}, PostgreSQL ${us(directCpu.map((x) => x.db))}`,
+    );
+    console.log(
+      `  http    bkt serve ${us(httpCpu.map((x) => x.server))}, PostgreSQL ${us(httpCpu.map((x) => x.db))},` +
+        ` load generator (${CLIENT} client) ${us(httpCpu.map((x) => x.client))}`,
+    );
+    // Where the cores are the limit, throughput goes as 1 / CPU per update: these say what the HTTP layer costs, and
+    // how much of the gap above is the load generator's, which shares the cores here but not in a deployment.
+    const cpuRatio = (withClient: boolean) =>
+      median(directCpu.map((d, i) => (d.app + d.db) / (httpCpu[i].server + httpCpu[i].db + (withClient ? httpCpu[i].client : 0)))).toFixed(3);
+    console.log(`  direct / http CPU per update: ${cpuRatio(false)} without the load generator, ${cpuRatio(true)} with it`);
     direct.stop();
     await http.close();
   } finally {

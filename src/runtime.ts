@@ -66,49 +66,71 @@ function workerFitter(threads: number): Fitter {
     });
 }
 
+/** The app's logger once it is built (start-up steps log through it, and nothing before it exists). */
+type LateLog = () => FastifyInstance['log'] | undefined;
+
+/** The graph projection: its settings, test overrides, and on a server its own relay connection. */
+function wireGraphFor(config: Config, options: RuntimeOptions, db: SqlDatabase, store: SqlStore, log: LateLog): Promise<GraphWiring> {
+  return wireGraph({
+    db,
+    store,
+    threshold: config.masteryThreshold,
+    config: options.graphEnv === undefined ? config.graph : loadGraphConfig(options.graphEnv),
+    logger: log,
+    ...(options.graphWriter && { writer: options.graphWriter }),
+    ...(options.relayTuning && { relay: options.relayTuning }),
+    ...(options.graphFlagClock && { flagClock: options.graphFlagClock }),
+    // On the server the relay gets one connection of its own, outside the requests' pool.
+    ...(config.databaseUrl !== undefined &&
+      db.kind === 'postgres' && {
+        openRelayDb: () =>
+          openDatabase({ ...config, poolSize: 1 }, (err) => log()?.warn({ err }, 'idle graph relay connection failed; it is replaced')),
+      }),
+  });
+}
+
+/** Fit jobs: this instance's owner id, its heartbeat and sweep, and where their failures are logged. */
+function newFitJobService(
+  config: Config,
+  options: RuntimeOptions,
+  db: SqlDatabase,
+  store: SqlStore,
+  parameters: ParametersCache,
+  log: LateLog,
+): FitJobService {
+  return new FitJobService({
+    store: new SqlFitJobStore(db, store.pairsWritten),
+    fitter: options.fitter ?? workerFitter(config.fitThreads),
+    owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    heartbeatMs: config.fitHeartbeatMs,
+    staleMs: config.fitStaleMs,
+    threshold: config.masteryThreshold,
+    onParametersApplied: () => parameters.refresh(),
+    onJobError: (jobId, err) => log()?.error({ err, jobId }, 'fit job failed'),
+    onStaleJobs: (jobs) => log()?.warn({ jobs }, 'fit jobs whose heartbeat stopped are marked interrupted (sweep)'),
+    onSweepError: (err) => log()?.warn({ err }, 'the sweep for stale fit jobs failed; the next one tries again'),
+  });
+}
+
+/** Opens (or takes) the database, migrates, and builds store, services, graph wiring and app; see the file comment. */
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   let app: FastifyInstance | undefined;
+  const log: LateLog = () => app?.log;
   const db =
     options.db ??
-    (await openDatabase(config, (err) => app?.log.warn({ err }, 'idle database connection failed; the pool replaces it')));
+    (await openDatabase(config, (err) => log()?.warn({ err }, 'idle database connection failed; the pool replaces it')));
   const ownsDb = options.db === undefined;
   let graph: GraphWiring | undefined;
   try {
     if (config.migrateOnStart) await migrate(db);
     const store = new SqlStore(db);
     const parameters = new ParametersCache(store, config.paramsRefreshMs, (err) =>
-      app?.log.warn({ err }, 'parameter refresh failed; keeping the cached parameters'),
+      log()?.warn({ err }, 'parameter refresh failed; keeping the cached parameters'),
     );
     await parameters.start();
-    graph = await wireGraph({
-      db,
-      store,
-      threshold: config.masteryThreshold,
-      config: options.graphEnv === undefined ? config.graph : loadGraphConfig(options.graphEnv),
-      logger: () => app?.log,
-      ...(options.graphWriter && { writer: options.graphWriter }),
-      ...(options.relayTuning && { relay: options.relayTuning }),
-      ...(options.graphFlagClock && { flagClock: options.graphFlagClock }),
-      // On the server the relay gets one connection of its own, outside the requests' pool.
-      ...(config.databaseUrl !== undefined &&
-        db.kind === 'postgres' && {
-          openRelayDb: () =>
-            openDatabase({ ...config, poolSize: 1 }, (err) => app?.log.warn({ err }, 'idle graph relay connection failed; it is replaced')),
-        }),
-    });
+    graph = await wireGraphFor(config, options, db, store, log);
     const service = new MasteryService({ store: graph.wrap(store), parameters, threshold: config.masteryThreshold, pairWaitMs: config.lockTimeoutMs });
-    const fitJobs = new FitJobService({
-      store: new SqlFitJobStore(db, store.pairsWritten),
-      fitter: options.fitter ?? workerFitter(config.fitThreads),
-      owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-      heartbeatMs: config.fitHeartbeatMs,
-      staleMs: config.fitStaleMs,
-      threshold: config.masteryThreshold,
-      onParametersApplied: () => parameters.refresh(),
-      onJobError: (jobId, err) => app?.log.error({ err, jobId }, 'fit job failed'),
-      onStaleJobs: (jobs) => app?.log.warn({ jobs }, 'fit jobs whose heartbeat stopped are marked interrupted (sweep)'),
-      onSweepError: (err) => app?.log.warn({ err }, 'the sweep for stale fit jobs failed; the next one tries again'),
-    });
+    const fitJobs = newFitJobService(config, options, db, store, parameters, log);
     // Embedded PGlite has one process (the lock file): any job it finds queued or running was left by a dead one.
     const interrupted = await fitJobs.recover(db.kind === 'pglite' ? 'all' : 'stale');
     const adminStore = new SqlAdminStore(db);

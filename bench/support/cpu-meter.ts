@@ -9,7 +9,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-function serverTimes(prefix: string): Map<number, number> {
+/** With `database`, only the server's backends connected to that database (their title names it). */
+function serverTimes(prefix: string, database?: string): Map<number, number> {
   const times = new Map<number, number>();
   let entries: string[] = [];
   try {
@@ -21,6 +22,7 @@ function serverTimes(prefix: string): Map<number, number> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (!readFileSync(`/proc/${entry}/comm`, 'utf8').startsWith(prefix)) continue;
+      if (database !== undefined && !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${database} `)) continue;
       times.set(Number(entry), Number(readFileSync(`/proc/${entry}/schedstat`, 'utf8').split(' ')[0]) / 1e6);
     } catch {
       // gone meanwhile
@@ -29,9 +31,30 @@ function serverTimes(prefix: string): Map<number, number> {
   return times;
 }
 
+/** CPU time of every thread of process `pid` (/proc/PID/task/TID/schedstat), ms; 0 where it cannot be read. */
+export function threadsCpuMs(pid: number): number {
+  let ms = 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tasks) {
+    try {
+      ms += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ms;
+}
+
 export interface CpuSpent {
   /** This process, ms. */
   readonly processMs: number;
+  /** The child process given to meterCpu (for example `bkt serve`), ms; 0 without one. */
+  readonly childMs: number;
   /** The database server's processes, ms. */
   readonly serverMs: number;
   /**
@@ -64,20 +87,26 @@ function majorFaults(): number {
   }
 }
 
-/** Starts a stretch; the returned function ends it and gives the CPU time spent since. */
-export function meterCpu(serverPrefix = 'postgres'): () => CpuSpent {
+/**
+ * Starts a stretch; the returned function ends it and gives the CPU time spent since. `childPid`: a child process to
+ * meter too (childMs); `database`: count only the server's backends of that database (serverMs), not others' work.
+ */
+export function meterCpu(serverPrefix = 'postgres', options: { childPid?: number; database?: string } = {}): () => CpuSpent {
+  const { childPid, database } = options;
   const own = process.cpuUsage();
-  const before = serverTimes(serverPrefix);
+  const child = childPid === undefined ? 0 : threadsCpuMs(childPid);
+  const before = serverTimes(serverPrefix, database);
   const faults = majorFaults();
   const machine = machineTimes();
   return () => {
     const now = machineTimes();
     const used = process.cpuUsage(own);
     let serverMs = 0;
-    for (const [pid, ms] of serverTimes(serverPrefix)) serverMs += ms - (before.get(pid) ?? 0);
+    for (const [pid, ms] of serverTimes(serverPrefix, database)) serverMs += ms - (before.get(pid) ?? 0);
     const total = now.total - machine.total;
     return {
       processMs: (used.user + used.system) / 1000,
+      childMs: childPid === undefined ? 0 : threadsCpuMs(childPid) - child,
       serverMs,
       majorFaults: majorFaults() - faults,
       machineBusy: total > 0 ? (now.busy - machine.busy) / total : 0,

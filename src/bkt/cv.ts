@@ -179,6 +179,58 @@ function emptyUse(): { concepts: number; rows: number } {
   return { concepts: 0, rows: 0 };
 }
 
+/** Fallback use being counted, by reason. */
+type UseByReason = Record<'absent' | 'degenerate' | 'fewData', { concepts: number; rows: number }>;
+
+function emptyUseByReason(): UseByReason {
+  return { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
+}
+
+/**
+ * Predicts one fold's held-out rows from its training fit: each concept with its own fitted parameters (per value
+ * with variants), or the fallback, counted by reason.
+ */
+function predictHeldOut(
+  data: ResponseData,
+  test: ResponseData,
+  model: DatasetFit,
+): { pCorrect: Float64Array; use: UseByReason; unseen: UnseenValues } {
+  const byId = new Map(model.concepts.map((c) => [c.conceptId, c]));
+  const use = emptyUseByReason();
+  const pCorrect = new Float64Array(test.responses.length);
+  let unseen = NO_UNSEEN;
+  for (let c = 0; c < data.conceptIds.length; c++) {
+    const seqs = conceptSequences(test, c);
+    const rows = seqs.offsets[seqs.offsets.length - 1] - seqs.offsets[0];
+    if (rows === 0) continue;
+    const own = byId.get(data.conceptIds[c]);
+    const reason = own === undefined ? 'absent' : own.use === 'fitted' ? null : own.flags.degenerate ? 'degenerate' : 'fewData';
+    if (reason !== null) {
+      use[reason].concepts++;
+      use[reason].rows += rows;
+    }
+    if (own !== undefined && own.use === 'fitted' && own.perValue !== undefined) {
+      const u = traceMasteryByValue(own.params, own.perValue, seqs, test.variants, { pCorrect }, model.options.threshold);
+      unseen = addUnseen(unseen, u);
+    } else {
+      const params = own !== undefined && own.use === 'fitted' ? own.params : model.fallback.params;
+      traceMastery(params, seqs, { pCorrect }, model.options.threshold);
+    }
+  }
+  return { pCorrect, use, unseen };
+}
+
+/** The training fit's parameters as a fold reports them. */
+function foldParams(model: DatasetFit): CvFold['params'] {
+  return {
+    concepts: model.concepts.map((c) => ({
+      conceptId: c.conceptId, use: c.use, params: c.params, ...(c.perValue ? { perValue: c.perValue } : {}),
+    })),
+    fallback: model.fallback.params,
+    fallbackSource: model.fallback.source,
+  };
+}
+
 /** Runs k-fold student-level cross-validation (see the file comment). */
 export async function crossValidate(
   data: ResponseData,
@@ -192,35 +244,14 @@ export async function crossValidate(
   const foldOf = foldOfStudent ?? assignFolds(data, folds, seed);
   const pCorrect = new Float64Array(data.responses.length);
   const perFold: CvFold[] = [];
-  const total = { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
+  const total = emptyUseByReason();
   let allUnseen = NO_UNSEEN;
 
   for (let f = 0; f < folds; f++) {
     const train = selectStudents(data, (s) => foldOf[s] !== f);
     const test = selectStudents(data, (s) => foldOf[s] === f);
     const model = await fit(train.data, fitOptions);
-    const byId = new Map(model.concepts.map((c) => [c.conceptId, c]));
-    const use = { absent: emptyUse(), degenerate: emptyUse(), fewData: emptyUse() };
-    const local = new Float64Array(test.data.responses.length);
-    let unseen = NO_UNSEEN;
-    for (let c = 0; c < data.conceptIds.length; c++) {
-      const seqs = conceptSequences(test.data, c);
-      const rows = seqs.offsets[seqs.offsets.length - 1] - seqs.offsets[0];
-      if (rows === 0) continue;
-      const own = byId.get(data.conceptIds[c]);
-      const reason = own === undefined ? 'absent' : own.use === 'fitted' ? null : own.flags.degenerate ? 'degenerate' : 'fewData';
-      if (reason !== null) {
-        use[reason].concepts++;
-        use[reason].rows += rows;
-      }
-      if (own !== undefined && own.use === 'fitted' && own.perValue !== undefined) {
-        const u = traceMasteryByValue(own.params, own.perValue, seqs, test.data.variants, { pCorrect: local }, model.options.threshold);
-        unseen = addUnseen(unseen, u);
-      } else {
-        const params = own !== undefined && own.use === 'fitted' ? own.params : model.fallback.params;
-        traceMastery(params, seqs, { pCorrect: local }, model.options.threshold);
-      }
-    }
+    const { pCorrect: local, use, unseen } = predictHeldOut(data, test.data, model);
     allUnseen = addUnseen(allUnseen, unseen);
     for (let t = 0; t < local.length; t++) pCorrect[test.fullRow[t]] = local[t];
     for (const k of ['absent', 'degenerate', 'fewData'] as const) {
@@ -236,17 +267,21 @@ export async function crossValidate(
       trainLogLik: model.logLik,
       fallback: withShare(use, metrics.responses),
       unseen,
-      params: {
-        concepts: model.concepts.map((c) => ({
-          conceptId: c.conceptId, use: c.use, params: c.params, ...(c.perValue ? { perValue: c.perValue } : {}),
-        })),
-        fallback: model.fallback.params,
-        fallbackSource: model.fallback.source,
-      },
+      params: foldParams(model),
     });
     onFold?.(f + 1, folds);
   }
+  return summarise(data, { folds, seed, foldOf, perFold, pCorrect, total, unseen: allUnseen });
+}
 
+/** The report over all folds: pooled metrics of every held-out row, spreads across folds, fallback use. */
+function summarise(
+  data: ResponseData,
+  run: {
+    folds: number; seed: number; foldOf: Uint32Array; perFold: CvFold[]; pCorrect: Float64Array; total: UseByReason; unseen: UnseenValues;
+  },
+): CvResult {
+  const { folds, seed, foldOf, perFold, pCorrect, total } = run;
   const { overall, concepts } = evaluateDataset(data, pCorrect);
   const spread = (pick: (f: CvFold) => number | null): FoldSpread => {
     const xs = perFold.map(pick).filter((a): a is number => a !== null && !Number.isNaN(a));
@@ -264,7 +299,7 @@ export async function crossValidate(
     conceptAuc: meanConceptAuc(concepts),
     concepts,
     fallback: withShare(total, overall.responses),
-    unseen: allUnseen,
+    unseen: run.unseen,
     perFold,
     pCorrect,
   };

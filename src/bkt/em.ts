@@ -32,12 +32,23 @@ export interface Counts {
   folds: number;
 }
 
+/**
+ * Counts before any E-step. Every field is a double from the start (NaN, then its value): created with small integers,
+ * the object would get a map with integer fields that V8 replaces when the E-step stores its first fraction, and
+ * compiled code that has seen the new map is dropped ("wrong map") when a counts object of the old one arrives.
+ */
 export function emptyCounts(): Counts {
-  return {
-    priorNum: 0, sequences: 0, learnNum: 0, learnDen: 0, forgetNum: 0,
-    forgetDen: 0, guessNum: 0, guessDen: 0, slipNum: 0, slipDen: 0, scale: 1, folds: 0,
+  const c: Counts = {
+    priorNum: NaN, sequences: NaN, learnNum: NaN, learnDen: NaN, forgetNum: NaN,
+    forgetDen: NaN, guessNum: NaN, guessDen: NaN, slipNum: NaN, slipDen: NaN, scale: NaN, folds: NaN,
   };
+  return Object.assign(c, NOTHING_COUNTED);
 }
+
+const NOTHING_COUNTED: Counts = Object.freeze({
+  priorNum: 0, sequences: 0, learnNum: 0, learnDen: 0, forgetNum: 0,
+  forgetDen: 0, guessNum: 0, guessDen: 0, slipNum: 0, slipDen: 0, scale: 1, folds: 0,
+});
 
 /**
  * A running product that falls below 2^-FOLD_BITS is multiplied by 2^FOLD_BITS and the fold counted: exact (a power
@@ -63,48 +74,117 @@ export function maxSequenceLength(seqs: SequenceSet): number {
  * of the responses under `p`. `alpha` is scratch of at least 2 * the longest sequence.
  */
 export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Float64Array): number {
-  if (!warm) warmUp();
-  forwardBackward(seqs, p, counts, alpha);
+  if (!warm) warmUpEStep();
+  fillCoefficients(p);
+  if (p.forget === 0) forwardBackwardNoForget(seqs, p.prior, counts, alpha);
+  else forwardBackward(seqs, p.prior, counts, alpha);
   return Math.log(counts.scale) - counts.folds * LOG_FOLD;
 }
 
 /**
- * A first call of forwardBackward on a few rows that go through every branch, before any real data. V8 compiles
- * a long-running loop on stack replacement while the function's first call is still inside it; any statement that
- * has not run by then (the stores after the loops, a fold the first sequences never need) has no type feedback, and
- * the compiled loops bail out to the interpreter when they reach it, on every later call too, since that compiled
- * code stays cached. Measured on assist2009: hundreds of such bailouts per fit, and a fresh process fitting about
- * 1.5x slower than a warm one. Running the function to its end once on a tiny input first leaves no such statement.
+ * Per observed value o (0 wrong, 1 correct, 2 no observation), STRIDE coefficients at o * STRIDE: the emission
+ * probabilities (known, unknown), the four products of an emission with a transition that the forward and backward
+ * recursions take (so each step's state update is one multiply-add per state, not an emission then a transition),
+ * the backward pass's other two, and whether the row is observed and correct as 0 or 1. A table read per row
+ * instead of arithmetic on o: the answers are close to random, so a branch on them would be mispredicted.
+ */
+const STRIDE = 10;
+const E_KNOWN = 0;
+const E_UNKNOWN = 1;
+/** stay * emission(known): known -> known, in both directions. */
+const KK = 2;
+/** learn * emission(unknown): unknown -> known, forward. */
+const UK_FORWARD = 3;
+/** forget * emission(known): known -> unknown, forward. */
+const KU_FORWARD = 4;
+/** (1 - learn) * emission(unknown): unknown -> unknown, in both directions. */
+const UU = 5;
+/** forget * emission(unknown): known -> unknown, backward. */
+const KU_BACKWARD = 6;
+/** learn * emission(known): unknown -> known, backward. */
+const UK_BACKWARD = 7;
+const SEEN = 8;
+const CORRECT = 9;
+const coefficients = new Float64Array(3 * STRIDE);
+
+function fillCoefficients(p: BktParams): void {
+  const { learn, guess, slip, forget } = p;
+  const stay = 1 - forget;
+  const miss = 1 - learn;
+  const t = coefficients;
+  for (let o = 0; o < 3; o++) {
+    // NO_OBSERVATION (2): both emissions 1, the row only moves the state on.
+    const eK = o === 2 ? 1 : o === 1 ? 1 - slip : slip;
+    const eU = o === 2 ? 1 : o === 1 ? guess : 1 - guess;
+    const at = o * STRIDE;
+    t[at + E_KNOWN] = eK;
+    t[at + E_UNKNOWN] = eU;
+    t[at + KK] = stay * eK;
+    t[at + UK_FORWARD] = learn * eU;
+    t[at + KU_FORWARD] = forget * eK;
+    t[at + UU] = miss * eU;
+    t[at + KU_BACKWARD] = forget * eU;
+    t[at + UK_BACKWARD] = learn * eK;
+    t[at + SEEN] = o === 2 ? 0 : 1;
+    t[at + CORRECT] = o === 1 ? 1 : 0;
+  }
+}
+
+/**
+ * V8 compiles a long-running loop on stack replacement while the function's first call is still inside it; any
+ * statement that has not run by then (the stores after the loops, a fold the first sequences never need) has no
+ * type feedback, and the compiled loops bail out to the interpreter when they reach it. Feedback is only collected
+ * once a function has run for a while (its feedback vector is allocated lazily), and the first calls on a large set
+ * run in the interpreter until a compiled version is ready: measured on assist2009's 325k rows, the first two calls
+ * at about 100 ns per row instead of 15, and in some runs later calls at twice the steady cost.
+ *
+ * So both kernels first run to their end a few hundred times on a few rows that take every branch: they are then
+ * compiled for a whole call (not only on stack replacement), on a background thread, from complete feedback. Call
+ * it ahead of the first real E-step (for example before a CSV is read) to let that compilation overlap other work;
+ * the first eStep calls it otherwise. It takes about a millisecond.
  */
 let warm = false;
-function warmUp(): void {
+export function warmUpEStep(): void {
+  if (warm) return;
   warm = true;
-  // Prior 0 and learn 0 keep every sequence unknown, so each correct answer multiplies the likelihood by guess
-  // (2^-20): 30 rows fold within a sequence, forward and backward; four of 10 rows fold the running product
-  // across sequences. An empty and a one-row sequence take the other early paths.
+  // Learn 0 and a correct answer as unlikely known as unknown (2^-20 each): 30 correct rows fold within a sequence,
+  // forward and backward; four of 10 rows fold the running product across sequences. An empty and a one-row
+  // sequence take the other early paths.
   // The last sequence holds wrong answers and steps with no observation.
   const lengths = [0, 1, 30, 10, 10, 10, 10, 4];
   const offsets = new Uint32Array(lengths.length + 1);
   lengths.forEach((n, i) => (offsets[i + 1] = offsets[i] + n));
   const responses = new Uint8Array(offsets[lengths.length]).fill(1);
   responses.set([0, 2, 0, 2], offsets[lengths.length - 1]);
-  const params = { prior: 0, learn: 0, guess: 2 ** -20, slip: 0.5, forget: 0 };
-  forwardBackward({ responses, offsets }, params, emptyCounts(), new Float64Array(60));
+  // Two sets with their own arrays, made at two places: compiled code that has seen one object of a shape treats
+  // its fields as constants, and is dropped when the first other object of that shape is made.
+  const sets: SequenceSet[] = [{ responses, offsets }, { responses: responses.slice(), offsets: offsets.slice() }];
+  const alpha = new Float64Array(60);
+  const counts = emptyCounts();
+  for (let k = 0; k < WARM_UP_CALLS; k++) {
+    const seqs = sets[(k >> 2) & 1];
+    // Odd calls start the sequences at prior 0.25, so the kernels also see a prior that is not a small integer.
+    const forget = k % 4 < 2 ? 0 : 0.05;
+    const prior = k % 2 === 0 ? 0 : 0.25;
+    fillCoefficients({ prior, learn: 0, guess: 2 ** -20, slip: 1 - 2 ** -20, forget });
+    if (forget === 0) forwardBackwardNoForget(seqs, prior, counts, alpha);
+    else forwardBackward(seqs, prior, counts, alpha);
+  }
 }
 
-/** The loops of eStep, which leave the likelihood as counts.scale and counts.folds (the caller takes the one log). */
-function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Float64Array): void {
+/**
+ * Warm-up calls, half on each kernel: V8 marks both for compilation after 20 to 40 (node --trace-opt), and
+ * compiles them on a background thread meanwhile; more calls would only run in the interpreter until it is done.
+ */
+const WARM_UP_CALLS = 60;
+
+/**
+ * The loops of eStep, which leave the likelihood as counts.scale and counts.folds (the caller takes the one log).
+ * Reads the coefficients of the current parameters from `coefficients`.
+ */
+function forwardBackward(seqs: SequenceSet, prior: number, counts: Counts, alpha: Float64Array): void {
   const { responses, offsets } = seqs;
-  const { prior, learn, guess, slip, forget } = p;
-  const stay = 1 - forget;
-  const miss = 1 - learn;
-  // Emission probabilities as seen * ((value at a wrong answer) + cor * (change at a correct one)) + (1 - seen),
-  // with seen = 0 for NO_OBSERVATION (2) and cor = o & 1: no branch per row, which matters because answers are
-  // close to random from the branch predictor's point of view. For an observed row the added term is an exact 0.
-  const eK0 = slip;
-  const eKd = 1 - 2 * slip;
-  const eU0 = 1 - guess;
-  const eUd = 2 * guess - 1;
+  const t = coefficients;
   let priorNum = 0, learnNum = 0, learnDen = 0, forgetNum = 0, forgetDen = 0;
   let knownDen = 0, unknownDen = 0, knownCorrect = 0, unknownCorrect = 0;
   let folds = 0;
@@ -121,16 +201,13 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
     // the scale of alpha at any row does not matter to the counts.
     let known = prior;
     let unknown = 1 - prior;
-    for (let t = 0; t < len; t++) {
-      const o = responses[start + t];
-      const seen = 1 - (o >> 1);
-      const cor = o & 1;
-      const aK = known * (seen * (eK0 + cor * eKd) + (1 - seen));
-      const aU = unknown * (seen * (eU0 + cor * eUd) + (1 - seen));
-      alpha[2 * t] = aK;
-      alpha[2 * t + 1] = aU;
-      known = aK * stay + aU * learn;
-      unknown = aK * forget + aU * miss;
+    for (let i = 0; i < len; i++) {
+      const at = responses[start + i] * STRIDE;
+      alpha[2 * i] = known * t[at + E_KNOWN];
+      alpha[2 * i + 1] = unknown * t[at + E_UNKNOWN];
+      const next = known * t[at + KK] + unknown * t[at + UK_FORWARD];
+      unknown = known * t[at + KU_FORWARD] + unknown * t[at + UU];
+      known = next;
       if (known + unknown < FOLD_BELOW) {
         known *= FOLD_UP;
         unknown *= FOLD_UP;
@@ -148,24 +225,27 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
     const lastU = alpha[2 * (len - 1) + 1];
     let gK = lastK / (lastK + lastU);
     let gU = lastU / (lastK + lastU);
-    let o = responses[start + len - 1];
-    let seen = 1 - (o >> 1);
-    let cor = o & 1;
+    let at = responses[start + len - 1] * STRIDE;
+    let seen = t[at + SEEN];
+    let cor = t[at + CORRECT];
     knownDen += seen * gK;
     unknownDen += seen * gU;
     knownCorrect += cor * gK;
     unknownCorrect += cor * gU;
     let bK = 1;
     let bU = 1;
-    for (let t = len - 2; t >= 0; t--) {
-      const wK = bK * (seen * (eK0 + cor * eKd) + (1 - seen));
-      const wU = bU * (seen * (eU0 + cor * eUd) + (1 - seen));
-      const aK = alpha[2 * t];
-      const aU = alpha[2 * t + 1];
-      const xKK = aK * stay * wK;
-      const xKU = aK * forget * wU;
-      const xUK = aU * learn * wK;
-      const xUU = aU * miss * wU;
+    for (let i = len - 2; i >= 0; i--) {
+      // The four transitions into row i + 1's state, each times its emission and beta.
+      const toKK = bK * t[at + KK];
+      const toKU = bU * t[at + KU_BACKWARD];
+      const toUK = bK * t[at + UK_BACKWARD];
+      const toUU = bU * t[at + UU];
+      const aK = alpha[2 * i];
+      const aU = alpha[2 * i + 1];
+      const xKK = aK * toKK;
+      const xKU = aK * toKU;
+      const xUK = aU * toUK;
+      const xUU = aU * toUU;
       const inv = 1 / (xKK + xKU + xUK + xUU);
       gK = (xKK + xKU) * inv;
       gU = (xUK + xUU) * inv;
@@ -173,15 +253,15 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
       learnDen += gU;
       forgetNum += xKU * inv;
       forgetDen += gK;
-      o = responses[start + t];
-      seen = 1 - (o >> 1);
-      cor = o & 1;
+      at = responses[start + i] * STRIDE;
+      seen = t[at + SEEN];
+      cor = t[at + CORRECT];
       knownDen += seen * gK;
       unknownDen += seen * gU;
       knownCorrect += cor * gK;
       unknownCorrect += cor * gU;
-      bK = stay * wK + forget * wU;
-      bU = learn * wK + miss * wU;
+      bK = toKK + toKU;
+      bU = toUK + toUU;
       if (bK + bU < FOLD_BELOW) {
         const r = 1 / (bK + bU);
         bK *= r;
@@ -197,6 +277,102 @@ function forwardBackward(seqs: SequenceSet, p: BktParams, counts: Counts, alpha:
   counts.learnNum = learnNum;
   counts.learnDen = learnDen;
   counts.forgetNum = forgetNum;
+  counts.forgetDen = forgetDen;
+  counts.guessNum = unknownCorrect;
+  counts.guessDen = unknownDen;
+  counts.slipNum = knownDen - knownCorrect;
+  counts.slipDen = knownDen;
+}
+
+/**
+ * forwardBackward with forget = 0 (the default model), its known -> unknown terms dropped: every value is the same
+ * to the bit (those terms are exact zeros there, stay is exactly 1), with five multiplications fewer per row.
+ */
+function forwardBackwardNoForget(seqs: SequenceSet, prior: number, counts: Counts, alpha: Float64Array): void {
+  const { responses, offsets } = seqs;
+  const t = coefficients;
+  let priorNum = 0, learnNum = 0, learnDen = 0, forgetDen = 0;
+  let knownDen = 0, unknownDen = 0, knownCorrect = 0, unknownCorrect = 0;
+  let folds = 0;
+  let scale = 1;
+  let sequences = 0;
+  const nSeq = offsets.length - 1;
+  for (let s = 0; s < nSeq; s++) {
+    const start = offsets[s];
+    const len = offsets[s + 1] - start;
+    if (len === 0) continue;
+    sequences++;
+    let known = prior;
+    let unknown = 1 - prior;
+    for (let i = 0; i < len; i++) {
+      const at = responses[start + i] * STRIDE;
+      alpha[2 * i] = known * t[at + E_KNOWN];
+      alpha[2 * i + 1] = unknown * t[at + E_UNKNOWN];
+      known = known * t[at + KK] + unknown * t[at + UK_FORWARD];
+      unknown *= t[at + UU];
+      if (known + unknown < FOLD_BELOW) {
+        known *= FOLD_UP;
+        unknown *= FOLD_UP;
+        folds++;
+      }
+    }
+    scale *= known + unknown;
+    if (scale < FOLD_BELOW) {
+      scale *= FOLD_UP;
+      folds++;
+    }
+    const lastK = alpha[2 * (len - 1)];
+    const lastU = alpha[2 * (len - 1) + 1];
+    let gK = lastK / (lastK + lastU);
+    let gU = lastU / (lastK + lastU);
+    let at = responses[start + len - 1] * STRIDE;
+    let seen = t[at + SEEN];
+    let cor = t[at + CORRECT];
+    knownDen += seen * gK;
+    unknownDen += seen * gU;
+    knownCorrect += cor * gK;
+    unknownCorrect += cor * gU;
+    let bK = 1;
+    let bU = 1;
+    for (let i = len - 2; i >= 0; i--) {
+      const toKK = bK * t[at + KK];
+      const toUK = bK * t[at + UK_BACKWARD];
+      const toUU = bU * t[at + UU];
+      const aK = alpha[2 * i];
+      const aU = alpha[2 * i + 1];
+      const xKK = aK * toKK;
+      const xUK = aU * toUK;
+      const xUU = aU * toUU;
+      const inv = 1 / (xKK + xUK + xUU);
+      gK = xKK * inv;
+      gU = (xUK + xUU) * inv;
+      learnNum += xUK * inv;
+      learnDen += gU;
+      forgetDen += gK;
+      at = responses[start + i] * STRIDE;
+      seen = t[at + SEEN];
+      cor = t[at + CORRECT];
+      knownDen += seen * gK;
+      unknownDen += seen * gU;
+      knownCorrect += cor * gK;
+      unknownCorrect += cor * gU;
+      bK = toKK;
+      bU = toUK + toUU;
+      if (bK + bU < FOLD_BELOW) {
+        const r = 1 / (bK + bU);
+        bK *= r;
+        bU *= r;
+      }
+    }
+    priorNum += gK;
+  }
+  counts.scale = scale;
+  counts.folds = folds;
+  counts.priorNum = priorNum;
+  counts.sequences = sequences;
+  counts.learnNum = learnNum;
+  counts.learnDen = learnDen;
+  counts.forgetNum = 0;
   counts.forgetDen = forgetDen;
   counts.guessNum = unknownCorrect;
   counts.guessDen = unknownDen;

@@ -10,7 +10,7 @@ import {
   type DatasetFit, type FitOptions, makeFitOptions, type ResponseData, VARIANT_KINDS, type VariantColumn, type VariantData,
   type VariantKind,
 } from '../bkt/index.js';
-import { maxSequenceLength } from '../bkt/em.js';
+import { maxSequenceLength, warmUpEStep } from '../bkt/em.js';
 import { assembleFit, type FitUnit, planFit, type RestartOutcome, runUnit } from '../bkt/fit.js';
 import type { WorkerInput, WorkerMessage } from './protocol.js';
 
@@ -92,10 +92,12 @@ function takeWorker(): Worker {
 
 /**
  * Starts the workers a fit on `threads` threads will use, ahead of time (for example while a CSV is being
- * parsed), so the fit does not wait for them. They wait idle and never keep the process alive.
+ * parsed), so the fit does not wait for them. They wait idle and never keep the process alive. Also has the
+ * E-step compiled on this thread meanwhile (em.ts's warmUpEStep), as each worker does when it starts.
  */
 export function warmUpWorkers(threads: number): void {
   for (let n = idle.length; n < threads - 1; n++) returnWorker(startWorker());
+  warmUpEStep();
 }
 
 function returnWorker(w: Worker): void {

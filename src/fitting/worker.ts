@@ -1,9 +1,12 @@
 /** A fit worker, kept warm between fits: each message is one fit to help with. */
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { maxSequenceLength } from '../bkt/em.js';
+import { maxSequenceLength, warmUpEStep } from '../bkt/em.js';
 import { runUnit } from '../bkt/fit.js';
 import type { WorkerJob, WorkerMessage } from './protocol.js';
+
+// Compiled while the parent still reads its input: the first fit then runs on optimized code from its first row.
+warmUpEStep();
 
 let currentNiceness: number | null = null;
 let alpha = new Float64Array(0);

@@ -4,7 +4,7 @@
  * each socket finish the request it carries with `Connection: close`, close a socket only once it has been idle for a
  * moment (or, with a request still running, at the deadline), and only then close the app.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -14,6 +14,8 @@ import type { FastifyInstance } from 'fastify';
  * so the window is long enough that only a client gone quiet is cut.
  */
 export const DRAIN_IDLE_MS = 2000;
+
+const SOCKET_STATE = Symbol('socket state');
 
 interface SocketState {
   active: number;
@@ -40,14 +42,19 @@ export function trackConnections(app: FastifyInstance): ConnectionTracker {
     sockets.set(socket, { active: 0, idleSince: performance.now() });
     socket.once('close', () => sockets.delete(socket));
   });
-  server.on('request', (req, res) => {
+  // One listener for every response (no closure per request): the state rides on the response.
+  function onResponseClose(this: ServerResponse & { [SOCKET_STATE]?: SocketState }): void {
+    const state = this[SOCKET_STATE];
+    if (!state) return;
+    state.active--;
+    state.idleSince = performance.now();
+  }
+  server.on('request', (req, res: ServerResponse & { [SOCKET_STATE]?: SocketState }) => {
     const state = sockets.get(req.socket);
     if (!state) return;
     state.active++;
-    res.once('close', () => {
-      state.active--;
-      state.idleSince = performance.now();
-    });
+    res[SOCKET_STATE] = state;
+    res.on('close', onResponseClose);
   });
   // Callback hooks here and in app.ts, request-log.ts and metrics.ts: an async one costs each request a promise and a
   // microtask hop more, for work that never waits.

@@ -87,8 +87,8 @@ export interface FitJobResults {
   readonly seconds: { readonly read: number; readonly fit: number; readonly apply: number; readonly replay: number };
 }
 
-/** One page of history in (concept, student, seq) order. */
-export interface HistoryPage {
+/** One page of history in (concept, student, seq) order, as a fit job reads it. */
+export interface FitHistoryPage {
   readonly conceptIds: string[];
   readonly studentIds: string[];
   readonly seqs: number[];
@@ -167,7 +167,7 @@ export interface FitJobStore {
    * Up to `limit` history rows after `after`, in (concept, student, seq) order, of the given concepts or all; with
    * `withItems`, their item ids too (a read of the table's rows rather than of its index alone).
    */
-  readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number, withItems?: boolean): Promise<HistoryPage>;
+  readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number, withItems?: boolean): Promise<FitHistoryPage>;
   /**
    * One transaction: each concept's parameters are written with a new version, fitted_at and sample_size, and its
    * items at that version (see FittedParameters.items), unless its version moved from `expectedVersion` (returned

@@ -6,7 +6,7 @@
 import { type ResponseData, type VariantData, type VariantKind } from '../bkt/index.js';
 import { GrowableArray } from '../bkt/growable.js';
 import { indexVariantColumn } from '../bkt/variants.js';
-import type { HistoryPage } from './fit-ports.js';
+import type { FitHistoryPage } from './fit-ports.js';
 
 /** The name the item column has in fitted per-value parameters. */
 export const ITEM_COLUMN = 'item_id';
@@ -49,7 +49,7 @@ export class HistoryDataBuilder {
     return k;
   }
 
-  add(page: HistoryPage): void {
+  add(page: FitHistoryPage): void {
     const { conceptIds, studentIds, correct } = page;
     for (let i = 0; i < correct.length; i++) {
       const c = conceptIds[i];

@@ -79,6 +79,113 @@ interface Working {
   written: boolean;
 }
 
+/** What an update returns for a recorded response: first time (`replayed` false) or a replay of its id. */
+function resultOf(
+  r: RecordedResponse,
+  replayed: boolean,
+  parameters: (conceptId: string) => ResolvedParameters,
+  threshold: number,
+): UpdateResult {
+  const before = r.masteryBefore;
+  const after = r.masteryAfter;
+  const { params } = parameters(r.conceptId);
+  return {
+    studentId: r.studentId,
+    conceptId: r.conceptId,
+    masteryBefore: before,
+    masteryAfter: after,
+    pCorrect: r.pCorrect,
+    pCorrectNext: predictCorrect({ known: after, unknown: r.pUnknownAfter }, params),
+    mastered: after >= threshold,
+    newlyMastered: before < threshold && after >= threshold,
+    nResponses: r.seq,
+    version: r.seq,
+    replayed,
+    itemId: r.itemId,
+    paramsSource: r.paramsSource,
+  };
+}
+
+/**
+ * The response already recorded under the input's id, if any; a different response under the same id is a 409 that
+ * names `field` (`response_id`, or `responses[i].response_id` in a batch).
+ */
+function findReplay(
+  seen: ReadonlyMap<string, RecordedResponse>,
+  input: ResponseInput,
+  field: string,
+): RecordedResponse | undefined {
+  if (input.responseId === undefined) return undefined;
+  const recorded = seen.get(input.responseId);
+  if (recorded && !sameRequest(recorded, input)) {
+    throw new ServiceError('idempotency_conflict', `response_id ${input.responseId} was already used for a different response`, field);
+  }
+  return recorded;
+}
+
+/** The pair's working copy, started from its locked row the first time the plan touches it. */
+function workingPair(working: Map<string, Working>, locked: LockedSnapshot, input: ResponseInput): Working {
+  const key = pairKey(input.studentId, input.conceptId);
+  let w = working.get(key);
+  if (!w) {
+    const stored: StoredPair | undefined = locked.pairs.get(key);
+    if (!stored) throw new Error(`pair ${key} was not locked`);
+    w = { ...stored, firstAnsweredAt: null, lastAnsweredAt: null, written: false };
+    working.set(key, w);
+  }
+  return w;
+}
+
+/** Applies one new response to its pair's working copy and returns the history row it writes. */
+function applyResponse(
+  w: Working,
+  input: ResponseInput,
+  parameters: (conceptId: string) => ResolvedParameters,
+  threshold: number,
+): HistoryWrite {
+  const itemId = input.itemId ?? null;
+  const { params, version: paramsVersion, source: paramsSource } = forItem(parameters(input.conceptId), itemId);
+  const u = updateMastery(w.state, input.correct, params, threshold);
+  const answeredAt = input.answeredAt ?? null;
+  w.state = u.state;
+  w.version += 1;
+  w.nResponses += 1;
+  w.nCorrect += input.correct ? 1 : 0;
+  w.paramsVersion = paramsVersion;
+  w.firstAnsweredAt ??= answeredAt;
+  w.lastAnsweredAt = answeredAt;
+  w.written = true;
+  return {
+    studentId: input.studentId,
+    conceptId: input.conceptId,
+    seq: w.version,
+    correct: input.correct,
+    responseId: input.responseId ?? null,
+    sessionId: input.sessionId ?? null,
+    answeredAt,
+    masteryBefore: u.masteryBefore,
+    masteryAfter: u.masteryAfter,
+    pUnknownAfter: u.state.unknown,
+    pCorrect: u.pCorrect,
+    paramsVersion,
+    itemId,
+    paramsSource,
+  };
+}
+
+/** The pair rows to write: those the plan changed, without the working flag. */
+function pairsToWrite(working: ReadonlyMap<string, Working>): PairWrite[] {
+  const pairs: PairWrite[] = [];
+  for (const [key, w] of working) {
+    if (!w.written) continue;
+    const [studentId, conceptId] = key.split('/');
+    const { written: _written, ...rest } = w;
+    pairs.push({ studentId, conceptId, ...rest });
+  }
+  return pairs;
+}
+
+/** Plans a list of responses: replays answer from what was recorded, new ones update their pair in order. */
 export function planResponses(
   inputs: readonly ResponseInput[],
   locked: LockedSnapshot,
@@ -91,97 +198,23 @@ export function planResponses(
   const seen = new Map<string, RecordedResponse>(locked.responses);
   const history: HistoryWrite[] = [];
   const results: UpdateResult[] = [];
-  const resultOf = (r: RecordedResponse, replayed: boolean): UpdateResult => {
-    const before = r.masteryBefore;
-    const after = r.masteryAfter;
-    const { params } = parameters(r.conceptId);
-    return {
-      studentId: r.studentId,
-      conceptId: r.conceptId,
-      masteryBefore: before,
-      masteryAfter: after,
-      pCorrect: r.pCorrect,
-      pCorrectNext: predictCorrect({ known: after, unknown: r.pUnknownAfter }, params),
-      mastered: after >= threshold,
-      newlyMastered: before < threshold && after >= threshold,
-      nResponses: r.seq,
-      version: r.seq,
-      replayed,
-      itemId: r.itemId,
-      paramsSource: r.paramsSource,
-    };
-  };
-
   inputs.forEach((input, index) => {
-    const at = batch ? `responses[${index}].` : '';
-    if (input.responseId !== undefined) {
-      const recorded = seen.get(input.responseId);
-      if (recorded) {
-        if (!sameRequest(recorded, input)) {
-          throw new ServiceError(
-            'idempotency_conflict',
-            `response_id ${input.responseId} was already used for a different response`,
-            `${at}response_id`,
-          );
-        }
-        results.push(resultOf(recorded, true));
-        return;
-      }
+    const replay = findReplay(seen, input, `${batch ? `responses[${index}].` : ''}response_id`);
+    if (replay) {
+      results.push(resultOf(replay, true, parameters, threshold));
+      return;
     }
-    const key = pairKey(input.studentId, input.conceptId);
-    let w = working.get(key);
-    if (!w) {
-      const stored: StoredPair | undefined = locked.pairs.get(key);
-      if (!stored) throw new Error(`pair ${key} was not locked`);
-      w = { ...stored, firstAnsweredAt: null, lastAnsweredAt: null, written: false };
-      working.set(key, w);
-    }
-    const itemId = input.itemId ?? null;
-    const { params, version: paramsVersion, source: paramsSource } = forItem(parameters(input.conceptId), itemId);
-    const u = updateMastery(w.state, input.correct, params, threshold);
-    const answeredAt = input.answeredAt ?? null;
-    w.state = u.state;
-    w.version += 1;
-    w.nResponses += 1;
-    w.nCorrect += input.correct ? 1 : 0;
-    w.paramsVersion = paramsVersion;
-    w.firstAnsweredAt ??= answeredAt;
-    w.lastAnsweredAt = answeredAt;
-    w.written = true;
-    const row: HistoryWrite = {
-      studentId: input.studentId,
-      conceptId: input.conceptId,
-      seq: w.version,
-      correct: input.correct,
-      responseId: input.responseId ?? null,
-      sessionId: input.sessionId ?? null,
-      answeredAt,
-      masteryBefore: u.masteryBefore,
-      masteryAfter: u.masteryAfter,
-      pUnknownAfter: u.state.unknown,
-      pCorrect: u.pCorrect,
-      paramsVersion,
-      itemId,
-      paramsSource,
-    };
+    const row = applyResponse(workingPair(working, locked, input), input, parameters, threshold);
     history.push(row);
     const recorded: RecordedResponse = {
       ...row,
       responseId: input.responseId ?? '',
-      answeredAtMicros: answeredAt === null ? null : isoToMicros(answeredAt),
+      answeredAtMicros: row.answeredAt === null ? null : isoToMicros(row.answeredAt),
     };
     if (input.responseId !== undefined) seen.set(input.responseId, recorded);
-    results.push(resultOf(recorded, false));
+    results.push(resultOf(recorded, false, parameters, threshold));
   });
-
-  const pairs: PairWrite[] = [];
-  for (const [key, w] of working) {
-    if (!w.written) continue;
-    const [studentId, conceptId] = key.split('/');
-    const { written: _written, ...rest } = w;
-    pairs.push({ studentId, conceptId, ...rest });
-  }
-  return { pairs, history, result: results };
+  return { pairs: pairsToWrite(working), history, result: results };
 }
 
 /** The state a never-seen pair starts from. */

@@ -4,7 +4,7 @@
  */
 import type {
   AppliedParameters, FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStatus, FitJobStore, FittedParameters,
-  HistoryCursor, HistoryPage, ReplayPair, ReplayWrite,
+  HistoryCursor, FitHistoryPage, ReplayPair, ReplayWrite,
 } from '../service/fit-ports.js';
 import type { ItemGuessSlip, PairWrite } from '../service/ports.js';
 import { insertItemRows, upsertFitted } from './admin-store.js';
@@ -161,7 +161,7 @@ export class SqlFitJobStore implements FitJobStore {
     return new Map(rows.map((r) => [r.concept_id, r.version]));
   }
 
-  async readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number, withItems = false): Promise<HistoryPage> {
+  async readHistoryPage(conceptIds: readonly string[] | null, after: HistoryCursor | null, limit: number, withItems = false): Promise<FitHistoryPage> {
     // Row comparison on the index's columns: a keyset page is an index range scan, whatever the offset.
     const rows = await this.q<{ concept_id: string; student_id: string; seq: number; response_correct: boolean; item_id?: string | null }>(
       `SELECT concept_id, student_id, seq, response_correct${withItems ? ', item_id' : ''} FROM public.mastery_history

@@ -153,21 +153,24 @@ describe.each(SUBJECTS)('outbox contract: %s', (_name, make) => {
 
   it('proves the lease: one holder at a time, renewal only by the holder, release frees it, expiry lets another take it', async () => {
     const [a, b] = [`a-${newId()}`, `b-${newId()}`];
-    const ttl = 400;
-    // Whoever held it before (an earlier test's relay) releases it or lets it expire.
-    await sleep(ttl + 50);
-    expect(await subject.outbox.acquireLease(a, ttl)).toBe(true);
-    expect(await subject.outbox.acquireLease(b, ttl)).toBe(false);
-    expect(await subject.outbox.acquireLease(a, ttl)).toBe(true);
-    expect(await subject.outbox.renewLease(a, ttl)).toBe(true);
-    expect(await subject.outbox.renewLease(b, ttl)).toBe(false);
+    // A lease that must stay held is long, so that no stall of a loaded machine lets it lapse between two calls;
+    // the one that must expire is short, and the test waits past it.
+    const held = 60_000;
+    const short = 300;
+    // Any lease taken before this test (at most 400 ms long) has expired.
+    await sleep(450);
+    expect(await subject.outbox.acquireLease(a, held)).toBe(true);
+    expect(await subject.outbox.acquireLease(b, held)).toBe(false);
+    expect(await subject.outbox.acquireLease(a, held)).toBe(true);
+    expect(await subject.outbox.renewLease(a, held)).toBe(true);
+    expect(await subject.outbox.renewLease(b, held)).toBe(false);
     await subject.outbox.releaseLease(b); // not b's: no effect
-    expect(await subject.outbox.acquireLease(b, ttl)).toBe(false);
+    expect(await subject.outbox.acquireLease(b, held)).toBe(false);
     await subject.outbox.releaseLease(a);
-    expect(await subject.outbox.acquireLease(b, ttl)).toBe(true);
-    await sleep(ttl + 100); // b stops renewing (as if it died)
-    expect(await subject.outbox.acquireLease(a, ttl)).toBe(true);
-    expect(await subject.outbox.renewLease(b, ttl)).toBe(false);
+    expect(await subject.outbox.acquireLease(b, short)).toBe(true);
+    await sleep(short + 100); // b stops renewing (as if it died)
+    expect(await subject.outbox.acquireLease(a, held)).toBe(true);
+    expect(await subject.outbox.renewLease(b, short)).toBe(false);
     await subject.outbox.releaseLease(a);
   });
 
