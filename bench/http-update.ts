@@ -622,7 +622,7 @@ async function seedItems(url: string, concepts: readonly string[], perConcept: n
     const admin = new SqlAdminStore(db);
     for (const c of concepts) {
       await admin.putParameters(c, makeParams({ prior: 0.2, learn: 0.15, guess: 0.2, slip: 0.1, forget: 0 }));
-      await admin.putItems(c, Array.from({ length: perConcept }, (_, i) => ({ itemId: `i${i + 1}`, guess: 0.05 + 0.4 * Math.random(), slip: 0.02 + 0.25 * Math.random() })));
+      await admin.putItems(c, Array.from({ length: perConcept }, (_, i) => ({ itemId: `i${i + 1}`, guess: 0.05 + 0.4 * Math.random(), slip: 0.02 + 0.25 * Math.random(), learn: null, forget: null })));
     }
   } finally {
     await db.close();

@@ -1,9 +1,9 @@
 /**
  * What users install: the core package installs alone (no dependencies) and works from its tarball; the full
- * package exports what the README shows; shipped source maps carry their sources.
+ * package exports what the README shows and the typed client; shipped source maps carry their sources.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,21 @@ describe('bkt-engine', () => {
     const target = manifest.exports['./fitting'].default as string;
     const mod = await import(resolve(ROOT, target));
     expect(typeof mod.fitDatasetParallel).toBe('function');
+  });
+
+  it('ships the typed client as bkt-engine/client, resolved by package name', () => {
+    const script = "const m = await import('bkt-engine/client'); const c = m.createBktClient({ baseUrl: 'http://127.0.0.1:1' });" +
+      ' console.log(JSON.stringify([typeof m.createBktClient, typeof c.POST, typeof c.GET]));';
+    const out = execFileSync('node', ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(['function', 'function', 'function']);
+    // Packed: the export's files are under dist, which the manifest ships ("files"), and exist once built.
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const { types, default: main } = manifest.exports['./client'] as { types: string; default: string };
+    expect(manifest.files).toContain('dist');
+    for (const file of [types, main]) {
+      expect(file.startsWith('./dist/')).toBe(true);
+      expect(existsSync(join(ROOT, file)), file).toBe(true);
+    }
   });
 
   it('ships source maps with their sources', () => {

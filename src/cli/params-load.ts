@@ -1,14 +1,16 @@
 /**
  * `bkt params load <file>`: a `bkt fit` params file into the service's database, so that a researcher's fit goes to
  * production without copying numbers by hand. Each concept becomes a new version of its parameters, with the file's
- * per-item guess and slip (per_value.guess_slip) as its items; all in one transaction. Concepts whose stored
+ * per-item guess and slip (per_value.guess_slip) and learn and forget (per_value.learn) as its items; all in one
+ * transaction. Concepts whose stored
  * parameters and items already equal the file's keep their version, so loading a file twice writes nothing.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
-import { BKT_IMPORT_NAMESPACE, importedId, type ItemGuessSlip, MAX_ITEM_ID_LENGTH, ServiceError } from '../service/index.js';
+import type { PerValueParams } from '../bkt/index.js';
+import { BKT_IMPORT_NAMESPACE, importedId, type ItemParams, itemsOfFit, MAX_ITEM_ID_LENGTH, ServiceError } from '../service/index.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { migrate, MigrationError } from '../store/migrate.js';
 import { openDatabase } from '../store/open.js';
@@ -32,7 +34,8 @@ export function registerParams(program: Command): void {
     .summary("load a `bkt fit` params file into the service's parameters")
     .description(
       'Writes each concept of the params file as a new version of its parameters, with the per-item guess and slip ' +
-        'of per_value.guess_slip (a fit with --multigs) as its items, in one transaction. A concept marked ' +
+        'of per_value.guess_slip (a fit with --multigs) and learn and forget of per_value.learn (--multilearn, by the ' +
+        'same column) as its items, in one transaction. A concept marked ' +
         '"use": "fallback" gets the file\'s fallback parameters, as `bkt predict` uses them (or is left as it is with ' +
         '--skip-fallback). Concept ids that are not UUIDs become UUIDv5 under --namespace, as `bkt import` maps them. ' +
         'A concept whose stored parameters and items already equal the file\'s keeps its version: loading the same ' +
@@ -96,14 +99,27 @@ export function readParameterSets(path: string, o: Pick<LoadOptions, 'skipFallba
     if (other !== undefined) fail('concept_id', `${JSON.stringify(other)} and ${JSON.stringify(fileId)} are the same UUID`);
     ids.set(conceptId, fileId);
     const fitted = concept.use === 'fitted';
-    const values = fitted ? (concept.perValue?.guessSlip?.values ?? []) : [];
-    const items = values.map((v, j): ItemGuessSlip => {
-      if (v.value.length > MAX_ITEM_ID_LENGTH) fail(`per_value.guess_slip.values[${j}].value`, `an item id has at most ${MAX_ITEM_ID_LENGTH} characters`);
-      return { itemId: v.value, guess: v.guess, slip: v.slip };
-    });
+    const items = fitted ? itemsOfConcept(concept.perValue, fail) : [];
     sets.push({ fileId, conceptId, params: fitted ? concept.params : loaded.fallback, items, sampleSize: responses.get(fileId) ?? 0 });
   });
   return { sets, skipped };
+}
+
+/**
+ * A fitted concept's items: its per-value guess and slip (multigs) and learn and forget (multilearn), which the
+ * service keys by item, so both must be by the same column.
+ */
+function itemsOfConcept(perValue: PerValueParams | undefined, fail: (field: string, problem: string) => never): ItemParams[] {
+  const gs = perValue?.guessSlip;
+  const lf = perValue?.learn;
+  if (gs !== undefined && lf !== undefined && gs.column !== lf.column) {
+    fail('per_value.learn.column', `the service keys items by one column: learn is by ${JSON.stringify(lf.column)}, guess_slip by ${JSON.stringify(gs.column)}`);
+  }
+  for (const [key, list] of [['guess_slip', gs?.values], ['learn', lf?.values]] as const) {
+    const j = (list ?? []).findIndex((v) => v.value.length > MAX_ITEM_ID_LENGTH);
+    if (j >= 0) fail(`per_value.${key}.values[${j}].value`, `an item id has at most ${MAX_ITEM_ID_LENGTH} characters`);
+  }
+  return itemsOfFit(perValue);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

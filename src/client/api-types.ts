@@ -162,9 +162,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A concept's items with their own guess and slip, 1000 per page by item id */
+        /** A concept's items with their own guess, slip, learn and forget, 1000 per page by item id */
         get: operations["listItemParameters"];
-        /** Set a concept's items (guess and slip per item) under a new parameter version */
+        /** Set a concept's items (guess, slip, learn, forget per item) under a new parameter version */
         put: operations["putItemParameters"];
         post?: never;
         delete?: never;
@@ -352,6 +352,8 @@ export interface components {
             fit_forget?: boolean;
             /** @description guess and slip per item from the history's item_id (`bkt fit --multigs item_id`); the fit's items replace the concept's (default false: the concept's items stay, carried to the new version) */
             multigs?: boolean;
+            /** @description learn (and forget, with forget or fit_forget) per item from the history's item_id, the transition after an answer to the item (`bkt fit --multilearn item_id`); with multigs too, both by item. The fit's items replace the concept's (default false) */
+            multilearn?: boolean;
             /** @description concepts with fewer responses are not fitted (default 1) */
             min_responses?: number;
             /** @description apply fits flagged degenerate or few_data too (default false) */
@@ -412,6 +414,7 @@ export interface components {
                 };
                 forget: boolean;
                 multigs: boolean;
+                multilearn: boolean;
                 min_responses: number;
                 apply_degenerate: boolean;
                 replay: boolean;
@@ -507,14 +510,31 @@ export interface components {
         ItemParameters: {
             /** @description the item (question) id */
             item_id: string;
-            /** @description P(G) for this item */
-            guess: number;
-            /** @description P(S) for this item */
-            slip: number;
+            /** @description P(G) for this item; null: the concept's (the item has learn or forget only) */
+            guess: number | null;
+            /** @description P(S) for this item; null: the concept's */
+            slip: number | null;
+            /** @description P(T) after an answer to this item (a fit with multilearn); null: the concept's */
+            learn: number | null;
+            /** @description P(F) after an answer to this item (a fit with multilearn); null: the concept's */
+            forget: number | null;
+        };
+        /** @description One item: guess and slip together, learn, forget, or any of these; at least one value */
+        ItemValues: {
+            /** @description the item (question) id */
+            item_id: string;
+            /** @description P(G) for this item, given with slip (absent or null: the concept's) */
+            guess?: number | null;
+            /** @description P(S) for this item, given with guess (absent or null: the concept's) */
+            slip?: number | null;
+            /** @description P(T) after an answer to this item (absent or null: the concept's) */
+            learn?: number | null;
+            /** @description P(F) after an answer to this item (absent or null: the concept's) */
+            forget?: number | null;
         };
         ItemsBody: {
             /** @description the concept's complete item set from now on (an empty list removes every item's own values) */
-            items: components["schemas"]["ItemParameters"][];
+            items: components["schemas"]["ItemValues"][];
         };
         ItemsPage: {
             concept_id: string;

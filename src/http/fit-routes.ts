@@ -41,6 +41,7 @@ function job(j: FitJobRecord) {
       fix: o.fix as Record<string, number>,
       forget: o.forget,
       multigs: o.multigs ?? false,
+      multilearn: o.multilearn ?? false,
       min_responses: o.minResponses,
       apply_degenerate: o.applyDegenerate,
       replay: o.replay,
@@ -100,6 +101,7 @@ function fitOptions(b: FitBody): FitRequest {
     ...(b.forget !== undefined && { forget: b.forget }),
     ...(b.fit_forget !== undefined && { fitForget: b.fit_forget }),
     ...(b.multigs !== undefined && { multigs: b.multigs }),
+    ...(b.multilearn !== undefined && { multilearn: b.multilearn }),
     ...(b.min_responses !== undefined && { minResponses: b.min_responses }),
     ...(b.apply_degenerate !== undefined && { applyDegenerate: b.apply_degenerate }),
     ...(b.replay !== undefined && { replay: b.replay }),
@@ -213,7 +215,7 @@ function registerParameterRoutes(app: App, admin: AdminService): void {
   );
 }
 
-/** A concept's items with their own guess and slip. */
+/** A concept's items with their own guess and slip, learn and forget. */
 function registerItemRoutes(app: App, admin: AdminService): void {
   app.get(
     '/api/bkt/parameters/:concept_id/items',
@@ -221,7 +223,7 @@ function registerItemRoutes(app: App, admin: AdminService): void {
       config: { access: 'admin' },
       schema: {
         operationId: 'listItemParameters',
-        summary: "A concept's items with their own guess and slip, 1000 per page by item id",
+        summary: "A concept's items with their own guess, slip, learn and forget, 1000 per page by item id",
         tags: ['admin'],
         params: ConceptPath,
         querystring: ItemsQuery,
@@ -233,7 +235,7 @@ function registerItemRoutes(app: App, admin: AdminService): void {
       return {
         concept_id: page.conceptId,
         version: page.version,
-        items: page.items.map((i) => ({ item_id: i.itemId, guess: i.guess, slip: i.slip })),
+        items: page.items.map((i) => ({ item_id: i.itemId, guess: i.guess, slip: i.slip, learn: i.learn, forget: i.forget })),
         ...(page.nextAfter !== undefined && { next_after: page.nextAfter }),
       };
     },
@@ -246,7 +248,7 @@ function registerItemRoutes(app: App, admin: AdminService): void {
       bodyLimit: ITEMS_BODY_LIMIT,
       schema: {
         operationId: 'putItemParameters',
-        summary: "Set a concept's items (guess and slip per item) under a new parameter version",
+        summary: "Set a concept's items (guess, slip, learn, forget per item) under a new parameter version",
         tags: ['admin'],
         params: ConceptPath,
         body: ref(ItemsBody),
@@ -256,7 +258,7 @@ function registerItemRoutes(app: App, admin: AdminService): void {
     async (request) => {
       const r = await admin.putItems(
         request.params.concept_id,
-        request.body.items.map((i) => ({ itemId: i.item_id, guess: i.guess, slip: i.slip })),
+        request.body.items.map((i) => ({ itemId: i.item_id, guess: i.guess, slip: i.slip, learn: i.learn, forget: i.forget })),
       );
       return { concept_id: r.conceptId, version: r.version, items: r.items };
     },

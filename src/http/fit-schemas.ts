@@ -41,6 +41,14 @@ export const FitBody = Type.Object(
           "the concept's (default false: the concept's items stay, carried to the new version)",
       }),
     ),
+    multilearn: Type.Optional(
+      Type.Boolean({
+        description:
+          "learn (and forget, with forget or fit_forget) per item from the history's item_id, the transition after an " +
+          'answer to the item (`bkt fit --multilearn item_id`); with multigs too, both by item. The fit\'s items replace ' +
+          "the concept's (default false)",
+      }),
+    ),
     min_responses: Type.Optional(Type.Integer({ minimum: 1, description: 'concepts with fewer responses are not fitted (default 1)' })),
     apply_degenerate: Type.Optional(Type.Boolean({ description: 'apply fits flagged degenerate or few_data too (default false)' })),
     replay: Type.Optional(Type.Boolean({ description: "recompute every pair's state from its history under the new parameters (default false)" })),
@@ -112,6 +120,7 @@ export const FitJob = Type.Object({
     fix: Type.Record(Type.String(), Type.Number()),
     forget: Type.Boolean(),
     multigs: Type.Boolean(),
+    multilearn: Type.Boolean(),
     min_responses: Type.Integer(),
     apply_degenerate: Type.Boolean(),
     replay: Type.Boolean(),
@@ -171,18 +180,39 @@ export const ConceptParameters = Type.Object({
 
 const ItemIdSchema = Type.String({ minLength: 1, maxLength: 200, description: 'the item (question) id' });
 
+/** A probability strictly inside (0, 1) (`open`) or in [0, 1], or null; the description on the union. */
+const OrNull = (open: boolean, description: string) =>
+  Type.Union([open ? Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }) : Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description });
+
 export const ItemParameters = Type.Object(
   {
     item_id: ItemIdSchema,
-    guess: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: "P(G) for this item" }),
-    slip: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: "P(S) for this item" }),
+    guess: OrNull(true, "P(G) for this item; null: the concept's (the item has learn or forget only)"),
+    slip: OrNull(true, "P(S) for this item; null: the concept's"),
+    learn: OrNull(false, "P(T) after an answer to this item (a fit with multilearn); null: the concept's"),
+    forget: OrNull(false, "P(F) after an answer to this item (a fit with multilearn); null: the concept's"),
   },
   { $id: 'ItemParameters', additionalProperties: false },
 );
 
+export const ItemValues = Type.Object(
+  {
+    item_id: ItemIdSchema,
+    guess: Type.Optional(OrNull(true, "P(G) for this item, given with slip (absent or null: the concept's)")),
+    slip: Type.Optional(OrNull(true, "P(S) for this item, given with guess (absent or null: the concept's)")),
+    learn: Type.Optional(OrNull(false, "P(T) after an answer to this item (absent or null: the concept's)")),
+    forget: Type.Optional(OrNull(false, "P(F) after an answer to this item (absent or null: the concept's)")),
+  },
+  {
+    $id: 'ItemValues',
+    additionalProperties: false,
+    description: 'One item: guess and slip together, learn, forget, or any of these; at least one value',
+  },
+);
+
 export const ItemsBody = Type.Object(
   {
-    items: Type.Array(ref(ItemParameters), {
+    items: Type.Array(ref(ItemValues), {
       maxItems: 10_000,
       description: "the concept's complete item set from now on (an empty list removes every item's own values)",
     }),
@@ -266,4 +296,4 @@ export const HistoryPage = Type.Object({
 
 /** The named schemas of the fit, parameter and history routes, registered once by buildApp. */
 export const FIT_SCHEMAS = [FitBody, FitAccepted, ConceptResult, FitJob, ParametersBody, ConceptParameters, ParametersPage, HistoryPage,
-  ItemParameters, ItemsBody, ItemsPage, ItemsWritten];
+  ItemParameters, ItemValues, ItemsBody, ItemsPage, ItemsWritten];

@@ -3,13 +3,51 @@ import { DEFAULT_PARAMS, makeParams, type BktParams } from '../bkt/index.js';
 import { ServiceError } from './errors.js';
 import type { HistoryRow, HistoryStore, ParameterStore, StoredParameters } from './fit-ports.js';
 import { checkItemId } from './mastery-service.js';
-import type { ItemGuessSlip } from './ports.js';
+import type { ItemParams } from './ports.js';
+
+/** One item of a PUT: absent and null values are the concept's. */
+export interface ItemInput {
+  readonly itemId: string;
+  readonly guess?: number | null;
+  readonly slip?: number | null;
+  readonly learn?: number | null;
+  readonly forget?: number | null;
+}
+
+/**
+ * An item's values checked (invalid_input naming the field): guess and slip strictly inside (0, 1) and given together,
+ * learn and forget in [0, 1], at least one value.
+ */
+export function checkItem(it: ItemInput, at: string): ItemParams {
+  const value = (name: 'guess' | 'slip' | 'learn' | 'forget', open: boolean): number | null => {
+    const v = it[name] ?? null;
+    if (v === null) return null;
+    const ok = typeof v === 'number' && (open ? v > 0 && v < 1 : v >= 0 && v <= 1);
+    if (!ok) {
+      const range = open ? 'strictly between 0 and 1' : 'between 0 and 1';
+      throw new ServiceError('invalid_input', `${name} must be ${range}, got ${String(v)}`, `${at}${name}`);
+    }
+    return v;
+  };
+  const guess = value('guess', true);
+  const slip = value('slip', true);
+  const learn = value('learn', false);
+  const forget = value('forget', false);
+  if ((guess === null) !== (slip === null)) {
+    const missing = guess === null ? 'guess' : 'slip';
+    throw new ServiceError('invalid_input', `${missing} must be given with ${missing === 'guess' ? 'slip' : 'guess'}`, `${at}${missing}`);
+  }
+  if (guess === null && learn === null && forget === null) {
+    throw new ServiceError('invalid_input', 'an item needs guess and slip, learn or forget (it has no value of its own)', `${at}item_id`);
+  }
+  return { itemId: it.itemId, guess, slip, learn, forget };
+}
 
 /** A concept's items at its current version (0 with no items: the concept has no stored parameters). */
 export interface ItemsPageView {
   readonly conceptId: string;
   readonly version: number;
-  readonly items: ItemGuessSlip[];
+  readonly items: ItemParams[];
   readonly nextAfter?: string;
 }
 
@@ -127,24 +165,19 @@ export class AdminService {
    * Sets the concept's items (replacing the previous set) under a new version of its parameters; answers use them
    * from then on. A concept without stored parameters gets the defaults for the rest.
    */
-  async putItems(conceptId: string, items: readonly { itemId: string; guess: number; slip: number }[]): Promise<{ conceptId: string; version: number; items: number }> {
+  async putItems(conceptId: string, items: readonly ItemInput[]): Promise<{ conceptId: string; version: number; items: number }> {
     const c = uuid(conceptId, 'concept_id');
     if (items.length > MAX_ITEMS_PUT) {
       throw new ServiceError('invalid_input', `items holds at most ${MAX_ITEMS_PUT} entries, got ${items.length}`, 'items');
     }
     const seen = new Set<string>();
-    items.forEach((it, i) => {
+    const checked = items.map((it, i) => {
       checkItemId(it.itemId, `items[${i}].item_id`);
       if (seen.has(it.itemId)) throw new ServiceError('invalid_input', `item_id ${JSON.stringify(it.itemId)} appears twice`, `items[${i}].item_id`);
       seen.add(it.itemId);
-      for (const name of ['guess', 'slip'] as const) {
-        const v = it[name];
-        if (!(typeof v === 'number' && v > 0 && v < 1)) {
-          throw new ServiceError('invalid_input', `${name} must be strictly between 0 and 1, got ${String(v)}`, `items[${i}].${name}`);
-        }
-      }
+      return checkItem(it, `items[${i}].`);
     });
-    const version = await this.parameters.putItems(c, items);
+    const version = await this.parameters.putItems(c, checked);
     await this.onParametersChanged();
     return { conceptId: c, version, items: items.length };
   }

@@ -7,15 +7,17 @@
  * asked, and a concept whose version moved meanwhile (an admin changed it) is skipped. With `replay`, each pair of
  * an applied concept is then recomputed from its history under the new parameters, in batches of locked pairs.
  */
-import { DEFAULT_FIT_OPTIONS, makeFitOptions, type ConceptFit, type FitOptions } from '../bkt/index.js';
+import {
+  DEFAULT_FIT_OPTIONS, makeFitOptions, type ConceptFit, type FitOptions, type ResponseData, type VariantKind,
+} from '../bkt/index.js';
 import { ServiceError } from './errors.js';
 import type {
-  FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStore, FittedParameters, Fitter,
+  AppliedParameters, FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStore, FittedParameters, Fitter,
 } from './fit-ports.js';
 import { conceptResults, replayStates, unfittedResult } from './fit-results.js';
 import { HistoryDataBuilder } from './history-data.js';
+import { itemsOfFit } from './item-params.js';
 import { resolveConcept } from './parameters-cache.js';
-import type { ItemGuessSlip } from './ports.js';
 
 /** A fit request as the API receives it (all optional). */
 export interface FitRequest {
@@ -30,6 +32,8 @@ export interface FitRequest {
   /** The CLI's name of `forget`; both may be given only alike. */
   readonly fitForget?: boolean;
   readonly multigs?: boolean;
+  /** Learn and forget per item (`bkt fit --multilearn item_id`); forget per item too with `forget`. */
+  readonly multilearn?: boolean;
   readonly minResponses?: number;
   readonly applyDegenerate?: boolean;
   readonly replay?: boolean;
@@ -102,6 +106,7 @@ export function fitJobOptions(r: FitRequest, threshold: number): FitJobOptions {
     fix: { ...r.fix },
     forget: r.forget ?? r.fitForget ?? d.fitForget,
     multigs: r.multigs ?? false,
+    multilearn: r.multilearn ?? false,
     minResponses,
     applyDegenerate: r.applyDegenerate ?? false,
     replay: r.replay ?? false,
@@ -134,13 +139,9 @@ export function coreOptions(o: FitJobOptions, threshold: number): Partial<FitOpt
   };
 }
 
-/**
- * A fit's per-item guess and slip as item parameters. Rows without an item were fitted as one value of their own
- * (the empty id, as an empty cell in `bkt fit`), but answers without an item use the concept's parameters, so that
- * value is not an item.
- */
-function itemsOf(c: ConceptFit): ItemGuessSlip[] {
-  return (c.perValue?.guessSlip?.values ?? []).filter((v) => v.value !== '').map((v) => ({ itemId: v.value, guess: v.guess, slip: v.slip }));
+/** The variants a job fits by item (the history's item_id): guess and slip (multigs), learn and forget (multilearn). */
+export function itemVariants(o: Pick<FitJobOptions, 'multigs' | 'multilearn'>): VariantKind[] {
+  return [...(o.multigs === true ? (['guessSlip'] as const) : []), ...(o.multilearn === true ? (['learn'] as const) : [])];
 }
 
 const QUEUED: FitJobProgress = { phase: 'queued', rowsRead: 0, unitsDone: 0, unitsTotal: 0, pairsReplayed: 0, pairsTotal: 0 };
@@ -287,92 +288,29 @@ export class FitJobService {
     }
   }
 
+  /** The job's steps in turn: read history, fit, apply, replay; each returns what the next needs. */
   private async execute(
     options: FitJobOptions,
     setProgress: (p: Partial<FitJobProgress>) => void,
     check: () => void,
     signal: AbortSignal,
   ): Promise<FitJobResults> {
-    const { store } = this.o;
     const t0 = performance.now();
     // Versions first: a change made after this point, even during the read, is detected when applying.
-    const versions = await store.parameterVersions(options.conceptIds);
-    setProgress({ phase: 'reading' });
-    const byItem = options.multigs === true;
-    const builder = new HistoryDataBuilder(options.minResponses, byItem ? ['guessSlip'] : []);
-    const pageSize = this.o.pageSize ?? 5_000;
-    const rest = 1 / (this.o.readShare ?? 0.5) - 1;
-    for (let after = null as Parameters<FitJobStore['readHistoryPage']>[1]; ; ) {
-      check();
-      const pageStart = performance.now();
-      const page = await store.readHistoryPage(options.conceptIds, after, pageSize, byItem);
-      builder.add(page);
-      if (rest > 0) await new Promise((r) => setTimeout(r, (performance.now() - pageStart) * rest));
-      setProgress({ rowsRead: builder.rows });
-      const n = page.seqs.length;
-      if (n < pageSize) break;
-      after = { conceptId: page.conceptIds[n - 1], studentId: page.studentIds[n - 1], seq: page.seqs[n - 1] };
-    }
-    const data = builder.build();
+    const versions = await this.o.store.parameterVersions(options.conceptIds);
+    const { builder, data } = await this.readHistory(options, setProgress, check);
     const t1 = performance.now();
-
-    setProgress({ phase: 'fitting' });
-    const core = coreOptions(options, this.o.threshold);
-    const fit =
-      data.conceptIds.length === 0
-        ? { concepts: [] as ConceptFit[] }
-        : await this.o.fitter(data, core, (p) => setProgress({ unitsDone: p.units, unitsTotal: p.totalUnits }), signal);
+    const fit = await this.fitHistory(data, options, setProgress, signal);
     check();
     const t2 = performance.now();
-
     setProgress({ phase: 'applying' });
-    const toApply: FittedParameters[] = [];
-    for (const c of fit.concepts) {
-      const flagged = c.flags.degenerate || c.flags.few_data;
-      if (!flagged || options.applyDegenerate) {
-        toApply.push({
-          conceptId: c.conceptId,
-          params: c.params,
-          sampleSize: c.responses,
-          expectedVersion: versions.get(c.conceptId) ?? 0,
-          ...(byItem && { items: itemsOf(c) }),
-        });
-      }
-    }
-    const { written, skipped, items } =
-      toApply.length > 0 ? await store.applyParameters(toApply) : { written: new Map<string, number>(), skipped: [], items: new Map() };
-    if (written.size > 0) await this.o.onParametersApplied?.();
+    const applied = await this.applyFits(fit.concepts, options, versions);
     const t3 = performance.now();
-
-    const replayed = new Map<string, number>();
-    if (options.replay && written.size > 0) {
-      setProgress({ phase: 'replaying' });
-      let total = 0;
-      for (const conceptId of written.keys()) total += await store.countPairs(conceptId);
-      setProgress({ pairsTotal: total });
-      let done = 0;
-      for (const [conceptId, version] of written) {
-        const params = fit.concepts.find((c) => c.conceptId === conceptId)!.params;
-        const resolved = resolveConcept({ conceptId, params, version, items: items.get(conceptId) ?? [] });
-        let pairs = 0;
-        for (let after: string | null = null; ; ) {
-          check();
-          const r = await store.replayPairs(conceptId, after, this.o.replayBatch ?? 500, (locked) =>
-            replayStates(locked, resolved, this.o.threshold),
-          );
-          pairs += r.pairs;
-          done += r.pairs;
-          setProgress({ pairsReplayed: done });
-          if (r.lastStudentId === undefined) break;
-          after = r.lastStudentId;
-        }
-        replayed.set(conceptId, pairs);
-      }
-    }
+    const replayed = options.replay && applied.written.size > 0 ? await this.replayApplied(fit.concepts, applied, setProgress, check) : new Map<string, number>();
     const t4 = performance.now();
     setProgress({ phase: 'finished' });
 
-    const concepts = conceptResults(fit.concepts, { versions, written, skipped: new Set(skipped), replayed });
+    const concepts = conceptResults(fit.concepts, { versions, written: applied.written, skipped: new Set(applied.skipped), replayed });
     for (const [conceptId, dropped] of builder.dropped) {
       concepts.push(unfittedResult(conceptId, dropped, options.minResponses, versions.get(conceptId) ?? 0));
     }
@@ -384,5 +322,95 @@ export class FitJobService {
       logLik: fit.concepts.reduce((sum, c) => sum + c.logLik, 0),
       seconds: { read: s(t0, t1), fit: s(t1, t2), apply: s(t2, t3), replay: s(t3, t4) },
     };
+  }
+
+  /** Reads the history in keyset pages (with item ids for a fit by item), resting between pages (readShare). */
+  private async readHistory(options: FitJobOptions, setProgress: (p: Partial<FitJobProgress>) => void, check: () => void) {
+    const { store } = this.o;
+    setProgress({ phase: 'reading' });
+    const kinds = itemVariants(options);
+    const builder = new HistoryDataBuilder(options.minResponses, kinds);
+    const pageSize = this.o.pageSize ?? 5_000;
+    const rest = 1 / (this.o.readShare ?? 0.5) - 1;
+    for (let after = null as Parameters<FitJobStore['readHistoryPage']>[1]; ; ) {
+      check();
+      const pageStart = performance.now();
+      const page = await store.readHistoryPage(options.conceptIds, after, pageSize, kinds.length > 0);
+      builder.add(page);
+      if (rest > 0) await new Promise((r) => setTimeout(r, (performance.now() - pageStart) * rest));
+      setProgress({ rowsRead: builder.rows });
+      const n = page.seqs.length;
+      if (n < pageSize) break;
+      after = { conceptId: page.conceptIds[n - 1], studentId: page.studentIds[n - 1], seq: page.seqs[n - 1] };
+    }
+    return { builder, data: builder.build() };
+  }
+
+  /** EM on the worker threads, as `bkt fit` runs it with the job's options. */
+  private async fitHistory(
+    data: ResponseData,
+    options: FitJobOptions,
+    setProgress: (p: Partial<FitJobProgress>) => void,
+    signal: AbortSignal,
+  ): Promise<{ concepts: readonly ConceptFit[] }> {
+    setProgress({ phase: 'fitting' });
+    if (data.conceptIds.length === 0) return { concepts: [] };
+    const core = coreOptions(options, this.o.threshold);
+    return this.o.fitter(data, core, (p) => setProgress({ unitsDone: p.units, unitsTotal: p.totalUnits }), signal);
+  }
+
+  /**
+   * Writes the fits that may be applied (not flagged, unless apply_degenerate) in one transaction, each concept with
+   * its items: a fit by item brings its own, any other fit carries the concept's on. Refreshes this instance's cache.
+   */
+  private async applyFits(fits: readonly ConceptFit[], options: FitJobOptions, versions: ReadonlyMap<string, number>): Promise<AppliedParameters> {
+    const byItem = itemVariants(options).length > 0;
+    const toApply: FittedParameters[] = fits
+      .filter((c) => options.applyDegenerate || !(c.flags.degenerate || c.flags.few_data))
+      .map((c) => ({
+        conceptId: c.conceptId,
+        params: c.params,
+        sampleSize: c.responses,
+        expectedVersion: versions.get(c.conceptId) ?? 0,
+        ...(byItem && { items: itemsOfFit(c.perValue) }),
+      }));
+    if (toApply.length === 0) return { written: new Map(), skipped: [], items: new Map() };
+    const applied = await this.o.store.applyParameters(toApply);
+    if (applied.written.size > 0) await this.o.onParametersApplied?.();
+    return applied;
+  }
+
+  /** Recomputes every pair of each applied concept from its history under the new parameters, in locked batches. */
+  private async replayApplied(
+    fits: readonly ConceptFit[],
+    applied: AppliedParameters,
+    setProgress: (p: Partial<FitJobProgress>) => void,
+    check: () => void,
+  ): Promise<Map<string, number>> {
+    const { store } = this.o;
+    setProgress({ phase: 'replaying' });
+    let total = 0;
+    for (const conceptId of applied.written.keys()) total += await store.countPairs(conceptId);
+    setProgress({ pairsTotal: total });
+    const replayed = new Map<string, number>();
+    let done = 0;
+    for (const [conceptId, version] of applied.written) {
+      const params = fits.find((c) => c.conceptId === conceptId)!.params;
+      const resolved = resolveConcept({ conceptId, params, version, items: applied.items.get(conceptId) ?? [] });
+      let pairs = 0;
+      for (let after: string | null = null; ; ) {
+        check();
+        const r = await store.replayPairs(conceptId, after, this.o.replayBatch ?? 500, (locked) =>
+          replayStates(locked, resolved, this.o.threshold),
+        );
+        pairs += r.pairs;
+        done += r.pairs;
+        setProgress({ pairsReplayed: done });
+        if (r.lastStudentId === undefined) break;
+        after = r.lastStudentId;
+      }
+      replayed.set(conceptId, pairs);
+    }
+    return replayed;
   }
 }

@@ -3,7 +3,7 @@
  * src/store (SQL) and src/fitting (worker threads). Only as wide as the use cases need.
  */
 import type { BktParams, DatasetFit, FitOptions, MasteryState, ResponseData } from '../bkt/index.js';
-import type { ItemGuessSlip, PairKey, PairWrite, ParamsOrigin, StoredPair } from './ports.js';
+import type { ItemParams, PairKey, PairWrite, ParamsOrigin, StoredPair } from './ports.js';
 
 /** params_source by its code in HistoryColumns.paramsSource. */
 export const PARAMS_ORIGINS: readonly ParamsOrigin[] = ['default', 'concept', 'item'];
@@ -39,6 +39,8 @@ export interface FitJobOptions {
   readonly forget: boolean;
   /** Guess and slip per item (the history's item_id), as `bkt fit --multigs`. Absent in jobs stored before. */
   readonly multigs?: boolean;
+  /** Learn and forget per item, as `bkt fit --multilearn item_id`. Absent in jobs stored before. */
+  readonly multilearn?: boolean;
   /** Concepts with fewer responses are not fitted at all. */
   readonly minResponses: number;
   /** Apply fits flagged degenerate or few_data too. */
@@ -116,16 +118,16 @@ export interface FittedParameters {
   /** The version the fit started from (0 = no row): written only if it is still current. */
   readonly expectedVersion: number;
   /**
-   * The items' own guess and slip at the new version (a fit by item). Absent: the concept's items at the version the
+   * The items' own values at the new version (a fit by item). Absent: the concept's items at the version the
    * fit started from stay in effect, carried to the new version as a PUT of the concept's parameters does.
    */
-  readonly items?: readonly ItemGuessSlip[];
+  readonly items?: readonly ItemParams[];
 }
 
 /** What applyParameters wrote: each concept's new version, and its items at that version (none: absent). */
 export interface AppliedParameters {
   readonly written: Map<string, number>;
-  readonly items: Map<string, ItemGuessSlip[]>;
+  readonly items: Map<string, ItemParams[]>;
   readonly skipped: string[];
 }
 
@@ -215,12 +217,12 @@ export interface ParameterStore {
    */
   putParameters(conceptId: string, params: BktParams): Promise<StoredParameters>;
   /** The concept's items at its current version, by item id after `afterItemId`. */
-  readItems(conceptId: string, afterItemId: string | undefined, limit: number): Promise<{ version: number; items: ItemGuessSlip[] }>;
+  readItems(conceptId: string, afterItemId: string | undefined, limit: number): Promise<{ version: number; items: ItemParams[] }>;
   /**
    * One transaction: a new version of the concept's parameters (created at the defaults when it has none) whose
    * items are exactly `items`. Returns the version written.
    */
-  putItems(conceptId: string, items: readonly ItemGuessSlip[]): Promise<number>;
+  putItems(conceptId: string, items: readonly ItemParams[]): Promise<number>;
 }
 
 export interface HistoryRow {

@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './ports.js';
 export * from './parameters-cache.js';
+export * from './item-params.js';
 export * from './plan-responses.js';
 export * from './mastery-service.js';
 export * from './pair-queue.js';

@@ -1,10 +1,11 @@
 /**
- * Per-concept parameters (with their items' guess and slip) from the database, else the story's defaults, held in
+ * Per-concept parameters (with their items' own values) from the database, else the story's defaults, held in
  * memory. A cheap epoch query every `refreshMs` notices changes made by any instance (or by hand in SQL) and reloads,
  * so a change is in effect within about that interval everywhere. An update resolves its parameters here with two
  * map lookups and no allocation: each item's full parameter set is built once, at load.
  */
-import { DEFAULT_PARAMS, makeParams, type BktParams } from '../bkt/index.js';
+import { DEFAULT_PARAMS, type BktParams } from '../bkt/index.js';
+import { itemParams } from './item-params.js';
 import type { VersionedParams, ParameterSource, ParamsOrigin } from './ports.js';
 
 export interface ResolvedParameters {
@@ -13,7 +14,7 @@ export interface ResolvedParameters {
   readonly version: number;
   /** 'concept' for stored parameters, 'default' for the built-in defaults. */
   readonly source: 'concept' | 'default';
-  /** Each item with its own guess and slip: the concept's parameters with those two replaced. */
+  /** Each item with values of its own: the concept's parameters with the item's non-null values in their place. */
   readonly items: ReadonlyMap<string, BktParams>;
 }
 
@@ -44,7 +45,7 @@ export function resolveConcept(r: VersionedParams): ResolvedParameters {
     params: r.params,
     version: r.version,
     source: 'concept',
-    items: new Map(r.items.map((i) => [i.itemId, makeParams({ ...r.params, guess: i.guess, slip: i.slip })])),
+    items: new Map(r.items.map((i) => [i.itemId, itemParams(r.params, i)])),
   };
 }
 

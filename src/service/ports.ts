@@ -5,7 +5,7 @@
 import type { BktParams, MasteryState } from '../bkt/index.js';
 
 /**
- * Which parameters computed a history row: the item's guess and slip over its concept's parameters, the concept's
+ * Which parameters computed a history row: the item's own values over its concept's parameters, the concept's
  * own parameters, or the built-in defaults (a concept with no stored parameters).
  */
 export type ParamsOrigin = 'item' | 'concept' | 'default';
@@ -108,11 +108,16 @@ export interface MasteryStore {
   eraseStudent(studentId: string): Promise<{ masteryRows: number; historyRows: number }>;
 }
 
-/** An item's own guess and slip; the item uses its concept's prior, learn and forget. */
-export interface ItemGuessSlip {
+/**
+ * An item's own parameters: guess and slip (fitted with multigs; both or neither), learn and forget (multilearn: the
+ * transition after an answer to the item). A null value is the concept's; the prior is always the concept's.
+ */
+export interface ItemParams {
   readonly itemId: string;
-  readonly guess: number;
-  readonly slip: number;
+  readonly guess: number | null;
+  readonly slip: number | null;
+  readonly learn: number | null;
+  readonly forget: number | null;
 }
 
 /** A concept's parameters at one version, as every instance caches them: the concept's own and its items'. */
@@ -120,8 +125,8 @@ export interface VersionedParams {
   readonly conceptId: string;
   readonly params: BktParams;
   readonly version: number;
-  /** The items with their own guess and slip at this version (none: every answer uses `params`). */
-  readonly items: readonly ItemGuessSlip[];
+  /** The items with their own values at this version (none: every answer uses `params`). */
+  readonly items: readonly ItemParams[];
 }
 
 export interface ParameterSource {

@@ -6,34 +6,22 @@ import { translateDbError } from './db-errors.js';
 import { numberArray, uuidArray } from './sql-arrays.js';
 import { PARAMS_SOURCE_SQL } from './sql-store.js';
 import type { SqlDatabase, SqlExecutor, SqlValue } from './sql.js';
-import type { ItemGuessSlip } from '../service/ports.js';
+import type { ItemParams } from '../service/ports.js';
+import { fromItemRow, ITEM_VALUE_COLUMNS, type ItemDbRow, type ItemRowWrite, toItemRow } from './item-rows.js';
 
 /** Writes a concept's items at `version` (inside the caller's transaction, with the concept's row). */
-export async function insertItems(tx: SqlExecutor, conceptId: string, version: number, items: readonly ItemGuessSlip[]): Promise<void> {
-  if (items.length === 0) return;
-  await tx.query(
-    `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
-     SELECT $1, x.item_id, $2, x.p_g, x.p_s FROM jsonb_to_recordset($3::jsonb) AS x(item_id text, p_g float8, p_s float8)`,
-    [conceptId, version, JSON.stringify(items.map((i) => ({ item_id: i.itemId, p_g: i.guess, p_s: i.slip })))],
-  );
-}
-
-/** One item row to write, at its concept's version. */
-export interface ItemRowWrite {
-  readonly concept_id: string;
-  readonly version: number;
-  readonly item_id: string;
-  readonly p_g: number;
-  readonly p_s: number;
+export async function insertItems(tx: SqlExecutor, conceptId: string, version: number, items: readonly ItemParams[]): Promise<void> {
+  await insertItemRows(tx, items.map((i) => toItemRow(conceptId, version, i)));
 }
 
 /** Writes item rows of several concepts and versions in one statement (inside the caller's transaction). */
 export async function insertItemRows(tx: SqlExecutor, rows: readonly ItemRowWrite[]): Promise<void> {
   if (rows.length === 0) return;
   await tx.query(
-    `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
-     SELECT x.concept_id, x.item_id, x.version, x.p_g, x.p_s
-     FROM jsonb_to_recordset($1::jsonb) AS x(concept_id uuid, item_id text, version int, p_g float8, p_s float8)`,
+    `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, ${ITEM_VALUE_COLUMNS})
+     SELECT x.concept_id, x.item_id, x.version, x.p_g, x.p_s, x.p_t, x.p_f
+     FROM jsonb_to_recordset($1::jsonb)
+       AS x(concept_id uuid, item_id text, version int, p_g float8, p_s float8, p_t float8, p_f float8)`,
     [JSON.stringify(rows)],
   );
 }
@@ -149,8 +137,8 @@ export class SqlAdminStore implements ParameterStore, HistoryStore {
         );
         // The items stay in effect: the same values under the new version.
         await tx.query(
-          `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
-           SELECT concept_id, item_id, $2, p_g, p_s FROM public.bkt_item_parameters
+          `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, ${ITEM_VALUE_COLUMNS})
+           SELECT concept_id, item_id, $2, ${ITEM_VALUE_COLUMNS} FROM public.bkt_item_parameters
            WHERE concept_id = $1 AND version = $2 - 1`,
           [conceptId, rows[0].version],
         );
@@ -161,19 +149,19 @@ export class SqlAdminStore implements ParameterStore, HistoryStore {
     }
   }
 
-  async readItems(conceptId: string, afterItemId: string | undefined, limit: number): Promise<{ version: number; items: ItemGuessSlip[] }> {
+  async readItems(conceptId: string, afterItemId: string | undefined, limit: number): Promise<{ version: number; items: ItemParams[] }> {
     const v = await this.q<{ version: number }>('SELECT version FROM public.bkt_parameters WHERE concept_id = $1', [conceptId]);
     if (v.length === 0) return { version: 0, items: [] };
-    const rows = await this.q<{ item_id: string; p_g: number; p_s: number }>(
-      `SELECT item_id, p_g, p_s FROM public.bkt_item_parameters
+    const rows = await this.q<ItemDbRow>(
+      `SELECT item_id, ${ITEM_VALUE_COLUMNS} FROM public.bkt_item_parameters
        WHERE concept_id = $1 AND version = $2 AND ($3::text IS NULL OR item_id COLLATE "C" > $3::text COLLATE "C")
        ORDER BY item_id COLLATE "C" LIMIT $4`,
       [conceptId, v[0].version, afterItemId ?? null, limit],
     );
-    return { version: v[0].version, items: rows.map((r) => ({ itemId: r.item_id, guess: r.p_g, slip: r.p_s })) };
+    return { version: v[0].version, items: rows.map(fromItemRow) };
   }
 
-  async putItems(conceptId: string, items: readonly ItemGuessSlip[]): Promise<number> {
+  async putItems(conceptId: string, items: readonly ItemParams[]): Promise<number> {
     try {
       return await this.db.transaction(async (tx) => {
         const rows = await tx.query<{ version: number }>(

@@ -6,8 +6,9 @@ import type {
   AppliedParameters, FitJobOptions, FitJobProgress, FitJobRecord, FitJobResults, FitJobStatus, FitJobStore, FittedParameters,
   HistoryCursor, FitHistoryPage, ReplayPair, ReplayWrite,
 } from '../service/fit-ports.js';
-import type { ItemGuessSlip, PairWrite } from '../service/ports.js';
+import type { PairWrite } from '../service/ports.js';
 import { insertItemRows, upsertFitted } from './admin-store.js';
+import { ITEM_VALUE_COLUMNS, type ItemDbRow, itemsByConcept, toItemRow } from './item-rows.js';
 import { translateDbError } from './db-errors.js';
 import type { PairsWrittenHook } from './sql-store.js';
 import { numberArray, uuidArray } from './sql-arrays.js';
@@ -27,12 +28,7 @@ interface JobRow {
   heartbeat_at: Date | string;
 }
 
-interface ItemRow {
-  concept_id: string;
-  item_id: string;
-  p_g: number;
-  p_s: number;
-}
+type ItemRow = ItemDbRow & { readonly concept_id: string };
 
 /**
  * The items of the versions just written: a fit by item writes its own; any other fit carries the concept's items
@@ -43,17 +39,17 @@ async function writeItems(tx: SqlExecutor, fits: readonly FittedParameters[], wr
   const fitOf = new Map(fits.map((f) => [f.conceptId, f]));
   const carried = written.filter((w) => fitOf.get(w.concept_id)!.items === undefined);
   const own = written.flatMap((w) =>
-    (fitOf.get(w.concept_id)!.items ?? []).map((i) => ({ concept_id: w.concept_id, version: w.version, item_id: i.itemId, p_g: i.guess, p_s: i.slip })),
+    (fitOf.get(w.concept_id)!.items ?? []).map((i) => toItemRow(w.concept_id, w.version, i)),
   );
   const rows: ItemRow[] = [];
   if (carried.length > 0) {
     rows.push(
       ...(await tx.query<ItemRow>(
-        `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, p_g, p_s)
-         SELECT i.concept_id, i.item_id, x.version, i.p_g, i.p_s
+        `INSERT INTO public.bkt_item_parameters (concept_id, item_id, version, ${ITEM_VALUE_COLUMNS})
+         SELECT i.concept_id, i.item_id, x.version, i.p_g, i.p_s, i.p_t, i.p_f
          FROM unnest($1::uuid[], $2::int[]) AS x(concept_id, version)
          JOIN public.bkt_item_parameters i ON i.concept_id = x.concept_id AND i.version = x.version - 1
-         RETURNING concept_id, item_id, p_g, p_s`,
+         RETURNING concept_id, item_id, ${ITEM_VALUE_COLUMNS}`,
         [uuidArray(carried.map((w) => w.concept_id)), numberArray(carried.map((w) => w.version))],
       )),
     );
@@ -199,13 +195,7 @@ export class SqlFitJobStore implements FitJobStore {
         return { rows, items: await writeItems(tx, keep, rows) };
       });
       const written = new Map(rows.map((r) => [r.concept_id, r.version]));
-      const byConcept = new Map<string, ItemGuessSlip[]>();
-      for (const i of items) {
-        let list = byConcept.get(i.concept_id);
-        if (!list) byConcept.set(i.concept_id, (list = []));
-        list.push({ itemId: i.item_id, guess: i.p_g, slip: i.p_s });
-      }
-      return { written, items: byConcept, skipped: sorted.filter((f) => !written.has(f.conceptId)).map((f) => f.conceptId) };
+      return { written, items: itemsByConcept(items), skipped: sorted.filter((f) => !written.has(f.conceptId)).map((f) => f.conceptId) };
     } catch (e) {
       throw translateDbError(e);
     }

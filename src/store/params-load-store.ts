@@ -5,9 +5,10 @@
  * loading the same file again writes nothing.
  */
 import type { BktParams } from '../bkt/index.js';
-import type { ItemGuessSlip } from '../service/ports.js';
+import type { ItemParams } from '../service/ports.js';
 import { translateDbError } from './db-errors.js';
 import { insertItemRows, upsertFitted } from './admin-store.js';
+import { type ItemDbRow, itemsByConcept, sameItemValues, toItemRow } from './item-rows.js';
 import { uuidArray } from './sql-arrays.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 
@@ -15,8 +16,8 @@ import type { SqlDatabase, SqlExecutor } from './sql.js';
 export interface ParameterSet {
   readonly conceptId: string;
   readonly params: BktParams;
-  /** The items' own guess and slip (empty: the concept has none). */
-  readonly items: readonly ItemGuessSlip[];
+  /** The items' own values (empty: the concept has none). */
+  readonly items: readonly ItemParams[];
   /** The rows the parameters were fitted on (stored as sample_size). */
   readonly sampleSize: number;
 }
@@ -45,11 +46,11 @@ interface StoredRow {
 const sameParams = (r: StoredRow, p: BktParams) =>
   r.p_l0 === p.prior && r.p_t === p.learn && r.p_g === p.guess && r.p_s === p.slip && r.p_f === p.forget;
 
-function sameItems(stored: ReadonlyMap<string, { p_g: number; p_s: number }> | undefined, items: readonly ItemGuessSlip[]): boolean {
+function sameItems(stored: ReadonlyMap<string, ItemParams> | undefined, items: readonly ItemParams[]): boolean {
   if ((stored?.size ?? 0) !== items.length) return false;
   return items.every((i) => {
     const s = stored!.get(i.itemId);
-    return s !== undefined && s.p_g === i.guess && s.p_s === i.slip;
+    return s !== undefined && sameItemValues(s, i);
   });
 }
 
@@ -60,18 +61,14 @@ async function lockCurrent(tx: SqlExecutor, conceptIds: readonly string[]) {
      WHERE concept_id = ANY($1::uuid[]) ORDER BY concept_id FOR UPDATE`,
     [uuidArray(conceptIds)],
   );
-  const items = await tx.query<{ concept_id: string; item_id: string; p_g: number; p_s: number }>(
-    `SELECT i.concept_id, i.item_id, i.p_g, i.p_s FROM public.bkt_item_parameters i
+  const items = await tx.query<ItemDbRow & { concept_id: string }>(
+    `SELECT i.concept_id, i.item_id, i.p_g, i.p_s, i.p_t, i.p_f FROM public.bkt_item_parameters i
      JOIN public.bkt_parameters p ON p.concept_id = i.concept_id AND p.version = i.version
      WHERE p.concept_id = ANY($1::uuid[])`,
     [uuidArray(conceptIds)],
   );
-  const itemsOf = new Map<string, Map<string, { p_g: number; p_s: number }>>();
-  for (const i of items) {
-    let m = itemsOf.get(i.concept_id);
-    if (!m) itemsOf.set(i.concept_id, (m = new Map()));
-    m.set(i.item_id, i);
-  }
+  const itemsOf = new Map<string, Map<string, ItemParams>>();
+  for (const [conceptId, list] of itemsByConcept(items)) itemsOf.set(conceptId, new Map(list.map((i) => [i.itemId, i])));
   return { rows: new Map(rows.map((r) => [r.concept_id, r])), itemsOf };
 }
 
@@ -100,7 +97,7 @@ export async function loadParameterSets(db: SqlDatabase, sets: readonly Paramete
       await insertItemRows(
         tx,
         write.flatMap((s) =>
-          s.items.map((i) => ({ concept_id: s.conceptId, version: versionOf.get(s.conceptId)!, item_id: i.itemId, p_g: i.guess, p_s: i.slip })),
+          s.items.map((i) => toItemRow(s.conceptId, versionOf.get(s.conceptId)!, i)),
         ),
       );
       return outcomes.map((o) => (o.status === 'unchanged' ? o : { ...o, version: versionOf.get(o.conceptId)! }));

@@ -7,7 +7,6 @@ import {
   pairKey,
   type VersionedParams,
   type HistoryWrite,
-  type ItemGuessSlip,
   type LockedSnapshot,
   type MasteryStore,
   type PairKey,
@@ -20,6 +19,7 @@ import {
   type WritePlan,
 } from '../service/ports.js';
 import { isRetryable, isSeenResponseId, translateDbError } from './db-errors.js';
+import { type ItemDbRow, itemsByConcept } from './item-rows.js';
 import { pendingMigrations, readMigrations, type MigrationFile } from './migrate.js';
 import { jsonRows, type SqlDatabase, type SqlExecutor, type SqlValue } from './sql.js';
 
@@ -249,16 +249,11 @@ export class SqlStore implements MasteryStore, ParameterSource {
       'SELECT concept_id, p_l0, p_t, p_g, p_s, p_f, version FROM public.bkt_parameters',
     );
     // The items in effect: those at their concept's current version.
-    const items = await this.read<{ concept_id: string; item_id: string; p_g: number; p_s: number }>(
-      `SELECT i.concept_id, i.item_id, i.p_g, i.p_s FROM public.bkt_item_parameters i
+    const items = await this.read<ItemDbRow & { concept_id: string }>(
+      `SELECT i.concept_id, i.item_id, i.p_g, i.p_s, i.p_t, i.p_f FROM public.bkt_item_parameters i
        JOIN public.bkt_parameters p ON p.concept_id = i.concept_id AND p.version = i.version`,
     );
-    const byConcept = new Map<string, ItemGuessSlip[]>();
-    for (const i of items) {
-      let list = byConcept.get(i.concept_id);
-      if (!list) byConcept.set(i.concept_id, (list = []));
-      list.push({ itemId: i.item_id, guess: i.p_g, slip: i.p_s });
-    }
+    const byConcept = itemsByConcept(items);
     return rows.map((r) => ({
       conceptId: r.concept_id,
       params: makeParams({ prior: r.p_l0, learn: r.p_t, guess: r.p_g, slip: r.p_s, forget: r.p_f }),

@@ -1,15 +1,16 @@
 /**
  * `bkt params load` through the built bin into a PostgreSQL scratch database: a v2 params file's concepts become
- * versions with their per-item guess and slip, a dry run writes nothing, a second load of the same file creates no
+ * versions with their per-item guess and slip (and learn and forget of a fit with --multilearn), a dry run writes nothing, a second load of the same file creates no
  * version, a change makes one, and a bad value is refused naming the concept and field, with nothing written.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importedId } from '../../src/service/index.js';
 import { openPostgres } from '../../src/store/postgres-driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { tempDir } from '../support/bin.js';
+import { dataPath } from '../support/data.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/pg.js';
 import { bktWithEnv } from '../fitjobs/support.js';
 
@@ -87,7 +88,7 @@ describe('bkt params load', () => {
     const s = await stored();
     expect(s.get(table)).toMatchObject({ version: 1, params: TABLE });
     expect([...s.get(table)!.items].sort((a, b) => (a.itemId < b.itemId ? -1 : 1))).toEqual(
-      ITEMS.map((i) => ({ itemId: i.value, guess: i.guess, slip: i.slip })),
+      ITEMS.map((i) => ({ itemId: i.value, guess: i.guess, slip: i.slip, learn: null, forget: null })),
     );
     expect(s.get(box)).toMatchObject({ version: 1, params: FALLBACK, items: [] });
   });
@@ -105,7 +106,7 @@ describe('bkt params load', () => {
     expect(r.stdout).toMatch(/Table \(.*\): version 1 -> 2, 2 items/);
     const s = await stored();
     expect(s.get(table)!.version).toBe(2);
-    expect(s.get(table)!.items.find((i) => i.itemId === '48881')).toEqual({ itemId: '48881', guess: 0.06, slip: 0.3 });
+    expect(s.get(table)!.items.find((i) => i.itemId === '48881')).toEqual({ itemId: '48881', guess: 0.06, slip: 0.3, learn: null, forget: null });
     expect(s.get(box)!.version).toBe(1);
   });
 
@@ -129,5 +130,31 @@ describe('bkt params load', () => {
     expect(dup.status).toBe(1);
     expect(dup.stderr).toMatch(/concepts\[0\] \(concept "Table"\)\.per_value\.guess_slip\.values\[1\]\.value: values must be sorted and distinct: "48881" after "48881"/);
     expect(await stored()).toEqual(before);
+  });
+
+  it('loads the per-item learn and forget of `bkt fit --multilearn item_id` (with --multigs), exactly as the file has them', async () => {
+    const out = join(tmp.dir, 'multilearn.json');
+    const fit = bktWithEnv(['fit', dataPath('assist2009_pybkt_subset_items.csv'), '--multigs', 'item_id', '--multilearn', 'item_id', '--fit-forget', '--restarts', '1', '-o', out], {}, tmp.dir);
+    expect(fit.status, fit.stderr).toBe(0);
+    const r = run([out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as {
+      concepts: { concept_id: string; use: string; per_value: { guess_slip: { values: { value: string; guess: number; slip: number }[] }; learn: { values: { value: string; learn: number; forget: number }[] } } }[];
+    };
+    const s = await stored();
+    for (const c of json.concepts.filter((x) => x.use === 'fitted')) {
+      const items = new Map(s.get(importedId('concept', c.concept_id))!.items.map((i) => [i.itemId, i]));
+      const learn = c.per_value.learn.values.filter((v) => v.value !== '');
+      expect(items.size).toBe(learn.length);
+      for (const v of learn) expect(items.get(v.value)).toMatchObject({ learn: v.learn, forget: v.forget });
+      for (const v of c.per_value.guess_slip.values.filter((x) => x.value !== '')) expect(items.get(v.value)).toMatchObject({ guess: v.guess, slip: v.slip });
+    }
+    // Learn by another column than guess and slip: the service keys both by item, so the file is refused.
+    const other = JSON.parse(readFileSync(out, 'utf8'));
+    other.options.multilearn = 'template_id';
+    for (const c of other.concepts) if (c.per_value?.learn) c.per_value.learn.column = 'template_id';
+    const bad = run([file('other-column.json', other)]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/concepts\[0\] \(concept ".+"\)\.per_value\.learn\.column: the service keys items by one column/);
   });
 });

@@ -1,12 +1,15 @@
 /**
- * `bkt import --item-col`: each history row keeps its item, and an item with its own guess and slip in the concept's
- * parameters computes its rows with them, as a live update would: the stored states equal the core's updates row by
+ * `bkt import --item-col`: each history row keeps its item, and an item with its own guess and slip, or learn and
+ * forget, in the concept's parameters computes its rows with them, as a live update would (and as the core's
+ * paramsForRow gives a row's parameters): the stored states equal the core's updates row by
  * row, whether the file is imported at once or in two parts with --append.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initialState, makeParams, updateMastery, type BktParams, type MasteryState } from '../../src/bkt/index.js';
+import {
+  initialState, makeParams, paramsForRow, updateMastery, type BktParams, type MasteryState, type PerValueParams,
+} from '../../src/bkt/index.js';
 import { importedId } from '../../src/service/index.js';
 import { SqlAdminStore } from '../../src/store/admin-store.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -19,10 +22,23 @@ import { seedPgliteDir } from '../support/pglite-template.js';
 const ITEMS = dataPath('assist2009_pybkt_subset_items.csv');
 const TIMEOUTS = { statementTimeoutMs: 20_000, lockTimeoutMs: 5000 };
 const TABLE = makeParams({ prior: 0.3, learn: 0.12, guess: 0.2, slip: 0.1, forget: 0 });
+/** Items with guess and slip, with learn and forget too, with learn only (forget stays the concept's). */
 const ITEM_PARAMS = [
-  { itemId: '48881', guess: 0.05, slip: 0.3 },
-  { itemId: '49016', guess: 0.45, slip: 0.02 },
+  { itemId: '48881', guess: 0.05, slip: 0.3, learn: null, forget: null },
+  { itemId: '49016', guess: 0.45, slip: 0.02, learn: 0.5, forget: 0.05 },
+  { itemId: '57087', guess: null, slip: null, learn: 0.01, forget: null },
 ];
+/** The same items as the core's per-value parameters (by item_id), to compute each row with paramsForRow. */
+const PER_VALUE: PerValueParams = {
+  guessSlip: {
+    column: 'item_id',
+    values: ITEM_PARAMS.filter((p) => p.guess !== null).map((p) => ({ value: p.itemId, guess: p.guess!, slip: p.slip!, rows: 1 })),
+  },
+  learn: {
+    column: 'item_id',
+    values: ITEM_PARAMS.filter((p) => p.learn !== null).map((p) => ({ value: p.itemId, learn: p.learn!, forget: p.forget ?? TABLE.forget, rows: 1 })),
+  },
+};
 
 interface StoredRow { student_id: string; concept_id: string; seq: number; item_id: string | null; params_source: string; mastery_after: number; p_correct: number }
 interface StoredPairRow { student_id: string; concept_id: string; p_known: number; p_unknown: number; version: number }
@@ -59,14 +75,14 @@ function expected() {
   const lines = readFileSync(ITEMS, 'utf8').trimEnd().split('\n');
   const header = lines[0].split(',');
   const [s, c, i, k] = ['student_id', 'concept_id', 'item_id', 'correct'].map((n) => header.indexOf(n));
-  const items = new Map(ITEM_PARAMS.map((p) => [p.itemId, makeParams({ ...TABLE, guess: p.guess, slip: p.slip })]));
+  const items = new Set(ITEM_PARAMS.map((p) => p.itemId));
   const states = new Map<string, { state: MasteryState; n: number }>();
   const rows = new Map<string, { masteryAfter: number; pCorrect: number; source: string; item: string }>();
   for (const line of lines.slice(1)) {
     const f = line.split(',');
     const key = `${importedId('student', f[s])},${importedId('concept', f[c])}`;
     const table = f[c] === 'Table';
-    const params: BktParams | undefined = table ? (items.get(f[i]) ?? TABLE) : undefined;
+    const params: BktParams | undefined = table ? paramsForRow(TABLE, PER_VALUE, { guessSlip: f[i], learn: f[i] }) : undefined;
     const p = params ?? makeParams({});
     const at = states.get(key) ?? { state: initialState(p), n: 0 };
     const u = updateMastery(at.state, f[k] === '1', p, 0.95);
@@ -103,7 +119,7 @@ describe('bkt import --item-col', () => {
   afterAll(() => tmp?.cleanup());
   const run = (dataDir: string, args: string[]) => bktWithEnv(['import', ...args], { LOG_LEVEL: 'silent', BKT_DATA_DIR: dataDir }, tmp.dir);
 
-  it('stores each row with its item and uses the item guess and slip exactly as updates do', async () => {
+  it('stores each row with its item and uses the item values exactly as updates do', async () => {
     const dataDir = join(tmp.dir, 'whole');
     await prepare(dataDir);
     const r = run(dataDir, [ITEMS, '--item-col', 'item_id', '--json']);

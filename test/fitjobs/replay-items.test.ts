@@ -1,5 +1,6 @@
 /**
- * Replay with items: a fit job's replay recomputes each pair from history with each row's item guess and slip, as
+ * Replay with items: a fit job's replay recomputes each pair from history with each row's item guess and slip (and
+ * learn and forget, the transition after the row), as
  * the live update did, so live updates followed by a replay under the same parameters leave every state unchanged to
  * the bit; the fit writes the concept's items with its new version in the same transaction.
  */
@@ -11,11 +12,13 @@ import { runFit } from './support.js';
 const PARAMS = makeParams({ prior: 0.3, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0 });
 const ITEMS = [
   { item_id: 'hard', guess: 0.05, slip: 0.3 },
-  { item_id: 'easy', guess: 0.45, slip: 0.02 },
+  { item_id: 'easy', guess: 0.45, slip: 0.02, learn: 0.5, forget: 0.05 },
+  { item_id: 'slow', learn: 0.01 },
 ];
 /** Each student's answers: (item, correct); 'other' has no parameters of its own, null is no item. */
 const ANSWERS: [string | null, boolean][] = [
-  ['hard', true], ['easy', false], ['other', true], [null, true], ['hard', false], ['easy', true], ['hard', true],
+  ['hard', true], ['easy', false], ['other', true], [null, true], ['slow', true], ['hard', false], ['easy', true], ['slow', false],
+  ['hard', true],
 ];
 
 describe.each(DRIVERS)('replay with items on %s', (driver) => {
@@ -67,7 +70,11 @@ describe.each(DRIVERS)('replay with items on %s', (driver) => {
     expect(job.results.concepts[0]).toMatchObject({ applied: true, previous_version: 2, new_version: 3, pairs_replayed: students.length });
     const items = await call('GET', `/api/bkt/parameters/${concept}/items`);
     expect(items.json()).toMatchObject({ version: 3 });
-    expect(items.json().items.map((i: { item_id: string }) => i.item_id).sort()).toEqual(['easy', 'hard']);
+    expect(items.json().items).toEqual([
+      { item_id: 'easy', guess: 0.45, slip: 0.02, learn: 0.5, forget: 0.05 },
+      { item_id: 'hard', guess: 0.05, slip: 0.3, learn: null, forget: null },
+      { item_id: 'slow', guess: null, slip: null, learn: 0.01, forget: null },
+    ]);
 
     const replayed = await states(concept);
     expect(replayed).toEqual(live);

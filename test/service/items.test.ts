@@ -1,9 +1,13 @@
 /**
  * Items in the service: item_id accepted, stored and returned by updates and history reads, with the params_source
  * that computed each answer; bad item ids refused with the field named; the story's created_at on history rows.
+ * Items with their own guess and slip, learn and forget: every answer moves mastery exactly as the core computes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initialState, makeParams, updateMastery } from '../../src/bkt/index.js';
+import {
+  initialState, makeParams, traceMasteryByValue, updateMastery, type PerValueParams,
+} from '../../src/bkt/index.js';
+import { indexVariantColumn } from '../../src/bkt/variants.js';
 import { ITEMS_BODY_LIMIT } from '../../src/http/fit-routes.js';
 import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
 
@@ -99,6 +103,8 @@ describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
   const conceptParams = makeParams({ prior: 0.3, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0 });
   const hard = { item_id: 'hard', guess: 0.05, slip: 0.3 };
   const easy = { item_id: 'easy', guess: 0.45, slip: 0.02 };
+  /** An item as GET returns it: learn and forget null (the concept's). */
+  const read = (i: typeof hard) => ({ ...i, learn: null, forget: null });
 
   async function setUp(): Promise<string> {
     const concept = newId();
@@ -169,13 +175,13 @@ describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
   it('reads items in pages, keeps them across a concept change, and replaces them on PUT', async () => {
     const concept = await setUp();
     const first = await call('GET', `/api/bkt/parameters/${concept}/items?limit=1`);
-    expect(first.json()).toEqual({ concept_id: concept, version: 2, items: [easy], next_after: 'easy' });
+    expect(first.json()).toEqual({ concept_id: concept, version: 2, items: [read(easy)], next_after: 'easy' });
     const second = await call('GET', `/api/bkt/parameters/${concept}/items?limit=1&after=easy`);
-    expect(second.json()).toEqual({ concept_id: concept, version: 2, items: [hard] });
+    expect(second.json()).toEqual({ concept_id: concept, version: 2, items: [read(hard)] });
     expect((await call('PUT', `/api/bkt/parameters/${concept}`, { ...conceptParams, learn: 0.2 })).json().version).toBe(3);
-    expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json()).toEqual({ concept_id: concept, version: 3, items: [easy, hard] });
+    expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json()).toEqual({ concept_id: concept, version: 3, items: [read(easy), read(hard)] });
     expect((await call('PUT', `/api/bkt/parameters/${concept}/items`, { items: [hard] })).json().version).toBe(4);
-    expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json().items).toEqual([hard]);
+    expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json().items).toEqual([read(hard)]);
     const fresh = newId();
     expect((await call('GET', `/api/bkt/parameters/${fresh}/items`)).json()).toEqual({ concept_id: fresh, version: 0, items: [] });
   });
@@ -202,6 +208,12 @@ describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
       [[{ item_id: 'a', guess: 0.1, slip: 1 }], 'items[0].slip'],
       [[{ item_id: '', guess: 0.1, slip: 0.1 }], 'items[0].item_id'],
       [[{ item_id: 'a', guess: 0.1, slip: 0.1 }, { item_id: 'a', guess: 0.2, slip: 0.1 }], 'items[1].item_id'],
+      [[{ item_id: 'a', guess: 0.1 }], 'items[0].slip'],
+      [[{ item_id: 'a', slip: 0.1, learn: 0.2 }], 'items[0].guess'],
+      [[{ item_id: 'a', learn: 1.5 }], 'items[0].learn'],
+      [[{ item_id: 'a', forget: -0.1 }], 'items[0].forget'],
+      [[{ item_id: 'a' }], 'items[0].item_id'],
+      [[{ item_id: 'a', guess: null, slip: null, learn: null }], 'items[0].item_id'],
     ];
     for (const [items, field] of cases) {
       const r = await call('PUT', `/api/bkt/parameters/${concept}/items`, { items });
@@ -209,5 +221,93 @@ describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
       expect(r.json().error).toMatchObject({ code: 'invalid_input', field });
     }
     expect((await call('GET', `/api/bkt/parameters/${concept}/items`)).json().version).toBe(0);
+  });
+});
+
+describe.each(DRIVERS)('per-item learn and forget on %s', (driver) => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startService(driver);
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+  const call = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown) =>
+    svc.app.inject({ method, url, ...(payload !== undefined && { payload: payload as string }) });
+  const conceptParams = makeParams({ prior: 0.3, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0.02 });
+  /** Learn only (forget stays the concept's), every value, forget only. */
+  const slow = { item_id: 'slow', learn: 0.01 };
+  const rich = { item_id: 'rich', guess: 0.05, slip: 0.3, learn: 0.6, forget: 0.1 };
+  const leaky = { item_id: 'leaky', forget: 0.4 };
+  const ITEMS = [slow, rich, leaky];
+  /** The same items as the core's per-value parameters by item (a value without its own takes the concept's). */
+  const perValue: PerValueParams = {
+    guessSlip: { column: 'item_id', values: [{ value: 'rich', guess: 0.05, slip: 0.3, rows: 1 }] },
+    learn: {
+      column: 'item_id',
+      values: [
+        { value: 'leaky', learn: conceptParams.learn, forget: 0.4, rows: 1 },
+        { value: 'rich', learn: 0.6, forget: 0.1, rows: 1 },
+        { value: 'slow', learn: 0.01, forget: conceptParams.forget, rows: 1 },
+      ],
+    },
+  };
+  const ANSWERS: [string | null, boolean][] = [
+    ['slow', true], ['rich', true], ['other', false], [null, true], ['leaky', true], ['slow', false], ['rich', false], ['leaky', true],
+  ];
+
+  /** The core's variant trace of one student's answers: per row mastery after and P(correct), and the final state. */
+  function coreTrace(answers: readonly [string | null, boolean][]) {
+    const ids = [...new Set(answers.map(([i]) => i ?? ''))];
+    const codes = Uint32Array.from(answers, ([i]) => ids.indexOf(i ?? ''));
+    const g = { offsets: Uint32Array.of(0, answers.length), conceptSeqs: Uint32Array.of(0, 1) };
+    const variants = { guessSlip: indexVariantColumn('guessSlip', 'item_id', ids, codes, g), learn: indexVariantColumn('learn', 'item_id', ids, codes, g) };
+    const out = {
+      masteryAfter: new Float64Array(answers.length),
+      pCorrect: new Float64Array(answers.length),
+      finalKnown: new Float64Array(1),
+      finalUnknown: new Float64Array(1),
+    };
+    traceMasteryByValue(conceptParams, perValue, { responses: Uint8Array.from(answers, ([, c]) => (c ? 1 : 0)), offsets: g.offsets }, variants, out);
+    return out;
+  }
+
+  async function setUp(): Promise<string> {
+    const concept = newId();
+    expect((await call('PUT', `/api/bkt/parameters/${concept}`, { ...conceptParams })).statusCode).toBe(200);
+    const put = await call('PUT', `/api/bkt/parameters/${concept}/items`, { items: ITEMS });
+    expect(put.statusCode, put.body).toBe(200);
+    await svc.parameters.refresh();
+    return concept;
+  }
+
+  it("reads items with learn and forget, null where the concept's value applies", async () => {
+    const concept = await setUp();
+    const r = await call('GET', `/api/bkt/parameters/${concept}/items`);
+    expect(r.json().items).toEqual([
+      { item_id: 'leaky', guess: null, slip: null, learn: null, forget: 0.4 },
+      { item_id: 'rich', guess: 0.05, slip: 0.3, learn: 0.6, forget: 0.1 },
+      { item_id: 'slow', guess: null, slip: null, learn: 0.01, forget: null },
+    ]);
+  });
+
+  it("moves mastery after each answer by the answered item's learn and forget, exactly as the core's variant trace", async () => {
+    const concept = await setUp();
+    const student = newId();
+    const want = coreTrace(ANSWERS);
+    // The item's learn acts after its own answer: answering 'slow' correctly from the prior ends lower than the concept.
+    const first = updateMastery(initialState(conceptParams), true, conceptParams, 0.95);
+    expect(want.masteryAfter[0]).toBeLessThan(first.masteryAfter);
+    for (const [t, [item, correct]] of ANSWERS.entries()) {
+      const r = await call('POST', '/api/bkt/update', { student_id: student, concept_id: concept, correct, ...(item !== null && { item_id: item }) });
+      expect(r.statusCode, r.body).toBe(200);
+      const source = item !== null && ITEMS.some((i) => i.item_id === item) ? 'item' : 'concept';
+      expect(r.json()).toMatchObject({ params_source: source, mastery_after: want.masteryAfter[t], p_correct: want.pCorrect[t] });
+    }
+    const [stored] = await svc.db.query<{ p_known: number; p_unknown: number }>(
+      'SELECT p_known, p_unknown FROM public.student_mastery WHERE student_id = $1 AND concept_id = $2',
+      [student, concept],
+    );
+    expect(stored).toEqual({ p_known: want.finalKnown[0], p_unknown: want.finalUnknown[0] });
   });
 });

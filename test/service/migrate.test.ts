@@ -41,6 +41,18 @@ describe.each(drivers)('migrate on %s', (_name, open) => {
         "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND rowsecurity ORDER BY 1",
       );
       expect(tables.map((r) => r.t)).toEqual(['bkt_item_parameters', 'bkt_parameters', 'mastery_history', 'student_mastery']);
+      // The story's contract: mastery_history.created_at, and its two indexes on it.
+      const columns = await db.query<{ c: string }>(
+        "SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'mastery_history'",
+      );
+      expect(columns.map((r) => r.c)).toEqual(expect.arrayContaining(['created_at', 'answered_at']));
+      expect(columns.map((r) => r.c)).not.toContain('recorded_at');
+      const indexes = await db.query<{ name: string; def: string }>(
+        "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'mastery_history'",
+      );
+      const byName = new Map(indexes.map((r) => [r.name, r.def]));
+      expect(byName.get('idx_mastery_history_student')).toMatch(/\(student_id, created_at DESC\)/);
+      expect(byName.get('idx_mastery_history_concept')).toMatch(/\(student_id, concept_id, created_at DESC\)/);
     } finally {
       await db.close();
     }

@@ -75,6 +75,13 @@ describe('on a Supabase-like database', () => {
         expect({ table, privilege, granted: row.ok }).toEqual({ table, privilege, granted: false });
       }
     }
+    // Columns added by later migrations (per-item learn and forget) are covered too: no column privilege either.
+    for (const role of ['anon', 'authenticated']) {
+      for (const column of ['p_g', 'p_s', 'p_t', 'p_f']) {
+        const [row] = await svc.db.query<{ ok: boolean }>("SELECT has_column_privilege($1, 'public.bkt_item_parameters', $2, 'SELECT') AS ok", [role, column]);
+        expect({ role, column, granted: row.ok }).toEqual({ role, column, granted: false });
+      }
+    }
     const internal = await svc.db.query<{ usage: boolean; erase: boolean }>(
       `SELECT has_schema_privilege('anon', 'bkt_internal', 'USAGE') AS usage,
               has_function_privilege('authenticated', 'bkt_internal.erase_student(uuid)', 'EXECUTE') AS erase`,
