@@ -7,7 +7,7 @@
  * never decreases. A separate loop from em.ts's, so the standard model keeps its own, faster one.
  */
 import type { BktParams } from './params.js';
-import { type FitOptions, PARAM_FLOOR, upperLimit } from './options.js';
+import { type FitOptions, PARAM_FLOOR, SHORT_RUN_ITERATIONS, upperLimit } from './options.js';
 import {
   type Counts, countRows, emptyCounts, type EmResult, FOLD_BELOW, FOLD_UP, LOG_FOLD, maxSequenceLength,
   mStep, projectStart, ratio,
@@ -244,50 +244,83 @@ export function mStepByValue(c: ValueCounts, prev: ValueModel, o: FitOptions): V
 export interface ValueEmResult extends EmResult {
   /** Per value, at the result; `params` holds the concept's own values (see `ownParams`). */
   readonly values: ValueModel;
+  /** E-steps run over every short run and the continuation (the work done, in passes over the rows). */
+  readonly eSteps: number;
+}
+
+/** One run's state: its model, the E-step at it, and its progress. */
+interface Run {
+  model: ValueModel;
+  logLik: number;
+  counts: ValueCounts;
+  spare: ValueCounts;
+  iterations: number;
+  converged: boolean;
+  history?: number[];
+}
+
+/** EM iterations on a run until `limit` M-steps in all, or convergence (em.ts's rule); returns the E-steps run. */
+function iterate(seqs: ValueSequences, run: Run, o: FitOptions, limit: number, minGain: number, alpha: Float64Array): number {
+  let eSteps = 0;
+  while (!run.converged && run.iterations < limit) {
+    const next = mStepByValue(run.counts, run.model, o);
+    run.iterations++;
+    const nextLogLik = eStepByValue(seqs, next, run.spare, alpha);
+    eSteps++;
+    run.history?.push(nextLogLik);
+    const gain = nextLogLik - run.logLik;
+    if (gain > 0) {
+      run.model = next;
+      run.logLik = nextLogLik;
+      [run.counts, run.spare] = [run.spare, run.counts]; // `counts` stays the E-step at `model`
+    }
+    if (gain <= minGain) run.converged = true;
+  }
+  return eSteps;
 }
 
 /**
- * EM from one starting point (every value starts there), with em.ts's convergence rule: stop when an iteration
- * gains at most tol * rows, or after maxIterations M-steps; the best parameters seen are returned.
+ * EM with em.ts's convergence rule: stop when an iteration gains at most tol * rows, or after maxIterations M-steps;
+ * the best parameters seen are returned. Every value starts at the same point. Given several starting points, EM
+ * runs SHORT_RUN_ITERATIONS iterations from each (the short runs of Biernacki, Celeux and Govaert's emEM); the run
+ * with the highest log-likelihood then (the first on a tie) and the first run go on, and the better of the two is
+ * returned (the first on a tie), so the result is never below that of the first start alone.
  */
 export function runEmByValue(
   seqs: ValueSequences,
-  start: BktParams,
+  start: BktParams | readonly BktParams[],
   o: FitOptions,
   scratch?: { alpha?: Float64Array; history?: boolean },
 ): ValueEmResult {
   const need = 2 * maxSequenceLength(seqs);
   const alpha = scratch?.alpha && scratch.alpha.length >= need ? scratch.alpha : new Float64Array(need);
-  const history: number[] | undefined = scratch?.history ? [] : undefined;
   const minGain = o.tol * countRows(seqs);
-  let counts = emptyValueCounts(seqs.sizes);
-  let spare = emptyValueCounts(seqs.sizes);
-
-  let model = broadcastParams(projectStart(start, o), seqs.sizes);
-  let logLik = eStepByValue(seqs, model, counts, alpha);
-  history?.push(logLik);
-  let iterations = 0;
-  let converged = false;
-  while (iterations < o.maxIterations) {
-    const next = mStepByValue(counts, model, o);
-    iterations++;
-    const nextLogLik = eStepByValue(seqs, next, spare, alpha);
-    history?.push(nextLogLik);
-    const gain = nextLogLik - logLik;
-    if (gain > 0) {
-      model = next;
-      logLik = nextLogLik;
-      [counts, spare] = [spare, counts]; // `counts` stays the E-step at `model`
-    }
-    if (gain <= minGain) {
-      converged = true;
-      break;
-    }
+  const starts: readonly BktParams[] = Array.isArray(start) ? start : [start as BktParams];
+  if (starts.length === 0) throw new RangeError('runEmByValue needs at least one starting point');
+  const shortLimit = starts.length > 1 ? Math.min(SHORT_RUN_ITERATIONS, o.maxIterations) : o.maxIterations;
+  const runs: Run[] = [];
+  let eSteps = 0;
+  for (const s of starts) {
+    const counts = emptyValueCounts(seqs.sizes);
+    const model = broadcastParams(projectStart(s, o), seqs.sizes);
+    const logLik = eStepByValue(seqs, model, counts, alpha);
+    const run: Run = { model, logLik, counts, spare: emptyValueCounts(seqs.sizes), iterations: 0, converged: false };
+    if (scratch?.history) run.history = [logLik];
+    eSteps += 1 + iterate(seqs, run, o, shortLimit, minGain, alpha);
+    runs.push(run);
   }
-  const params = ownParams(seqs, model, counts, o);
-  const values = withOwnWhereUninformed(model, counts, params);
-  const result = { params, logLik, iterations, converged, values };
-  return history ? { ...result, history } : result;
+  // The first start (the plain restart) always runs on too, so short runs never end below it.
+  const leader = runs.reduce((a, b) => (b.logLik > a.logLik ? b : a));
+  let run = runs[0];
+  eSteps += iterate(seqs, run, o, o.maxIterations, minGain, alpha);
+  if (leader !== run) {
+    eSteps += iterate(seqs, leader, o, o.maxIterations, minGain, alpha);
+    if (leader.logLik > run.logLik) run = leader;
+  }
+  const params = ownParams(seqs, run.model, run.counts, o);
+  const values = withOwnWhereUninformed(run.model, run.counts, params);
+  const result = { params, logLik: run.logLik, iterations: run.iterations, converged: run.converged, values, eSteps };
+  return run.history ? { ...result, history: run.history } : result;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { type BktParams, DEFAULT_PARAMS, PARAM_NAMES } from './params.js';
 import { type FitOptions, makeFitOptions } from './options.js';
 import { type EmResult, maxSequenceLength, runEm, countRows, logLikelihood } from './em.js';
-import { restartStart } from './restarts.js';
+import { restartStart, shortRunStart } from './restarts.js';
 import {
   degeneracyReasons, masteryAdvice, opportunitiesToMastery, type QualityFlags, qualityFlags,
 } from './quality.js';
@@ -34,6 +34,8 @@ export interface RestartOutcome extends EmResult {
   readonly degenerate: boolean;
   /** With variants: the parameters of every value (`params` then holds the concept's own). */
   readonly values?: ValueModel;
+  /** With variants: E-steps run in all, short runs included (otherwise iterations + 1). */
+  readonly eSteps?: number;
 }
 
 /** One concept's EM result: its parameters, log-likelihood, convergence, restarts, data size, flags and whether it is used. */
@@ -115,11 +117,16 @@ export function planFit(data: ResponseData, o: FitOptions): FitUnit[] {
 
 /** Runs one unit. Pure: the same unit gives the same result on any thread. */
 export function runUnit(data: ResponseData, unit: FitUnit, o: FitOptions, alpha?: Float64Array): RestartOutcome {
-  const start = restartStart(o, unitKey(data, unit.concept), unit.restart);
+  const key = unitKey(data, unit.concept);
   const scratch = alpha ? { alpha } : undefined;
   const em = unit.concept !== POOLED && hasVariants(data)
-    ? runEmByValue(valueSequences(data, unit.concept), start, o, scratch)
-    : runEm(unitSequences(data, unit.concept), start, o, scratch);
+    ? runEmByValue(
+        valueSequences(data, unit.concept),
+        Array.from({ length: o.shortRuns }, (_, j) => shortRunStart(o, key, unit.restart, j)),
+        o,
+        scratch,
+      )
+    : runEm(unitSequences(data, unit.concept), restartStart(o, key, unit.restart), o, scratch);
   const degenerate = degeneracyReasons(em.params).length > 0;
   return { ...em, restart: unit.restart, degenerate };
 }
@@ -191,7 +198,7 @@ export function assembleFit(data: ResponseData, o: FitOptions, results: Readonly
     let list = byConcept.get(unit.concept);
     if (!list) byConcept.set(unit.concept, (list = []));
     list.push(outcome);
-    rowIterations += unit.rows * (outcome.iterations + 1);
+    rowIterations += unit.rows * (outcome.eSteps ?? outcome.iterations + 1);
   }
   const summarize = (c: number) => summarizeConcept(data, c, byConcept.get(c)!, o);
   const pooled = byConcept.has(POOLED) ? summarize(POOLED) : null;

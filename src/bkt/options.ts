@@ -20,6 +20,13 @@ export interface FitOptions {
    */
   readonly pooledRestarts: number;
   readonly seed: number;
+  /**
+   * Models with per-value parameters only (the variants): EM runs from this many starting points per restart for
+   * SHORT_RUN_ITERATIONS iterations each, and the best of them runs on to convergence beside the first. Their likelihood has many local
+   * maxima (one per way of splitting sparse values' guess and slip), and these short runs find better ones for the
+   * same work than as many full restarts (bench/local-maxima.ts). 1 = plain restarts. The standard model ignores it.
+   */
+  readonly shortRuns: number;
   readonly maxIterations: number;
   /** Stop when an iteration gains at most tol * responses in log-likelihood. */
   readonly tol: number;
@@ -40,6 +47,7 @@ export const DEFAULT_FIT_OPTIONS: FitOptions = Object.freeze({
   restarts: 5,
   pooledRestarts: 1,
   seed: 0,
+  shortRuns: 10,
   maxIterations: 100,
   tol: 1e-6,
   bounds: Object.freeze({ guess: 0.3, slip: 0.3 }),
@@ -48,6 +56,9 @@ export const DEFAULT_FIT_OPTIONS: FitOptions = Object.freeze({
   fallback: 'pooled',
   threshold: DEFAULT_THRESHOLD,
 });
+
+/** Iterations of each short run (see FitOptions.shortRuns): enough for the runs' order to settle. */
+export const SHORT_RUN_ITERATIONS = 20;
 
 /** Every M-step keeps parameters at least this far from 0 and 1. */
 export const PARAM_FLOOR = 1e-6;
@@ -62,6 +73,7 @@ export function makeFitOptions(partial: Partial<FitOptions> = {}): FitOptions {
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) {
     throw new RangeError(`seed must be an integer in [0, 2^32), got ${o.seed}`);
   }
+  if (!Number.isInteger(o.shortRuns) || o.shortRuns < 1) throw new RangeError(`shortRuns must be an integer >= 1, got ${o.shortRuns}`);
   if (!Number.isInteger(o.maxIterations) || o.maxIterations < 1) {
     throw new RangeError(`maxIterations must be an integer >= 1, got ${o.maxIterations}`);
   }

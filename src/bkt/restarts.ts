@@ -1,6 +1,7 @@
 /**
  * Starting points of EM. Restart 0 starts at the story defaults; restart r > 0 draws from a PRNG seeded by
  * (seed, concept id, r) alone, so results do not depend on thread count or on the order concepts are fitted in.
+ * Models with per-value parameters make several short runs per restart, each from a start of its own.
  */
 import { type BktParams, DEFAULT_PARAMS } from './params.js';
 import { type FitOptions, upperLimit } from './options.js';
@@ -47,7 +48,19 @@ export function makeRandom(seed: number, key: string, stream: number): () => num
 /** The EM starting point of restart `r` for a concept (before projection into the allowed box). */
 export function restartStart(o: FitOptions, conceptId: string, r: number): BktParams {
   if (r === 0) return DEFAULT_PARAMS;
-  const rand = makeRandom(o.seed, conceptId, r);
+  return drawStart(o, makeRandom(o.seed, conceptId, r));
+}
+
+/**
+ * The starting point of short run `j` of restart `r` (models with per-value parameters: see em-variants.ts's
+ * runEmByValue). Run 0 is the restart's own start, so one short run is the plain restart; run j > 0 draws from its
+ * own stream, seeded by (seed, concept id, j, r) alone.
+ */
+export function shortRunStart(o: FitOptions, conceptId: string, r: number, j: number): BktParams {
+  return j === 0 ? restartStart(o, conceptId, r) : drawStart(o, makeRandom(o.seed, `${conceptId}\u0000${j}`, r));
+}
+
+function drawStart(o: FitOptions, rand: () => number): BktParams {
   // Always draw all five in this order, so fixing one parameter leaves the others' draws unchanged.
   const prior = rand();
   const learn = 0.4 * rand();

@@ -9,6 +9,7 @@ export interface FitCliOptions extends VariantCliOptions {
   restarts: number;
   pooledRestarts: number;
   seed: number;
+  shortRuns: number;
   maxIterations: number;
   tol: number;
   bounds: { guess: number | null; slip: number | null };
@@ -63,6 +64,7 @@ export function addFitOptions(cmd: Command): Command {
     .option('--restarts <n>', 'EM starts per concept; the first at the story defaults, the others random', parseInteger(1), d.restarts)
     .option('--pooled-restarts <n>', 'EM starts of the pooled fallback fit (all rows as one concept)', parseInteger(1), d.pooledRestarts)
     .option('--seed <n>', 'seed of the random restarts (results never depend on threads or concept order)', parseInteger(0, 0xffffffff), d.seed)
+    .option('--short-runs <n>', 'with --multigs, --multilearn or --multiprior: EM starts per restart, 20 iterations from each, then the best goes on (1 = plain restarts)', parseInteger(1), d.shortRuns)
     .option('--max-iterations <n>', 'EM iterations at most per start', parseInteger(1), d.maxIterations)
     .option('--tol <x>', 'stop when an iteration gains at most tol * responses in log-likelihood', parseNumber(0, 1), d.tol)
     .addOption(
@@ -96,6 +98,7 @@ export function fitOptionsFrom(o: FitCliOptions): Partial<FitOptions> {
     restarts: o.restarts,
     pooledRestarts: o.pooledRestarts,
     seed: o.seed,
+    shortRuns: o.shortRuns,
     maxIterations: o.maxIterations,
     tol: o.tol,
     bounds: o.bounds,

@@ -142,6 +142,7 @@ function optionsJson(o: FitOptions) {
     restarts: o.restarts,
     pooled_restarts: o.pooledRestarts,
     seed: o.seed,
+    short_runs: o.shortRuns,
     max_iterations: o.maxIterations,
     tol: o.tol,
     bounds: { guess: o.bounds.guess, slip: o.bounds.slip },

@@ -9,6 +9,7 @@ import {
   paramsForRow, type PerValueParams, traceMasteryByValue, updateMastery,
 } from '../../src/bkt/index.js';
 import { runEm } from '../../src/bkt/em.js';
+import { SHORT_RUN_ITERATIONS } from '../../src/bkt/options.js';
 import {
   broadcastParams, emptyValueCounts, eStepByValue, runEmByValue, type ValueModel, type ValueSequences,
 } from '../../src/bkt/em-variants.js';
@@ -143,8 +144,42 @@ describe('EM with per-value parameters', () => {
     expect(em.logLik).toBe(Math.max(...h));
   });
 
+  it('with several starts, runs each for SHORT_RUN_ITERATIONS and returns the better of the first and the leader run on', () => {
+    const d = keepVariants(simulateVariants(TRUTH, 400, 12, 23), ['guessSlip', 'learn']);
+    const seqs = valueSequences(d, 0);
+    const o = makeFitOptions({ fitForget: true, bounds: { guess: null, slip: null }, tol: 1e-7, maxIterations: 200 });
+    const rand = makeRandom(TEST_SEED, 'short runs', 0);
+    const starts: BktParams[] = Array.from({ length: 6 }, () => ({
+      prior: rand(), learn: 0.4 * rand(), guess: 0.4 * rand(), slip: 0.3 * rand(), forget: 0.1 * rand(),
+    }));
+    const shortO = makeFitOptions({ ...o, maxIterations: SHORT_RUN_ITERATIONS });
+    const short = starts.map((s) => runEmByValue(seqs, s, shortO));
+    const leader = short.reduce((best, x, j) => (x.logLik > short[best].logLik ? j : best), 0);
+    const first = runEmByValue(seqs, starts[0], o, { history: true });
+    const lead = runEmByValue(seqs, starts[leader], o, { history: true });
+    const chosen = lead.logLik > first.logLik ? lead : first;
+    const em = runEmByValue(seqs, starts, o, { history: true });
+    expect(em.logLik).toBe(chosen.logLik);
+    expect(em.history).toEqual(chosen.history);
+    expect(em.logLik).toBeGreaterThanOrEqual(first.logLik);
+    const extra = leader === 0 ? 0 : lead.iterations - short[leader].iterations;
+    const shortSteps = short.reduce((n, x) => n + x.iterations + 1, 0);
+    expect(em.eSteps).toBe(shortSteps + (first.iterations - short[0].iterations) + extra);
+  });
+
+  it('shortRuns: an integer >= 1, and ignored by the standard model', () => {
+    expect(() => makeFitOptions({ shortRuns: 0 })).toThrow(/shortRuns/);
+    expect(() => makeFitOptions({ shortRuns: 1.5 })).toThrow(RangeError);
+    const standard = keepVariants(simulateVariants(TRUTH, 200, 10, 29), []);
+    const a = fitDataset(standard, { shortRuns: 1 });
+    const b = fitDataset(standard, { shortRuns: 7 });
+    expect(b.concepts).toEqual(a.concepts);
+    expect(b.rowIterations).toBe(a.rowIterations);
+  });
+
   it('recovers per-item guess and slip, per-template learn and forget, per-class prior at 5,000 x 20', () => {
-    const fit = fitDataset(data, { fitForget: true, fallback: 'none', bounds: { guess: null, slip: null }, tol: 1e-9, maxIterations: 500 });
+    // One run per restart: this likelihood has one maximum worth finding, and short runs are tested above.
+    const fit = fitDataset(data, { fitForget: true, fallback: 'none', bounds: { guess: null, slip: null }, tol: 1e-9, maxIterations: 500, shortRuns: 1 });
     const pv = fit.concepts[0].perValue!;
     expect(pv.guessSlip!.column).toBe('item_id');
     pv.guessSlip!.values.forEach((v) => {
