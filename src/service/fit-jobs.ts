@@ -6,6 +6,8 @@
  * writes the new parameters in one transaction: a concept flagged degenerate or few_data is not applied unless
  * asked, and a concept whose version moved meanwhile (an admin changed it) is skipped. With `replay`, each pair of
  * an applied concept is then recomputed from its history under the new parameters, in batches of locked pairs.
+ * By item (`multigs`, `multilearn`), the history's item_id is the value column of the variants fitted, and the fit's
+ * per-item values become the concept's items at its new version, written in the same transaction.
  */
 import {
   DEFAULT_FIT_OPTIONS, makeFitOptions, type ConceptFit, type FitOptions, type ResponseData, type VariantKind,
