@@ -125,6 +125,9 @@ export const instantMicros: fc.Arbitrary<bigint> = fc
  * (never fewer than the value needs; digits past the sixth are `tail`, which starts below 5 so that it rounds down).
  */
 export function renderInstant(micros: bigint, offsetMinutes: number, digits: number, tail: string): string {
+  // Near the ends of years 0001-9999 an offset can push the local time out of range (year 0000), which the
+  // service rightly refuses; such an instant is rendered in UTC instead.
+  if (!localYearInRange(micros + BigInt(offsetMinutes) * 60_000_000n)) offsetMinutes = 0;
   const local = micros + BigInt(offsetMinutes) * 60_000_000n;
   let ms = local / 1000n;
   if (ms * 1000n > local) ms -= 1n;
@@ -138,6 +141,14 @@ export function renderInstant(micros: bigint, offsetMinutes: number, digits: num
   const abs = Math.abs(offsetMinutes);
   const zone = offsetMinutes === 0 && digits % 2 === 0 ? 'Z' : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
   return `${iso.slice(0, 19)}${fraction}${zone}`;
+}
+
+/** 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in microseconds (Date.UTC maps years 0-99 to 1900-1999). */
+const FIRST_MICROS = -62_135_596_800_000_000n;
+const YEAR_10000_MICROS = 253_402_300_800_000_000n;
+
+function localYearInRange(local: bigint): boolean {
+  return local >= FIRST_MICROS && local < YEAR_10000_MICROS;
 }
 
 /** A rendering of an instant: offset, fraction digits and the digits past the sixth. */
