@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { distance } from 'fastest-levenshtein';
-import { loadGraphConfig, type GraphConfig } from './graph/config.js';
+import type { GraphConfig } from './graph/config.js';
 
 export interface Config {
   readonly port: number;
@@ -185,6 +185,47 @@ export function isLoopback(host: string): boolean {
   if (kind === 4) return host.startsWith('127.');
   if (kind === 6) return host === '::1';
   return false;
+}
+
+const NEO4J_SCHEMES = ['neo4j', 'neo4j+s', 'neo4j+ssc', 'bolt', 'bolt+s', 'bolt+ssc'];
+// Database names: letters, digits, dots and dashes, 3 to 63 characters, starting with a letter (Neo4j's own rule).
+const NEO4J_DATABASE_NAME = /^[A-Za-z][A-Za-z0-9.-]{2,62}$/;
+
+/**
+ * The NEO4J_* rows of the table: the relay runs only with NEO4J_URI, which then needs NEO4J_USER and NEO4J_PASSWORD.
+ * Part of loadConfig(); exported for callers that replace only the graph settings (the runtime's test override).
+ */
+export function loadGraphConfig(env: Env): GraphConfig {
+  const uri = value(env, 'NEO4J_URI');
+  if (uri === undefined) {
+    const stray = ['NEO4J_USER', 'NEO4J_PASSWORD', 'NEO4J_DATABASE'].find((name) => value(env, name) !== undefined);
+    if (stray !== undefined) throw new ConfigError('NEO4J_URI', `is not set, but ${stray} is; set both or neither`);
+    return Object.freeze({ enabled: false, reason: 'NEO4J_URI is not set: this instance queues graph updates but does not relay them' });
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    throw new ConfigError('NEO4J_URI', 'is not a URL (expected e.g. neo4j+s://host or bolt://host:7687)');
+  }
+  const scheme = parsed.protocol.replace(/:$/, '');
+  if (!NEO4J_SCHEMES.includes(scheme)) throw new ConfigError('NEO4J_URI', `scheme "${scheme}" is not one of ${NEO4J_SCHEMES.join(', ')}`);
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('NEO4J_URI', 'must not contain credentials; use NEO4J_USER and NEO4J_PASSWORD');
+  }
+  const user = value(env, 'NEO4J_USER');
+  if (user === undefined) throw new ConfigError('NEO4J_USER', 'is required when NEO4J_URI is set');
+  // The password is taken as given: spaces at either end may be part of it.
+  const password = env.NEO4J_PASSWORD;
+  if (password === undefined || password === '') throw new ConfigError('NEO4J_PASSWORD', 'is required when NEO4J_URI is set');
+  const database = value(env, 'NEO4J_DATABASE') ?? 'neo4j';
+  if (!NEO4J_DATABASE_NAME.test(database)) {
+    throw new ConfigError('NEO4J_DATABASE', `"${database}" is not a valid database name (a letter, then 2-62 letters, digits, dots or dashes)`);
+  }
+  return Object.freeze({
+    enabled: true,
+    neo4j: Object.freeze({ uri, user, password, database, maxConnectionPoolSize: 4, connectionTimeoutMs: 3_000, transactionTimeoutMs: 10_000 }),
+  });
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
