@@ -36,11 +36,11 @@
  * control's (bench/support/verdict.ts).
  *
  * --items instead compares item-aware updates with plain ones (docs/service.md): every concept gets parameters and
- * --items-per-concept items with their own guess and slip; per run, in turn, the closed-loop maximum and the open loop
- * at 50% of the calibrated direct maximum of: direct (the baseline above, plain updates), HTTP plain (no item_id),
- * HTTP with items (every update names an item that has parameters, so each one is computed with the item's guess and
- * slip). Prints the medians and, per figure, the median over runs of the per-run ratio items / plain, against the
- * target of items within 10% of plain.
+ * --items-per-concept items with their own guess, slip, learn and forget; per run, in turn, the closed-loop maximum
+ * and the open loop at 50% of the calibrated direct maximum of: direct (the baseline above, plain updates), HTTP
+ * plain (no item_id), HTTP with items (every update names an item that has parameters, so each one is computed with
+ * the item's values). Prints the medians and, per figure, the median over runs of the per-run ratio items / plain,
+ * against the target of items within 10% of plain.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -615,14 +615,21 @@ async function graphBench(): Promise<void> {
   }
 }
 
-/** Every concept's parameters, with `perConcept` items of their own guess and slip (item ids i1..iN). */
+/** Every concept's parameters, with `perConcept` items of their own guess, slip, learn and forget (ids i1..iN). */
 async function seedItems(url: string, concepts: readonly string[], perConcept: number): Promise<void> {
   const db = openPostgres({ connectionString: url, poolSize: 1, poolTimeoutMs: 5000, statementTimeoutMs: 600_000, lockTimeoutMs: 2000 });
   try {
     const admin = new SqlAdminStore(db);
     for (const c of concepts) {
       await admin.putParameters(c, makeParams({ prior: 0.2, learn: 0.15, guess: 0.2, slip: 0.1, forget: 0 }));
-      await admin.putItems(c, Array.from({ length: perConcept }, (_, i) => ({ itemId: `i${i + 1}`, guess: 0.05 + 0.4 * Math.random(), slip: 0.02 + 0.25 * Math.random(), learn: null, forget: null })));
+      const item = (i: number) => ({
+        itemId: `i${i + 1}`,
+        guess: 0.05 + 0.4 * Math.random(),
+        slip: 0.02 + 0.25 * Math.random(),
+        learn: 0.05 + 0.3 * Math.random(),
+        forget: 0.05 * Math.random(),
+      });
+      await admin.putItems(c, Array.from({ length: perConcept }, (_, i) => item(i)));
     }
   } finally {
     await db.close();

@@ -1,13 +1,14 @@
 /**
  * Every setting of the service, graph (NEO4J_*) included, in one table, read once from the environment into a frozen,
  * validated object. Only entry points pass `process.env`; everything else receives the Config. `bkt serve --help`
- * prints the table, and docs/configuration.md is generated from it.
+ * prints the table, and docs/configuration.md is generated from it; a row's default is what the parser reads when its
+ * variable is unset.
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { distance } from 'fastest-levenshtein';
-import { loadGraphConfig, type GraphConfig } from './graph/config.js';
+import type { GraphConfig } from './graph/config.js';
 
 export interface Config {
   readonly port: number;
@@ -139,25 +140,43 @@ function value(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = value(env, name);
-  if (raw === undefined) return fallback;
+const DEFAULTS: ReadonlyMap<string, string> = new Map(SETTINGS.map((s) => [s.name, s.default]));
+
+/**
+ * A setting's text: the variable when it is set, else the default its row of SETTINGS gives (undefined for
+ * "(unset)"). Defaults are parsed like the variables, so the table that `--help` and the docs show is the one in force.
+ */
+function text(env: Env, name: string): string | undefined {
+  const set = value(env, name);
+  if (set !== undefined) return set;
+  const fallback = DEFAULTS.get(name);
+  if (fallback === undefined) throw new Error(`${name} has no row in SETTINGS`);
+  return fallback === '(unset)' ? undefined : fallback;
+}
+
+/** The text of a setting that always has a value (a default in its row). */
+function required(env: Env, name: string): string {
+  const raw = text(env, name);
+  if (raw === undefined) throw new Error(`${name} has no default in SETTINGS`);
+  return raw;
+}
+
+function integer(env: Env, name: string, min: number, max: number): number {
+  const raw = required(env, name);
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < min || n > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got '${raw}'`);
   return n;
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = value(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
+function boolean(env: Env, name: string): boolean {
+  const raw = required(env, name).toLowerCase();
   if (['1', 'true', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'no'].includes(raw)) return false;
   throw new ConfigError(name, `must be true or false, got '${raw}'`);
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = value(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[]): T {
+  const raw = required(env, name).toLowerCase();
   if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got '${raw}'`);
   return raw as T;
 }
@@ -166,7 +185,7 @@ const DIGEST = /^sha256:([0-9a-f]{64})$/i;
 
 /** Tokens are kept only as SHA-256 digests, so that they are compared in constant time and never held in clear. */
 function tokens(env: Env, name: string): Buffer[] {
-  const raw = value(env, name);
+  const raw = text(env, name);
   if (raw === undefined) return [];
   return raw.split(',').map((t, i) => {
     const token = t.trim();
@@ -187,53 +206,93 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
+const NEO4J_SCHEMES = ['neo4j', 'neo4j+s', 'neo4j+ssc', 'bolt', 'bolt+s', 'bolt+ssc'];
+// Database names: letters, digits, dots and dashes, 3 to 63 characters, starting with a letter (Neo4j's own rule).
+const NEO4J_DATABASE_NAME = /^[A-Za-z][A-Za-z0-9.-]{2,62}$/;
+
+/**
+ * The NEO4J_* rows of the table: the relay runs only with NEO4J_URI, which then needs NEO4J_USER and NEO4J_PASSWORD.
+ * Part of loadConfig(); exported for callers that replace only the graph settings (the runtime's test override).
+ */
+export function loadGraphConfig(env: Env): GraphConfig {
+  const uri = text(env, 'NEO4J_URI');
+  if (uri === undefined) {
+    // Set in the environment, that is (NEO4J_DATABASE has a default).
+    const stray = ['NEO4J_USER', 'NEO4J_PASSWORD', 'NEO4J_DATABASE'].find((name) => value(env, name) !== undefined);
+    if (stray !== undefined) throw new ConfigError('NEO4J_URI', `is not set, but ${stray} is; set both or neither`);
+    return Object.freeze({ enabled: false, reason: 'NEO4J_URI is not set: this instance queues graph updates but does not relay them' });
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    throw new ConfigError('NEO4J_URI', 'is not a URL (expected e.g. neo4j+s://host or bolt://host:7687)');
+  }
+  const scheme = parsed.protocol.replace(/:$/, '');
+  if (!NEO4J_SCHEMES.includes(scheme)) throw new ConfigError('NEO4J_URI', `scheme "${scheme}" is not one of ${NEO4J_SCHEMES.join(', ')}`);
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('NEO4J_URI', 'must not contain credentials; use NEO4J_USER and NEO4J_PASSWORD');
+  }
+  const user = text(env, 'NEO4J_USER');
+  if (user === undefined) throw new ConfigError('NEO4J_USER', 'is required when NEO4J_URI is set');
+  // The password is taken as given: spaces at either end may be part of it.
+  const password = env.NEO4J_PASSWORD;
+  if (password === undefined || password === '') throw new ConfigError('NEO4J_PASSWORD', 'is required when NEO4J_URI is set');
+  const database = required(env, 'NEO4J_DATABASE');
+  if (!NEO4J_DATABASE_NAME.test(database)) {
+    throw new ConfigError('NEO4J_DATABASE', `"${database}" is not a valid database name (a letter, then 2-62 letters, digits, dots or dashes)`);
+  }
+  return Object.freeze({
+    enabled: true,
+    neo4j: Object.freeze({ uri, user, password, database, maxConnectionPoolSize: 4, connectionTimeoutMs: 3_000, transactionTimeoutMs: 10_000 }),
+  });
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env): Config {
-  const host = value(env, 'HOST') ?? '127.0.0.1';
-  const databaseUrl = value(env, 'DATABASE_URL');
+  const host = required(env, 'HOST');
+  const databaseUrl = text(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
   }
-  const threshold = Number(value(env, 'BKT_MASTERY_THRESHOLD') ?? '0.95');
+  const thresholdText = required(env, 'BKT_MASTERY_THRESHOLD');
+  const threshold = Number(thresholdText);
   if (!(threshold > 0 && threshold <= 1)) {
-    throw new ConfigError('BKT_MASTERY_THRESHOLD', `must be a number in (0, 1], got '${value(env, 'BKT_MASTERY_THRESHOLD')}'`);
-  }
-  const logLevel = (value(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+    throw new ConfigError('BKT_MASTERY_THRESHOLD', `must be a number in (0, 1], got '${thresholdText}'`);
   }
   const config: Config = {
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port: integer(env, 'PORT', 0, 65535),
     host,
     databaseUrl,
-    dataDir: value(env, 'BKT_DATA_DIR') ?? './.bkt/data',
+    dataDir: required(env, 'BKT_DATA_DIR'),
     serviceTokenDigests: tokens(env, 'BKT_SERVICE_TOKENS'),
     adminTokenDigests: tokens(env, 'BKT_ADMIN_TOKENS'),
-    allowUnsafeBind: boolean(env, 'BKT_ALLOW_UNSAFE_BIND', false),
-    migrateOnStart: boolean(env, 'BKT_MIGRATE', true),
+    allowUnsafeBind: boolean(env, 'BKT_ALLOW_UNSAFE_BIND'),
+    migrateOnStart: boolean(env, 'BKT_MIGRATE'),
     masteryThreshold: threshold,
-    statementTimeoutMs: integer(env, 'BKT_STATEMENT_TIMEOUT_MS', 5000, 1, 600_000),
-    lockTimeoutMs: integer(env, 'BKT_LOCK_TIMEOUT_MS', 2000, 1, 600_000),
-    poolSize: integer(env, 'BKT_POOL_SIZE', 10, 1, 1000),
-    poolTimeoutMs: integer(env, 'BKT_POOL_TIMEOUT_MS', 2000, 1, 600_000),
-    requestTimeoutMs: integer(env, 'BKT_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
-    connectionTimeoutMs: integer(env, 'BKT_CONNECTION_TIMEOUT_MS', 10_000, 100, 600_000),
-    keepAliveTimeoutMs: integer(env, 'BKT_KEEP_ALIVE_TIMEOUT_MS', 65_000, 100, 600_000),
-    maxConnections: integer(env, 'BKT_MAX_CONNECTIONS', 1000, 1, 1_000_000),
-    shutdownTimeoutMs: integer(env, 'BKT_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
-    requestLog: oneOf(env, 'BKT_REQUEST_LOG', ['all', 'errors', 'off'] as const, 'all'),
-    logProbes: boolean(env, 'BKT_LOG_PROBES', false),
+    statementTimeoutMs: integer(env, 'BKT_STATEMENT_TIMEOUT_MS', 1, 600_000),
+    lockTimeoutMs: integer(env, 'BKT_LOCK_TIMEOUT_MS', 1, 600_000),
+    poolSize: integer(env, 'BKT_POOL_SIZE', 1, 1000),
+    poolTimeoutMs: integer(env, 'BKT_POOL_TIMEOUT_MS', 1, 600_000),
+    requestTimeoutMs: integer(env, 'BKT_REQUEST_TIMEOUT_MS', 100, 600_000),
+    connectionTimeoutMs: integer(env, 'BKT_CONNECTION_TIMEOUT_MS', 100, 600_000),
+    keepAliveTimeoutMs: integer(env, 'BKT_KEEP_ALIVE_TIMEOUT_MS', 100, 600_000),
+    maxConnections: integer(env, 'BKT_MAX_CONNECTIONS', 1, 1_000_000),
+    shutdownTimeoutMs: integer(env, 'BKT_SHUTDOWN_TIMEOUT_MS', 100, 600_000),
+    requestLog: oneOf(env, 'BKT_REQUEST_LOG', ['all', 'errors', 'off'] as const),
+    logProbes: boolean(env, 'BKT_LOG_PROBES'),
     metricsTokenDigest: tokens(env, 'BKT_METRICS_TOKEN')[0],
-    rateLimitPerMinute: integer(env, 'BKT_RATE_LIMIT', 0, 0, 10_000_000),
-    dbRetryMaxMs: integer(env, 'BKT_DB_RETRY_MAX_MS', 10_000, 250, 600_000),
-    paramsRefreshMs: integer(env, 'BKT_PARAMS_REFRESH_MS', 500, 10, 60_000),
-    logLevel: logLevel as Config['logLevel'],
-    fitThreads: integer(env, 'BKT_FIT_THREADS', Math.max(1, availableParallelism() - 1), 1, 1024),
-    fitHeartbeatMs: integer(env, 'BKT_FIT_HEARTBEAT_MS', 2000, 10, 600_000),
-    fitStaleMs: integer(env, 'BKT_FIT_STALE_MS', 30_000, 50, 3_600_000),
+    rateLimitPerMinute: integer(env, 'BKT_RATE_LIMIT', 0, 10_000_000),
+    dbRetryMaxMs: integer(env, 'BKT_DB_RETRY_MAX_MS', 250, 600_000),
+    paramsRefreshMs: integer(env, 'BKT_PARAMS_REFRESH_MS', 10, 60_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS),
+    // The one default that depends on the host; its row says so in words.
+    fitThreads: value(env, 'BKT_FIT_THREADS') === undefined ? Math.max(1, availableParallelism() - 1) : integer(env, 'BKT_FIT_THREADS', 1, 1024),
+    fitHeartbeatMs: integer(env, 'BKT_FIT_HEARTBEAT_MS', 10, 600_000),
+    fitStaleMs: integer(env, 'BKT_FIT_STALE_MS', 50, 3_600_000),
     graph: loadGraphConfig(env),
-    debug: boolean(env, 'BKT_DEBUG', false),
+    debug: boolean(env, 'BKT_DEBUG'),
   };
   if (config.fitStaleMs <= config.fitHeartbeatMs) {
     throw new ConfigError('BKT_FIT_STALE_MS', `must be longer than BKT_FIT_HEARTBEAT_MS (${config.fitHeartbeatMs}), got ${config.fitStaleMs}`);
@@ -252,7 +311,7 @@ export function loadConfig(env: Env): Config {
 /** BKT_DEBUG alone, for the CLI's error report (which must work when the other settings do not parse). */
 export function debugEnabled(env: Env): boolean {
   try {
-    return boolean(env, 'BKT_DEBUG', false);
+    return boolean(env, 'BKT_DEBUG');
   } catch {
     return false;
   }

@@ -3,10 +3,9 @@
  * `bkt serve` and the tests build the service through this one function.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import { loadGraphConfig, type Config } from './config.js';
 import { wireGraph, type GraphWiring, type RelayTuning } from './graph-wiring.js';
 import type { GraphWriter } from './service/graph-port.js';
-import { loadGraphConfig } from './graph/config.js';
 import { buildApp, connectionsOf } from './http/app.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -40,7 +39,7 @@ export interface RuntimeOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Runs a fit job's EM (default: the core on BKT_FIT_THREADS worker threads). */
   readonly fitter?: Fitter;
-  /** NEO4J_* settings replacing `config.graph` (tests); without NEO4J_URI this instance queues but does not relay. */
+  /** NEO4J_* variables parsed (as loadConfig does) in place of `config.graph` (tests, benchmarks); without NEO4J_URI this instance queues but does not relay. */
   readonly graphEnv?: Readonly<Record<string, string | undefined>>;
   /** Replaces the Neo4j writer (tests, benchmarks). */
   readonly graphWriter?: GraphWriter;

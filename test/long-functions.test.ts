@@ -14,7 +14,6 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'src/bkt/em.ts forwardBackward': 'hot loop: the E-step kernel',
   'src/bkt/em.ts forwardBackwardNoForget': 'hot loop: the E-step kernel without forgetting',
   'src/bkt/em-variants.ts forwardBackwardByValue': 'hot loop: the E-step kernel of the model variants',
-  'src/fitting/parallel.ts fitDatasetParallel': 'not a hot loop: to split (planning, workers, merging)',
 };
 
 it('finds functions, methods and arrows over the limit, and none under it', () => {

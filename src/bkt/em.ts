@@ -76,8 +76,8 @@ export function maxSequenceLength(seqs: SequenceSet): number {
 export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Float64Array): number {
   if (!warm) warmUpEStep();
   fillCoefficients(p);
-  if (p.forget === 0) forwardBackwardNoForget(seqs, p.prior, counts, alpha);
-  else forwardBackward(seqs, p.prior, counts, alpha);
+  if (p.forget === 0) forwardBackwardNoForget(seqs, counts, alpha);
+  else forwardBackward(seqs, counts, alpha);
   return Math.log(counts.scale) - counts.folds * LOG_FOLD;
 }
 
@@ -105,13 +105,22 @@ const KU_BACKWARD = 6;
 const UK_BACKWARD = 7;
 const SEEN = 8;
 const CORRECT = 9;
-const coefficients = new Float64Array(3 * STRIDE);
+/**
+ * After the three rows: P(known) and P(unknown) at a sequence's first row. Read from the table, each sequence starts
+ * from two unboxed doubles; passed as an argument (a number that was 0, a small integer, in the warm-up), the prior
+ * made V8 box a new heap number per sequence: 2 MB of garbage per E-step on assist2015's 124k sequences.
+ */
+const PRIOR_KNOWN = 3 * STRIDE;
+const PRIOR_UNKNOWN = 3 * STRIDE + 1;
+const coefficients = new Float64Array(3 * STRIDE + 2);
 
 function fillCoefficients(p: BktParams): void {
-  const { learn, guess, slip, forget } = p;
+  const { prior, learn, guess, slip, forget } = p;
   const stay = 1 - forget;
   const miss = 1 - learn;
   const t = coefficients;
+  t[PRIOR_KNOWN] = prior;
+  t[PRIOR_UNKNOWN] = 1 - prior;
   for (let o = 0; o < 3; o++) {
     // NO_OBSERVATION (2): both emissions 1, the row only moves the state on.
     const eK = o === 2 ? 1 : o === 1 ? 1 - slip : slip;
@@ -167,8 +176,8 @@ export function warmUpEStep(): void {
     const forget = k % 4 < 2 ? 0 : 0.05;
     const prior = k % 2 === 0 ? 0 : 0.25;
     fillCoefficients({ prior, learn: 0, guess: 2 ** -20, slip: 1 - 2 ** -20, forget });
-    if (forget === 0) forwardBackwardNoForget(seqs, prior, counts, alpha);
-    else forwardBackward(seqs, prior, counts, alpha);
+    if (forget === 0) forwardBackwardNoForget(seqs, counts, alpha);
+    else forwardBackward(seqs, counts, alpha);
   }
 }
 
@@ -182,7 +191,7 @@ const WARM_UP_CALLS = 60;
  * The loops of eStep, which leave the likelihood as counts.scale and counts.folds (the caller takes the one log).
  * Reads the coefficients of the current parameters from `coefficients`.
  */
-function forwardBackward(seqs: SequenceSet, prior: number, counts: Counts, alpha: Float64Array): void {
+function forwardBackward(seqs: SequenceSet, counts: Counts, alpha: Float64Array): void {
   const { responses, offsets } = seqs;
   const t = coefficients;
   let priorNum = 0, learnNum = 0, learnDen = 0, forgetNum = 0, forgetDen = 0;
@@ -199,8 +208,8 @@ function forwardBackward(seqs: SequenceSet, prior: number, counts: Counts, alpha
     // Forward, unnormalised (no division per row): the pair is rescaled only when it gets small, and the
     // scale taken out is added to the log-likelihood then. Each xi below is normalised by its own sum, so
     // the scale of alpha at any row does not matter to the counts.
-    let known = prior;
-    let unknown = 1 - prior;
+    let known = t[PRIOR_KNOWN];
+    let unknown = t[PRIOR_UNKNOWN];
     for (let i = 0; i < len; i++) {
       const at = responses[start + i] * STRIDE;
       alpha[2 * i] = known * t[at + E_KNOWN];
@@ -288,7 +297,7 @@ function forwardBackward(seqs: SequenceSet, prior: number, counts: Counts, alpha
  * forwardBackward with forget = 0 (the default model), its known -> unknown terms dropped: every value is the same
  * to the bit (those terms are exact zeros there, stay is exactly 1), with five multiplications fewer per row.
  */
-function forwardBackwardNoForget(seqs: SequenceSet, prior: number, counts: Counts, alpha: Float64Array): void {
+function forwardBackwardNoForget(seqs: SequenceSet, counts: Counts, alpha: Float64Array): void {
   const { responses, offsets } = seqs;
   const t = coefficients;
   let priorNum = 0, learnNum = 0, learnDen = 0, forgetDen = 0;
@@ -302,8 +311,8 @@ function forwardBackwardNoForget(seqs: SequenceSet, prior: number, counts: Count
     const len = offsets[s + 1] - start;
     if (len === 0) continue;
     sequences++;
-    let known = prior;
-    let unknown = 1 - prior;
+    let known = t[PRIOR_KNOWN];
+    let unknown = t[PRIOR_UNKNOWN];
     for (let i = 0; i < len; i++) {
       const at = responses[start + i] * STRIDE;
       alpha[2 * i] = known * t[at + E_KNOWN];

@@ -8,16 +8,13 @@ import type { Command } from 'commander';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, settingsHelp, unknownSettings, ConfigError, type Config } from '../config.js';
-import { GraphConfigError } from '../graph/config.js';
 import type { Runtime } from '../runtime.js';
 import { DataDirLockedError } from '../store/lock-file.js';
 import { MigrationError } from '../store/migrate.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** Errors are printed as one line; the stack only with BKT_DEBUG=true. */
 function fail(e: unknown, debug: boolean): never {
-  const known = e instanceof ConfigError || e instanceof DataDirLockedError || e instanceof MigrationError || e instanceof GraphConfigError;
+  const known = e instanceof ConfigError || e instanceof DataDirLockedError || e instanceof MigrationError;
   process.stderr.write(`bkt serve: ${known ? (e as Error).message : describe(e)}\n`);
   if (debug && !known && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   process.exit(1);
@@ -63,14 +60,13 @@ function backoff(attempt: number, maxMs: number): number {
  */
 async function runtimeWhenReachable(
   config: Config,
-  env: Env,
   onStandby: (standby: FastifyInstance) => void,
 ): Promise<{ runtime: Runtime; standby: FastifyInstance | undefined }> {
   const { createRuntime } = await import('../runtime.js');
   let standby: FastifyInstance | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      const runtime = await createRuntime(config, { graphEnv: env });
+      const runtime = await createRuntime(config);
       return { runtime, standby };
     } catch (e) {
       if (!isStartRetryable(e)) {
@@ -123,7 +119,7 @@ export function registerServe(program: Command): void {
         (log ?? { info: (m: string) => process.stderr.write(`${m}\n`) }).info('closed');
       });
       try {
-        const started = await runtimeWhenReachable(config, env, (s) => {
+        const started = await runtimeWhenReachable(config, (s) => {
           standby = s;
           warnUnknown(s.log);
         });

@@ -117,33 +117,32 @@ export function defaultThreads(): number {
   return availableParallelism();
 }
 
-export async function fitDatasetParallel(
-  data: ResponseData,
-  options: Partial<FitOptions> & ParallelOptions = {},
-): Promise<DatasetFit> {
-  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, signal, niceness, ...fitOptions } = options;
-  signal?.throwIfAborted();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
-  const o = makeFitOptions(fitOptions);
-  const units = planFit(data, o);
-  const totalRows = units.reduce((sum, u) => sum + u.rows, 0);
-  const results: { unit: FitUnit; outcome: RestartOutcome }[] = [];
-  let rowsDone = 0;
-  const record = (unit: FitUnit, outcome: RestartOutcome) => {
-    results.push({ unit, outcome });
-    rowsDone += unit.rows;
-    onProgress?.({ units: results.length, totalUnits: units.length, rows: rowsDone, totalRows });
-  };
+/** Collects finished units in order of arrival and reports progress after each. */
+class Results {
+  readonly list: { unit: FitUnit; outcome: RestartOutcome }[] = [];
+  private rowsDone = 0;
+  constructor(
+    private readonly units: readonly FitUnit[],
+    private readonly totalRows: number,
+    private readonly onProgress: ParallelOptions['onProgress'],
+  ) {}
 
-  const alpha = new Float64Array(2 * maxSequenceLength(data));
-  const worthwhile = minRowsPerThread > 0 ? Math.floor(totalRows / minRowsPerThread) : units.length;
-  const helpers = Math.min(threads, units.length, Math.max(1, worthwhile)) - (callerWorks ? 1 : 0);
-  if (helpers <= 0) {
-    for (const unit of units) record(unit, runUnit(data, unit, o, alpha));
-    return assembleFit(data, o, results);
+  record(unit: FitUnit, outcome: RestartOutcome): void {
+    this.list.push({ unit, outcome });
+    this.rowsDone += unit.rows;
+    this.onProgress?.({ units: this.list.length, totalUnits: this.units.length, rows: this.rowsDone, totalRows: this.totalRows });
   }
+}
 
-  const input: WorkerInput = {
+/** How many workers to start besides this thread: none when the work is too small to pay for a thread. */
+function helperCount(threads: number, units: number, totalRows: number, minRowsPerThread: number, callerWorks: boolean): number {
+  const worthwhile = minRowsPerThread > 0 ? Math.floor(totalRows / minRowsPerThread) : units;
+  return Math.min(threads, units, Math.max(1, worthwhile)) - (callerWorks ? 1 : 0);
+}
+
+/** What every worker receives: the responses in shared memory (no copy per worker) and the shared unit counter. */
+function workerInput(data: ResponseData, units: readonly FitUnit[], o: FitOptions, niceness: number | undefined): WorkerInput {
+  return {
     data: {
       ...data,
       responses: shared(data.responses),
@@ -160,38 +159,54 @@ export async function fitDatasetParallel(
     next: new Int32Array(new SharedArrayBuffer(4)),
     niceness: niceness ?? null,
   };
-  // threads - 1 workers, and this thread takes units from the same counter meanwhile: no thread waits for a
-  // worker to start, and the work is the same whoever does it.
-  const job = ++jobCounter;
-  const pool = Array.from({ length: helpers }, takeWorker);
-  const healthy = new Set(pool);
-  const finished = pool.map(
-    (w) =>
-      new Promise<void>((resolve, reject) => {
-        w.on('message', (m: WorkerMessage) => {
-          if (m.job !== job) return;
-          if (m.kind === 'done') resolve();
-          else record(units[m.index], m.outcome);
-        });
-        w.on('error', (err) => {
-          healthy.delete(w);
-          reject(err);
-        });
-        w.on('exit', (code) => {
-          healthy.delete(w);
-          reject(new Error(`fit worker exited with code ${code}`));
-        });
-        w.postMessage({ job, input });
-      }),
-  );
+}
+
+/** Hands job `job` to worker `w`; settles when the worker reports it done, or fails with the worker. */
+function runOnWorker(w: Worker, job: number, input: WorkerInput, results: Results, healthy: Set<Worker>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    w.on('message', (m: WorkerMessage) => {
+      if (m.job !== job) return;
+      if (m.kind === 'done') resolve();
+      else results.record(input.units[m.index], m.outcome);
+    });
+    w.on('error', (err) => {
+      healthy.delete(w);
+      reject(err);
+    });
+    w.on('exit', (code) => {
+      healthy.delete(w);
+      reject(new Error(`fit worker exited with code ${code}`));
+    });
+    w.postMessage({ job, input });
+  });
+}
+
+/** A promise that rejects with the signal's reason once it aborts (never, without a signal). */
+function abortion(signal: AbortSignal | undefined): Promise<never> {
   const aborted = new Promise<never>((_, reject) => {
     signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
   aborted.catch(() => {});
+  return aborted;
+}
+
+/**
+ * Runs the units on `helpers` workers, with this thread taking units from the same counter meanwhile (unless
+ * `callerWorks` is off): no thread waits for a worker to start, and the work is the same whoever does it.
+ */
+async function runOnPool(
+  input: WorkerInput, helpers: number, callerWorks: boolean, results: Results, alpha: Float64Array, signal?: AbortSignal,
+): Promise<void> {
+  const { units, options: o } = input;
+  const job = ++jobCounter;
+  const pool = Array.from({ length: helpers }, takeWorker);
+  const healthy = new Set(pool);
+  const finished = pool.map((w) => runOnWorker(w, job, input, results, healthy));
+  const aborted = abortion(signal);
   let completed = false;
   try {
     for (let i = callerWorks ? Atomics.add(input.next, 0, 1) : units.length; i < units.length; i = Atomics.add(input.next, 0, 1)) {
-      record(units[i], runUnit(input.data, units[i], o, alpha));
+      results.record(units[i], runUnit(input.data, units[i], o, alpha));
     }
     await Promise.race([Promise.all(finished), aborted]);
     completed = true;
@@ -199,6 +214,26 @@ export async function fitDatasetParallel(
     // Only workers that finished this job cleanly go back to the idle set; the others may still be running it.
     await Promise.all(pool.map((w) => (completed && healthy.has(w) ? returnWorker(w) : w.terminate())));
   }
-  if (results.length !== units.length) throw new Error(`fit workers finished ${results.length} of ${units.length} units`);
-  return assembleFit(data, o, results);
+}
+
+export async function fitDatasetParallel(
+  data: ResponseData,
+  options: Partial<FitOptions> & ParallelOptions = {},
+): Promise<DatasetFit> {
+  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, signal, niceness, ...fitOptions } = options;
+  signal?.throwIfAborted();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
+  const o = makeFitOptions(fitOptions);
+  const units = planFit(data, o);
+  const totalRows = units.reduce((sum, u) => sum + u.rows, 0);
+  const results = new Results(units, totalRows, onProgress);
+  const alpha = new Float64Array(2 * maxSequenceLength(data));
+  const helpers = helperCount(threads, units.length, totalRows, minRowsPerThread, callerWorks);
+  if (helpers <= 0) {
+    for (const unit of units) results.record(unit, runUnit(data, unit, o, alpha));
+  } else {
+    await runOnPool(workerInput(data, units, o, niceness), helpers, callerWorks, results, alpha, signal);
+  }
+  if (results.list.length !== units.length) throw new Error(`fit workers finished ${results.list.length} of ${units.length} units`);
+  return assembleFit(data, o, results.list);
 }

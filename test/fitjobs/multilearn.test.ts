@@ -4,25 +4,19 @@
  * `fit_forget`; the job stores every item's values with the concept's new version, and its replay leaves each pair at
  * the state the core's variant trace gives under the stored parameters, to the bit.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildResponseData, fitDataset, traceMasteryByValue, type BktParams, type ConceptFit, type PerValueParams, type ResponseData,
 } from '../../src/bkt/index.js';
-import { DEFAULT_COLUMNS, readResponseLog } from '../../src/cli/csv-input.js';
-import { loadResponseData } from '../../src/cli/load.js';
-import { coreOptions, fitJobOptions, importedId, importLog, mapIds, ParametersCache, type FitRequest } from '../../src/service/index.js';
-import { SqlImportStore } from '../../src/store/import-store.js';
-import { SqlStore } from '../../src/store/sql-store.js';
+import { readResponseLog } from '../../src/cli/csv-input.js';
+import { coreOptions, fitJobOptions, type FitRequest } from '../../src/service/index.js';
 import { bktJson, tempDir } from '../support/bin.js';
-import { dataPath } from '../support/data.js';
+import { importItemsLog, ITEM_COLUMNS as COLUMNS, storedItems, uuidCopyWithItems, type StoredItem } from '../support/imported-items.js';
 import { DRIVERS, startService, type TestService } from '../support/service.js';
 import { runFit } from './support.js';
 
-const ITEMS = dataPath('assist2009_pybkt_subset_items.csv');
-const SILENT = { phase() {}, update() {}, stop() {} };
-const COLUMNS = { ...DEFAULT_COLUMNS, extra: ['item_id'] };
 const NAMES = ['prior', 'learn', 'guess', 'slip', 'forget'] as const;
 
 /** The two jobs, each with the `bkt fit` options that ask for the same fit. */
@@ -36,7 +30,6 @@ const CASES: { name: string; request: JobBody; cli: string[] }[] = [
   },
 ];
 
-interface StoredItem { item_id: string; guess: number | null; slip: number | null; learn: number | null; forget: number | null }
 interface CliConcept {
   concept_id: string;
   params: Record<string, number>;
@@ -44,20 +37,6 @@ interface CliConcept {
     guess_slip?: { values: { value: string; guess: number; slip: number }[] };
     learn?: { values: { value: string; learn: number; forget: number }[] };
   };
-}
-
-/** The file with its student and concept ids replaced by the UUIDs `bkt import` stores (restarts are seeded by id). */
-async function uuidCopyWithItems(dir: string): Promise<string> {
-  const log = await readResponseLog(ITEMS, COLUMNS);
-  const { rows } = log;
-  const items = log.extra.get('item_id')!;
-  let text = 'student_id,concept_id,item_id,correct\n';
-  for (let i = 0; i < log.count; i++) {
-    text += `${importedId('student', rows.studentIds[rows.student[i]])},${importedId('concept', rows.conceptIds[rows.concept[i]])},${items.ids[items.codes[i]]},${rows.correct[i]}\n`;
-  }
-  const out = join(dir, 'uuid-items.csv');
-  writeFileSync(out, text);
-  return out;
 }
 
 /** The UUID file as the core's grouped data, with item_id as the column of both variants. */
@@ -87,29 +66,13 @@ describe.each(DRIVERS)('fit jobs with multilearn on %s', (driver) => {
     tmp = tempDir();
     uuidFile = await uuidCopyWithItems(tmp.dir);
     data = await itemData(uuidFile);
-    const { log, data: imported } = await loadResponseData(ITEMS, COLUMNS, SILENT);
-    const parameters = new ParametersCache(new SqlStore(svc.db), 60_000);
-    await parameters.refresh();
-    await importLog(new SqlImportStore(svc.db), {
-      data: imported, lineOf: log.lineOf, items: log.extra.get('item_id'), sha256: log.sha256, append: false, threshold: 0.95,
-      parameters: (c) => parameters.get(c),
-    }, mapIds(imported));
+    await importItemsLog(svc.db);
   });
   afterAll(async () => {
     await svc?.stop();
     tmp?.cleanup();
   });
-  const items = async (concept: string) => {
-    const all: StoredItem[] = [];
-    for (let after: string | undefined; ; ) {
-      const r = await svc.app.inject({ method: 'GET', url: `/api/bkt/parameters/${concept}/items?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}` });
-      expect(r.statusCode, r.body).toBe(200);
-      const page = r.json();
-      all.push(...page.items);
-      if (!page.next_after) return { version: page.version as number, items: all };
-      after = page.next_after;
-    }
-  };
+  const items = (concept: string) => storedItems(svc.app, concept);
   const storedParams = async (concept: string): Promise<BktParams> => (await svc.app.inject({ method: 'GET', url: `/api/bkt/parameters/${concept}` })).json();
 
   /** The stored items as the core's per-value parameters (null values are the concept's). */

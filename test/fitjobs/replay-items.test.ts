@@ -4,9 +4,10 @@
  * the live update did, so live updates followed by a replay under the same parameters leave every state unchanged to
  * the bit; the fit writes the concept's items with its new version in the same transaction.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initialState, makeParams, updateMastery } from '../../src/bkt/index.js';
-import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
+import { DRIVERS, newId } from '../support/service.js';
+import { requestsTo, serviceForSuite } from '../support/suite-service.js';
 import { runFit } from './support.js';
 
 const PARAMS = makeParams({ prior: 0.3, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0 });
@@ -22,15 +23,8 @@ const ANSWERS: [string | null, boolean][] = [
 ];
 
 describe.each(DRIVERS)('replay with items on %s', (driver) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startService(driver);
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
-  const call = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown) =>
-    svc.app.inject({ method, url, ...(payload !== undefined && { payload: payload as string }) });
+  const svc = serviceForSuite(driver);
+  const { call } = requestsTo(svc);
   const states = (concept: string) =>
     svc.db.query<{ student_id: string; p_known: number; p_unknown: number; version: number }>(
       'SELECT student_id, p_known, p_unknown, version FROM public.student_mastery WHERE concept_id = $1 ORDER BY student_id',

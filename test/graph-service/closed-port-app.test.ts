@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNeo4jWriter } from '../../src/graph/neo4j-writer.js';
-import { loadGraphConfig } from '../../src/graph/config.js';
+import { loadGraphConfig } from '../../src/config.js';
 import { RecordingGraphWriter } from '../../src/graph/recording-writer.js';
 import { setGraphEnabled } from '../../src/store/graph-admin.js';
 import { GRAPH_FLAG_TTL_MS } from '../../src/store/outbox-hook.js';

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadGraphConfig, type Neo4jConfig } from '../../src/graph/config.js';
+import { loadGraphConfig } from '../../src/config.js';
+import type { Neo4jConfig } from '../../src/graph/config.js';
 import { createNeo4jWriter, type Neo4jGraphWriter } from '../../src/graph/neo4j-writer.js';
 import { OutboxRelay } from '../../src/graph/relay.js';
 import { MemoryOutbox } from './support/memory-outbox.js';

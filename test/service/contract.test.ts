@@ -3,8 +3,9 @@
  * a scratch database on the PostgreSQL 15 server. Expected numbers come from the story's formula written out here,
  * not from the core, so a wrong core or a lossy store both fail.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
+import { describe, expect, it } from 'vitest';
+import { DRIVERS, newId } from '../support/service.js';
+import { serviceForSuite } from '../support/suite-service.js';
 
 /** The story's update: posterior from the answer, then the learning transition. */
 function storyUpdate(pL: number, correct: boolean, p = { learn: 0.2, guess: 0.25, slip: 0.1 }): number {
@@ -15,13 +16,7 @@ function storyUpdate(pL: number, correct: boolean, p = { learn: 0.2, guess: 0.25
 }
 
 describe.each(DRIVERS)('mastery service on %s', (driver) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startService(driver);
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
+  const svc = serviceForSuite(driver);
 
   const update = (body: Record<string, unknown>) => svc.app.inject({ method: 'POST', url: '/api/bkt/update', payload: body });
   const batch = (responses: Record<string, unknown>[]) =>

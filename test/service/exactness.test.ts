@@ -6,9 +6,10 @@
  * The students are the longest one plus the two on which a store keeping P(L) alone goes most wrong (found here by
  * replaying that lossy form), so the test fails if either probability of the state is lost on its way through SQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readCsv } from '../support/data.js';
-import { DRIVERS, idFor, startService, type TestService } from '../support/service.js';
+import { DRIVERS, idFor } from '../support/service.js';
+import { serviceForSuite } from '../support/suite-service.js';
 
 const TOL = 1e-9;
 const LONGEST = 1;
@@ -60,13 +61,7 @@ function chosenRows(): { rows: Row[]; lossyWorst: number } {
 }
 
 describe.each(DRIVERS)('statics2011 replayed through the service on %s', (driver) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startService(driver);
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
+  const svc = serviceForSuite(driver);
 
   it('matches pyBKT within 1e-9, state read back after every answer, where P(L) alone would be off', async () => {
     const { rows, lossyWorst } = chosenRows();

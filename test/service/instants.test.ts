@@ -9,7 +9,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normaliseInstant } from '../../src/http/instant.js';
 import { TEST_SEED } from '../support/seed.js';
-import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
+import { DRIVERS, newId } from '../support/service.js';
+import { requestsTo, serviceForSuite } from '../support/suite-service.js';
 import { SERVER_URL } from '../support/pg.js';
 
 const NOT_INSTANTS = [
@@ -21,15 +22,8 @@ const NOT_INSTANTS = [
 ] as const;
 
 describe.each(DRIVERS)('date-times on %s', (driver) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startService(driver);
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
-  const post = (url: string, payload: unknown) =>
-    svc.app.inject({ method: 'POST', url, payload: payload as string, headers: { 'content-type': 'application/json' } });
+  const svc = serviceForSuite(driver);
+  const { post } = requestsTo(svc);
   const answer = (answeredAt: string) => ({ student_id: newId(), concept_id: newId(), correct: true, answered_at: answeredAt });
 
   it.each(NOT_INSTANTS)('400 naming answered_at for %s', async (_what, text, message) => {

@@ -3,24 +3,18 @@
  * that computed each answer; bad item ids refused with the field named; the story's created_at on history rows.
  * Items with their own guess and slip, learn and forget: every answer moves mastery exactly as the core computes it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   initialState, makeParams, traceMasteryByValue, updateMastery, type PerValueParams,
 } from '../../src/bkt/index.js';
 import { indexVariantColumn } from '../../src/bkt/variants.js';
 import { ITEMS_BODY_LIMIT } from '../../src/http/fit-routes.js';
-import { DRIVERS, newId, startService, type TestService } from '../support/service.js';
+import { DRIVERS, newId } from '../support/service.js';
+import { requestsTo, serviceForSuite } from '../support/suite-service.js';
 
 describe.each(DRIVERS)('item_id on %s', (driver) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startService(driver);
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
-  const post = (url: string, payload: unknown) =>
-    svc.app.inject({ method: 'POST', url, payload: payload as string, headers: { 'content-type': 'application/json' } });
+  const svc = serviceForSuite(driver);
+  const { post } = requestsTo(svc);
   const history = async (student: string) => {
     const r = await svc.app.inject({ method: 'GET', url: `/api/bkt/history/${student}?limit=1000` });
     expect(r.statusCode).toBe(200);
@@ -91,15 +85,8 @@ describe.each(DRIVERS)('item_id on %s', (driver) => {
 });
 
 describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startService(driver);
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
-  const call = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown) =>
-    svc.app.inject({ method, url, ...(payload !== undefined && { payload: payload as string }) });
+  const svc = serviceForSuite(driver);
+  const { call } = requestsTo(svc);
   const conceptParams = makeParams({ prior: 0.3, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0 });
   const hard = { item_id: 'hard', guess: 0.05, slip: 0.3 };
   const easy = { item_id: 'easy', guess: 0.45, slip: 0.02 };
@@ -225,15 +212,8 @@ describe.each(DRIVERS)('per-item guess and slip on %s', (driver) => {
 });
 
 describe.each(DRIVERS)('per-item learn and forget on %s', (driver) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startService(driver);
-  });
-  afterAll(async () => {
-    await svc?.stop();
-  });
-  const call = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown) =>
-    svc.app.inject({ method, url, ...(payload !== undefined && { payload: payload as string }) });
+  const svc = serviceForSuite(driver);
+  const { call } = requestsTo(svc);
   const conceptParams = makeParams({ prior: 0.3, learn: 0.1, guess: 0.2, slip: 0.1, forget: 0.02 });
   /** Learn only (forget stays the concept's), every value, forget only. */
   const slow = { item_id: 'slow', learn: 0.01 };
