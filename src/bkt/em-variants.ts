@@ -7,7 +7,7 @@
  * never decreases. A separate loop from em.ts's, so the standard model keeps its own, faster one.
  */
 import type { BktParams } from './params.js';
-import { type FitOptions, PARAM_FLOOR, SHORT_RUN_ITERATIONS, upperLimit } from './options.js';
+import { type FitOptions, KICK_ITERATIONS, KICK_SHARE, PARAM_FLOOR, SHORT_RUN_ITERATIONS, upperLimit } from './options.js';
 import {
   type Counts, countRows, emptyCounts, type EmResult, FOLD_BELOW, FOLD_UP, LOG_FOLD, maxSequenceLength,
   mStep, projectStart, ratio,
@@ -317,10 +317,73 @@ export function runEmByValue(
     eSteps += iterate(seqs, leader, o, o.maxIterations, minGain, alpha);
     if (leader.logLik > run.logLik) run = leader;
   }
+  return resultOf(seqs, run, o, eSteps);
+}
+
+function resultOf(seqs: ValueSequences, run: Run, o: FitOptions, eSteps: number): ValueEmResult {
   const params = ownParams(seqs, run.model, run.counts, o);
   const values = withOwnWhereUninformed(run.model, run.counts, params);
   const result = { params, logLik: run.logLik, iterations: run.iterations, converged: run.converged, values, eSteps };
   return run.history ? { ...result, history: run.history } : result;
+}
+
+/** A run from a model of every value, after its first E-step. */
+function startRun(seqs: ValueSequences, model: ValueModel, alpha: Float64Array): Run {
+  const counts = emptyValueCounts(seqs.sizes);
+  const logLik = eStepByValue(seqs, model, counts, alpha);
+  return { model, logLik, counts, spare: emptyValueCounts(seqs.sizes), iterations: 0, converged: false };
+}
+
+/**
+ * Iterated local search from a fit (`o.kicks` kicks): each kick redraws every per-value parameter of the fitted
+ * variants with probability KICK_SHARE (from the ranges of the restarts' starting points; fixed parameters stay),
+ * runs EM from there for at most KICK_ITERATIONS iterations, and when that beats the best fit so far, runs it on to
+ * convergence and kicks from it next. Each kick is exact EM from a start of its own, so the result is never below
+ * `fit`. Kicks move many sparse values at once to other modes: a better maximum that differs from the fit in a few
+ * values jointly, which no step in one value reaches (each such step alone lowers the log-likelihood), is found so.
+ */
+export function kickByValue(seqs: ValueSequences, fit: ValueEmResult, o: FitOptions, rand: () => number): ValueEmResult {
+  const alpha = new Float64Array(2 * Math.max(1, maxSequenceLength(seqs)));
+  const minGain = o.tol * countRows(seqs);
+  const shortLimit = Math.min(KICK_ITERATIONS, o.maxIterations);
+  let best: Run | undefined;
+  let bestLogLik = fit.logLik;
+  let eSteps = 0;
+  for (let k = 0; k < o.kicks; k++) {
+    const from = best?.model ?? fit.values;
+    const run = startRun(seqs, kicked(from, seqs, o, rand), alpha);
+    eSteps += 1 + iterate(seqs, run, o, shortLimit, minGain, alpha);
+    if (!(run.logLik > bestLogLik)) continue;
+    eSteps += iterate(seqs, run, o, o.maxIterations, minGain, alpha);
+    best = run;
+    bestLogLik = run.logLik;
+  }
+  return best ? resultOf(seqs, best, o, eSteps) : { ...fit, eSteps };
+}
+
+/** A copy of m with each per-value parameter of the fitted variants redrawn with probability KICK_SHARE. */
+function kicked(m: ValueModel, seqs: ValueSequences, o: FitOptions, rand: () => number): ValueModel {
+  const out = { prior: m.prior.slice(), learn: m.learn.slice(), forget: m.forget.slice(), guess: m.guess.slice(), slip: m.slip.slice() };
+  const f = o.fixed;
+  // Two draws per parameter and value whether or not it changes, so fixing one leaves the others' draws unchanged.
+  const top = 1 - PARAM_FLOOR;
+  const redraw = (a: Float64Array, scale: number, free: boolean) => {
+    for (let k = 0; k < a.length; k++) {
+      const hit = rand() < KICK_SHARE;
+      const v = scale * rand();
+      if (hit && free) a[k] = Math.min(top, Math.max(PARAM_FLOOR, v));
+    }
+  };
+  if (seqs.varied.prior) redraw(out.prior, 1, f.prior === undefined);
+  if (seqs.varied.learn) {
+    redraw(out.learn, 0.4, f.learn === undefined);
+    redraw(out.forget, 0.1, o.fitForget && f.forget === undefined);
+  }
+  if (seqs.varied.guessSlip) {
+    redraw(out.guess, Math.min(0.4, upperLimit(o, 'guess')), f.guess === undefined);
+    redraw(out.slip, Math.min(0.3, upperLimit(o, 'slip')), f.slip === undefined);
+  }
+  return out;
 }
 
 /**

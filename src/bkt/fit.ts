@@ -6,13 +6,13 @@
 import { type BktParams, DEFAULT_PARAMS, PARAM_NAMES } from './params.js';
 import { type FitOptions, makeFitOptions } from './options.js';
 import { type EmResult, maxSequenceLength, runEm, countRows, logLikelihood } from './em.js';
-import { restartStart, shortRunStart } from './restarts.js';
+import { kickRandom, restartStart, shortRunStart } from './restarts.js';
 import {
   degeneracyReasons, masteryAdvice, opportunitiesToMastery, type QualityFlags, qualityFlags,
 } from './quality.js';
 import { conceptSequences, type ResponseData } from './dataset.js';
 import type { SequenceSet } from './trace.js';
-import { runEmByValue, type ValueModel } from './em-variants.js';
+import { kickByValue, runEmByValue, type ValueModel } from './em-variants.js';
 import { hasVariants, perValueParams, valueSequences } from './fit-variants.js';
 import type { PerValueParams } from './variants.js';
 
@@ -131,6 +131,22 @@ export function runUnit(data: ResponseData, unit: FitUnit, o: FitOptions, alpha?
   return { ...em, restart: unit.restart, degenerate };
 }
 
+/**
+ * Kicks from a concept's best restart (the one summarizeConcept would pick), seeded by (seed, concept id) alone:
+ * a better result replaces that restart's outcome in `list`. Returns the E-steps run.
+ */
+function kickBest(data: ResponseData, c: number, list: RestartOutcome[], o: FitOptions): { eSteps: number } {
+  const eligible = list.filter((x) => x.values && (o.fallback === 'none' || !x.degenerate));
+  if (eligible.length === 0) return { eSteps: 0 };
+  const best = eligible.reduce((a, b) => (b.logLik > a.logLik || (b.logLik === a.logLik && b.restart < a.restart) ? b : a));
+  const em = kickByValue(valueSequences(data, c), { ...best, values: best.values!, eSteps: 0 }, o, kickRandom(o, data.conceptIds[c]));
+  const degenerate = degeneracyReasons(em.params).length > 0;
+  if (em.logLik > best.logLik && (o.fallback === 'none' || !degenerate)) {
+    list[list.indexOf(best)] = { ...em, restart: best.restart, degenerate };
+  }
+  return { eSteps: em.eSteps };
+}
+
 function dataSize(data: ResponseData, concept: number) {
   const seqs = unitSequences(data, concept);
   const { offsets } = seqs;
@@ -199,6 +215,13 @@ export function assembleFit(data: ResponseData, o: FitOptions, results: Readonly
     if (!list) byConcept.set(unit.concept, (list = []));
     list.push(outcome);
     rowIterations += unit.rows * (outcome.eSteps ?? outcome.iterations + 1);
+  }
+  if (o.kicks > 0 && hasVariants(data)) {
+    for (const [c, list] of byConcept) {
+      if (c === POOLED) continue;
+      const kicked = kickBest(data, c, list, o);
+      rowIterations += countRows(conceptSequences(data, c)) * kicked.eSteps;
+    }
   }
   const summarize = (c: number) => summarizeConcept(data, c, byConcept.get(c)!, o);
   const pooled = byConcept.has(POOLED) ? summarize(POOLED) : null;

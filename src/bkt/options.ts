@@ -27,6 +27,11 @@ export interface FitOptions {
    * same work than as many full restarts (bench/local-maxima.ts). 1 = plain restarts. The standard model ignores it.
    */
   readonly shortRuns: number;
+  /**
+   * Models with per-value parameters only: kicks of iterated local search from each concept's best restart
+   * (em-variants.ts's kickByValue). 0 = none. The standard model ignores it.
+   */
+  readonly kicks: number;
   readonly maxIterations: number;
   /** Stop when an iteration gains at most tol * responses in log-likelihood. */
   readonly tol: number;
@@ -48,6 +53,7 @@ export const DEFAULT_FIT_OPTIONS: FitOptions = Object.freeze({
   pooledRestarts: 1,
   seed: 0,
   shortRuns: 10,
+  kicks: 20,
   maxIterations: 100,
   tol: 1e-6,
   bounds: Object.freeze({ guess: 0.3, slip: 0.3 }),
@@ -59,6 +65,12 @@ export const DEFAULT_FIT_OPTIONS: FitOptions = Object.freeze({
 
 /** Iterations of each short run (see FitOptions.shortRuns): enough for the runs' order to settle. */
 export const SHORT_RUN_ITERATIONS = 20;
+
+/** Iterations of EM from each kick before it is compared with the best fit (see FitOptions.kicks). */
+export const KICK_ITERATIONS = 50;
+
+/** Share of the per-value parameters each kick redraws. */
+export const KICK_SHARE = 0.5;
 
 /** Every M-step keeps parameters at least this far from 0 and 1. */
 export const PARAM_FLOOR = 1e-6;
@@ -74,6 +86,7 @@ export function makeFitOptions(partial: Partial<FitOptions> = {}): FitOptions {
     throw new RangeError(`seed must be an integer in [0, 2^32), got ${o.seed}`);
   }
   if (!Number.isInteger(o.shortRuns) || o.shortRuns < 1) throw new RangeError(`shortRuns must be an integer >= 1, got ${o.shortRuns}`);
+  if (!Number.isInteger(o.kicks) || o.kicks < 0) throw new RangeError(`kicks must be an integer >= 0, got ${o.kicks}`);
   if (!Number.isInteger(o.maxIterations) || o.maxIterations < 1) {
     throw new RangeError(`maxIterations must be an integer >= 1, got ${o.maxIterations}`);
   }

@@ -69,3 +69,8 @@ function drawStart(o: FitOptions, rand: () => number): BktParams {
   const forget = 0.1 * rand();
   return { prior, learn, guess, slip, forget: o.fitForget ? forget : 0 };
 }
+
+/** The random source of a concept's kicks (see em-variants.ts's kickByValue), seeded by (seed, concept id) alone. */
+export function kickRandom(o: FitOptions, conceptId: string): () => number {
+  return makeRandom(o.seed, `${conceptId}\u0001kicks`, 0);
+}

@@ -10,6 +10,7 @@ export interface FitCliOptions extends VariantCliOptions {
   pooledRestarts: number;
   seed: number;
   shortRuns: number;
+  kicks: number;
   maxIterations: number;
   tol: number;
   bounds: { guess: number | null; slip: number | null };
@@ -65,6 +66,7 @@ export function addFitOptions(cmd: Command): Command {
     .option('--pooled-restarts <n>', 'EM starts of the pooled fallback fit (all rows as one concept)', parseInteger(1), d.pooledRestarts)
     .option('--seed <n>', 'seed of the random restarts (results never depend on threads or concept order)', parseInteger(0, 0xffffffff), d.seed)
     .option('--short-runs <n>', 'with --multigs, --multilearn or --multiprior: EM starts per restart, 20 iterations from each, then the best goes on (1 = plain restarts)', parseInteger(1), d.shortRuns)
+    .option('--kicks <n>', 'with --multigs, --multilearn or --multiprior: kicks of local search from each concept\'s best restart (0 = none)', parseInteger(0), d.kicks)
     .option('--max-iterations <n>', 'EM iterations at most per start', parseInteger(1), d.maxIterations)
     .option('--tol <x>', 'stop when an iteration gains at most tol * responses in log-likelihood', parseNumber(0, 1), d.tol)
     .addOption(
@@ -99,6 +101,7 @@ export function fitOptionsFrom(o: FitCliOptions): Partial<FitOptions> {
     pooledRestarts: o.pooledRestarts,
     seed: o.seed,
     shortRuns: o.shortRuns,
+    kicks: o.kicks,
     maxIterations: o.maxIterations,
     tol: o.tol,
     bounds: o.bounds,

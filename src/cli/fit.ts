@@ -175,6 +175,7 @@ function optionsJson(o: FitOptions) {
     pooled_restarts: o.pooledRestarts,
     seed: o.seed,
     short_runs: o.shortRuns,
+    kicks: o.kicks,
     max_iterations: o.maxIterations,
     tol: o.tol,
     bounds: { guess: o.bounds.guess, slip: o.bounds.slip },

@@ -11,7 +11,7 @@ import {
 import { runEm } from '../../src/bkt/em.js';
 import { SHORT_RUN_ITERATIONS } from '../../src/bkt/options.js';
 import {
-  broadcastParams, emptyValueCounts, eStepByValue, runEmByValue, type ValueModel, type ValueSequences,
+  broadcastParams, emptyValueCounts, eStepByValue, kickByValue, runEmByValue, type ValueModel, type ValueSequences,
 } from '../../src/bkt/em-variants.js';
 import { valueSequences } from '../../src/bkt/fit-variants.js';
 import { fitDatasetParallel } from '../../src/fitting/parallel.js';
@@ -177,9 +177,45 @@ describe('EM with per-value parameters', () => {
     expect(b.rowIterations).toBe(a.rowIterations);
   });
 
+  it('kicks: an integer >= 0, ignored by the standard model, and never below the fit they start from', () => {
+    expect(() => makeFitOptions({ kicks: -1 })).toThrow(/kicks/);
+    expect(() => makeFitOptions({ kicks: 0.5 })).toThrow(RangeError);
+    const standard = keepVariants(simulateVariants(TRUTH, 200, 10, 29), []);
+    const a = fitDataset(standard, { kicks: 0 });
+    const b = fitDataset(standard, { kicks: 9 });
+    expect(b.concepts).toEqual(a.concepts);
+    expect(b.rowIterations).toBe(a.rowIterations);
+
+    const d = keepVariants(simulateVariants(TRUTH, 300, 12, 31), ['guessSlip', 'learn', 'prior']);
+    const seqs = valueSequences(d, 0);
+    const o = makeFitOptions({ fitForget: true, bounds: { guess: null, slip: null }, fixed: { prior: 0.3 }, kicks: 6 });
+    const fit = runEmByValue(seqs, { prior: 0.3, learn: 0.2, guess: 0.2, slip: 0.1, forget: 0.05 }, o);
+    const kicked = kickByValue(seqs, fit, o, makeRandom(TEST_SEED, 'kicks', 0));
+    expect(kicked.logLik).toBeGreaterThanOrEqual(fit.logLik);
+    // The log-likelihood reported is that of the values returned, which keep fixed parameters and the box.
+    const at = eStepByValue(seqs, kicked.values, emptyValueCounts(seqs.sizes), new Float64Array(64));
+    expect(at).toBeCloseTo(kicked.logLik, 9);
+    expect([...kicked.values.prior].every((p) => p === 0.3)).toBe(true);
+    for (const k of ['learn', 'forget', 'guess', 'slip'] as const) {
+      expect([...kicked.values[k]].every((p) => p >= 0 && p <= 1)).toBe(true);
+    }
+    expect(kicked.eSteps).toBeGreaterThanOrEqual(o.kicks);
+    // No kicks: the fit itself.
+    expect(kickByValue(seqs, fit, makeFitOptions({ ...o, kicks: 0 }), makeRandom(TEST_SEED, 'kicks', 0)).values).toEqual(fit.values);
+  });
+
+  it('kicks run from the best restart and count in rowIterations', () => {
+    const d = keepVariants(simulateVariants(TRUTH, 300, 12, 37), ['guessSlip']);
+    const options = { bounds: { guess: null, slip: null }, fallback: 'none' as const, restarts: 2 };
+    const plain = fitDataset(d, { ...options, kicks: 0 });
+    const kicked = fitDataset(d, { ...options, kicks: 4 });
+    expect(kicked.concepts[0].logLik).toBeGreaterThanOrEqual(plain.concepts[0].logLik);
+    expect(kicked.rowIterations).toBeGreaterThan(plain.rowIterations);
+  });
+
   it('recovers per-item guess and slip, per-template learn and forget, per-class prior at 5,000 x 20', () => {
     // One run per restart: this likelihood has one maximum worth finding, and short runs are tested above.
-    const fit = fitDataset(data, { fitForget: true, fallback: 'none', bounds: { guess: null, slip: null }, tol: 1e-9, maxIterations: 500, shortRuns: 1 });
+    const fit = fitDataset(data, { fitForget: true, fallback: 'none', bounds: { guess: null, slip: null }, tol: 1e-9, maxIterations: 500, shortRuns: 1, kicks: 0 });
     const pv = fit.concepts[0].perValue!;
     expect(pv.guessSlip!.column).toBe('item_id');
     pv.guessSlip!.values.forEach((v) => {
