@@ -74,10 +74,11 @@ export function maxSequenceLength(seqs: SequenceSet): number {
  * of the responses under `p`. `alpha` is scratch of at least 2 * the longest sequence.
  */
 export function eStep(seqs: SequenceSet, p: BktParams, counts: Counts, alpha: Float64Array): number {
-  if (!warm) warmUpEStep();
+  const forget = p.forget !== 0;
+  if (!warmed[forget ? 1 : 0]) warmUpKernel(forget);
   fillCoefficients(p);
-  if (p.forget === 0) forwardBackwardNoForget(seqs, counts, alpha);
-  else forwardBackward(seqs, counts, alpha);
+  if (forget) forwardBackward(seqs, counts, alpha);
+  else forwardBackwardNoForget(seqs, counts, alpha);
   return Math.log(counts.scale) - counts.folds * LOG_FOLD;
 }
 
@@ -147,15 +148,23 @@ function fillCoefficients(p: BktParams): void {
  * run in the interpreter until a compiled version is ready: measured on assist2009's 325k rows, the first two calls
  * at about 100 ns per row instead of 15, and in some runs later calls at twice the steady cost.
  *
- * So both kernels first run to their end a few hundred times on a few rows that take every branch: they are then
- * compiled for a whole call (not only on stack replacement), on a background thread, from complete feedback. Call
- * it ahead of the first real E-step (for example before a CSV is read) to let that compilation overlap other work;
- * the first eStep calls it otherwise. It takes about a millisecond.
+ * So a kernel first runs to its end a few hundred times on a few rows that take every branch: it is then compiled
+ * for a whole call (not only on stack replacement), on a background thread, from complete feedback. Call
+ * warmUpEStep ahead of the first real E-step (for example before a CSV is read) to let that compilation overlap
+ * other work; the first eStep of each kernel warms it otherwise. It takes about a millisecond.
+ *
+ * Only the kernel without forgetting (the default model) is warmed ahead: the other's compilation, on every thread,
+ * is CPU time and memory a default fit never uses. A fit with forgetting warms its kernel at its first E-step.
  */
-let warm = false;
+const warmed = [false, false];
 export function warmUpEStep(): void {
-  if (warm) return;
-  warm = true;
+  warmUpKernel(false);
+}
+
+function warmUpKernel(forget: boolean): void {
+  const kernel = forget ? 1 : 0;
+  if (warmed[kernel]) return;
+  warmed[kernel] = true;
   // Learn 0 and a correct answer as unlikely known as unknown (2^-20 each): 30 correct rows fold within a sequence,
   // forward and backward; four of 10 rows fold the running product across sequences. An empty and a one-row
   // sequence take the other early paths.
@@ -171,21 +180,20 @@ export function warmUpEStep(): void {
   const alpha = new Float64Array(60);
   const counts = emptyCounts();
   for (let k = 0; k < WARM_UP_CALLS; k++) {
-    const seqs = sets[(k >> 2) & 1];
+    const seqs = sets[(k >> 1) & 1];
     // Odd calls start the sequences at prior 0.25, so the kernels also see a prior that is not a small integer.
-    const forget = k % 4 < 2 ? 0 : 0.05;
     const prior = k % 2 === 0 ? 0 : 0.25;
-    fillCoefficients({ prior, learn: 0, guess: 2 ** -20, slip: 1 - 2 ** -20, forget });
-    if (forget === 0) forwardBackwardNoForget(seqs, counts, alpha);
-    else forwardBackward(seqs, counts, alpha);
+    fillCoefficients({ prior, learn: 0, guess: 2 ** -20, slip: 1 - 2 ** -20, forget: forget ? 0.05 : 0 });
+    if (forget) forwardBackward(seqs, counts, alpha);
+    else forwardBackwardNoForget(seqs, counts, alpha);
   }
 }
 
 /**
- * Warm-up calls, half on each kernel: V8 marks both for compilation after 20 to 40 (node --trace-opt), and
- * compiles them on a background thread meanwhile; more calls would only run in the interpreter until it is done.
+ * Warm-up calls per kernel: V8 marks the kernel for compilation within them (node --trace-opt) and compiles it on
+ * a background thread meanwhile; more calls would only run in the interpreter until it is done.
  */
-const WARM_UP_CALLS = 60;
+const WARM_UP_CALLS = 30;
 
 /**
  * The loops of eStep, which leave the likelihood as counts.scale and counts.folds (the caller takes the one log).
