@@ -13,7 +13,10 @@ const EMPTY = -1;
 export class ByteInterner {
   /** The ids, index by index. */
   readonly ids: string[] = [];
-  /** Two spellings with the same text (invalid UTF-8 decodes to U+FFFD) share one index. */
+  /**
+   * Two spellings with the same text share one index: only invalid UTF-8 makes such a pair (it decodes to U+FFFD;
+   * valid UTF-8 and its text determine each other), so only texts holding U+FFFD are kept here, not every id.
+   */
   private readonly byText = new Map<string, number>();
   private arena = new Uint8Array(1 << 12);
   private arenaUsed = 0;
@@ -106,11 +109,12 @@ export class ByteInterner {
     this.arenaUsed += e - s;
     this.keyStart[key + 1] = this.arenaUsed;
     this.keyHash[key] = h;
-    let id = this.byText.get(text);
+    const shared = text.includes('\uFFFD');
+    let id = shared ? this.byText.get(text) : undefined;
     if (id === undefined) {
       id = this.ids.length;
       this.ids.push(text);
-      this.byText.set(text, id);
+      if (shared) this.byText.set(text, id);
     }
     this.keyId[key] = id;
     return key;
