@@ -61,8 +61,11 @@ function sharedVariants(v: VariantData): VariantData {
  * execArgv: [] so a worker does not inherit the parent's loaders (tsx, test runners): it is plain JS. A small young
  * generation: a worker allocates only a few objects per EM iteration, and V8's default young generation (tens of MB)
  * filled with them before each collection was 8 MB of the peak RSS of `bkt fit` on assist2015 (bench/peers).
+ * An old generation of at most 1 GB rather than V8's default (a share of physical memory, often several GB): V8
+ * sizes a heap's first steps from its limit, and the smaller one is 1.5 MB less peak RSS of that fit. A worker's
+ * heap holds the units and ids of one fit (the responses are shared memory outside it): a few MB for assist2015.
  */
-const WORKER_OPTIONS = { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 2 } };
+const WORKER_OPTIONS = { execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 1024 } };
 
 /**
  * Starts one fit worker: the compiled JS normally; when this module runs from its TypeScript source (tests,
