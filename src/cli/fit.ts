@@ -146,12 +146,12 @@ async function fitWithProgress(data: ResponseData, o: FitCommandOptions, progres
 }
 
 /**
- * What the fit needs of the log: its grouped sequences and the sha256 of its bytes; neither the rows as read nor the
- * map back to them (`rowOf`), which are left to the collector.
+ * What the fit needs of the log: its grouped sequences and the sha256 of its bytes. The rows as read are left to the
+ * collector, and the map back to them (`rowOf`) is never made.
  */
 async function loadForFit(file: string, o: FitCommandOptions, progress: Progress, variants: VariantColumnNames) {
-  const { log, data, seconds } = await loadResponseData(file, columnNames(o), progress, { columns: variants, fitting: true });
-  return { sha256: log.sha256, data: { ...data, rowOf: new Uint32Array(0) }, seconds };
+  const { log, data, seconds } = await loadResponseData(file, columnNames(o), progress, { columns: variants, fitting: true }, { rowOf: false });
+  return { sha256: log.sha256, data, seconds };
 }
 
 /**
