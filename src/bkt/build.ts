@@ -14,8 +14,10 @@ import { groupVariants, VARIANT_KINDS, type VariantRows } from './variants.js';
 export interface ResponseRows {
   readonly studentIds: readonly string[];
   readonly conceptIds: readonly string[];
-  readonly student: Uint32Array;
-  readonly concept: Uint32Array;
+  /** Student index per row; any of the unsigned typed arrays (a reader can keep a few ids in 8 or 16 bits). */
+  readonly student: Uint8Array | Uint16Array | Uint32Array;
+  /** Concept index per row, as `student`. */
+  readonly concept: Uint8Array | Uint16Array | Uint32Array;
   /** 1 = correct, 0 = wrong, NO_OBSERVATION (2) = a step with no observed answer. */
   readonly correct: Uint8Array;
   /** Optional time key per row; sorts rows within each student. */
@@ -91,6 +93,9 @@ export interface BuildOptions {
    */
   readonly rowOf?: boolean;
 }
+
+/** An index column of `ResponseRows`. */
+type IndexColumn = ResponseRows['student'];
 
 /** Groups a response log into `ResponseData` (see the file comment). Linear time without an order key. */
 export function buildResponseData(rows: ResponseRows, options: BuildOptions = {}): BuiltData {
@@ -208,7 +213,7 @@ function countingSort(count: number, keys: number, key: (k: number) => number, i
  * Row indices grouped by student (in order of first appearance), each student's rows sorted by the order key,
  * stably (equal keys keep input order; NaN sorts last). Linear when each student's keys are already in order.
  */
-function sortByStudentThenKey(student: Uint32Array, order: Float64Array, nStudents: number): Uint32Array {
+function sortByStudentThenKey(student: IndexColumn, order: Float64Array, nStudents: number): Uint32Array {
   const n = student.length;
   const rank = firstAppearanceRanks(student, nStudents, null);
   const rows = countingSort(n, nStudents, (i) => rank[student[i]], null);
@@ -229,7 +234,7 @@ function compareNumbers(a: number, b: number): number {
 }
 
 /** For each id, its rank by first appearance (rows visited in `visit` order, or input order). */
-function firstAppearanceRanks(ids: Uint32Array, count: number, visit: Uint32Array | null): Uint32Array {
+function firstAppearanceRanks(ids: IndexColumn, count: number, visit: Uint32Array | null): Uint32Array {
   const rank = new Uint32Array(count).fill(0xffffffff);
   let next = 0;
   for (let t = 0; t < ids.length; t++) {
@@ -247,7 +252,7 @@ function invert(rank: Uint32Array): Uint32Array {
   return out;
 }
 
-function findNonContiguous(student: Uint32Array, studentIds: readonly string[]): NonContiguousStudent | null {
+function findNonContiguous(student: IndexColumn, studentIds: readonly string[]): NonContiguousStudent | null {
   const lastRow = new Int32Array(studentIds.length).fill(-1);
   for (let i = 0; i < student.length; i++) {
     const s = student[i];
