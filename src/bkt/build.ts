@@ -126,7 +126,38 @@ export function buildResponseData(rows: ResponseRows, options: BuildOptions = {}
   const byStudent =
     time === null && nonContiguous === null ? null : countingSort(n, nStudents, (t) => studentRank[student[time ? time[t] : t]], time);
 
-  // A stable counting sort of those rows by concept rank orders them by (concept, student, time): each
+  // The variants' values are grouped through rowOf, so it is made for them even when not kept.
+  const keepRowOf = options.rowOf !== false || rows.variants !== undefined;
+  const { responses, offsets, conceptSeqs, seqStudent, rowOf } = groupByConcept(rows, byStudent, conceptRank, studentRank, keepRowOf);
+
+  const data: ResponseData = {
+    responses,
+    offsets,
+    conceptSeqs,
+    conceptIds: Array.from(conceptByRank, (k) => conceptIds[k]),
+    seqStudent,
+    studentIds: Array.from(studentByRank, (k) => studentIds[k]),
+    rowOf: options.rowOf !== false && rowOf !== null ? rowOf : new Uint32Array(0),
+  };
+  const variants = rowOf === null ? undefined : groupVariants(rows.variants, rowOf, data);
+  return { data: variants === undefined ? data : { ...data, variants }, nonContiguous };
+}
+
+/**
+ * The grouped rows: the rows (in `byStudent` order, or input order) placed by concept rank, the sequences found and
+ * their students, and the input row of each grouped row when `keepRowOf`.
+ */
+function groupByConcept(
+  rows: ResponseRows,
+  byStudent: Uint32Array | null,
+  conceptRank: Uint32Array,
+  studentRank: Uint32Array,
+  keepRowOf: boolean,
+) {
+  const { student, concept, correct } = rows;
+  const n = student.length;
+  const nConcepts = rows.conceptIds.length;
+  // A stable counting sort of the rows by concept rank orders them by (concept, student, time): each
   // (student, concept) sequence is then contiguous, and the sequences of a concept follow in student order. A row
   // whose student differs from the previous row of its concept starts a sequence. A first pass counts the rows and
   // sequences of each concept, the second places rows and sequences.
@@ -153,8 +184,7 @@ export function buildResponseData(rows: ResponseRows, options: BuildOptions = {}
   const responses = new Uint8Array(n);
   const offsets = new Uint32Array(nSeq + 1);
   const seqStudent = new Uint32Array(nSeq);
-  // The variants' values are grouped through rowOf, so it is made for them even when not kept.
-  const rowOf = options.rowOf !== false || rows.variants !== undefined ? new Uint32Array(n) : null;
+  const rowOf = keepRowOf ? new Uint32Array(n) : null;
   for (let k = 0; k < n; k++) {
     const i = byStudent === null ? k : byStudent[k];
     const cr = conceptRank[concept[i]];
@@ -172,17 +202,7 @@ export function buildResponseData(rows: ResponseRows, options: BuildOptions = {}
   }
   offsets[nSeq] = n;
 
-  const data: ResponseData = {
-    responses,
-    offsets,
-    conceptSeqs,
-    conceptIds: Array.from(conceptByRank, (k) => conceptIds[k]),
-    seqStudent,
-    studentIds: Array.from(studentByRank, (k) => studentIds[k]),
-    rowOf: options.rowOf !== false && rowOf !== null ? rowOf : new Uint32Array(0),
-  };
-  const variants = rowOf === null ? undefined : groupVariants(rows.variants, rowOf, data);
-  return { data: variants === undefined ? data : { ...data, variants }, nonContiguous };
+  return { responses, offsets, conceptSeqs, seqStudent, rowOf };
 }
 
 function checkVariantRows(variants: VariantRows | undefined, n: number): void {
