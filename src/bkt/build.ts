@@ -10,15 +10,14 @@ import type { ResponseData } from './dataset.js';
 import { NO_OBSERVATION } from './trace.js';
 import { groupVariants, VARIANT_KINDS, type VariantRows } from './variants.js';
 
-/** A bit of `responses` marking a row that starts a sequence, while grouping (values are 0, 1 and 2). */
-const SEQUENCE_START = 0x80;
-
 /** A response log in input order, with ids interned: row i is (studentIds[student[i]], conceptIds[concept[i]]). */
 export interface ResponseRows {
   readonly studentIds: readonly string[];
   readonly conceptIds: readonly string[];
-  readonly student: Uint32Array;
-  readonly concept: Uint32Array;
+  /** Student index per row; any of the unsigned typed arrays (a reader can keep a few ids in 8 or 16 bits). */
+  readonly student: Uint8Array | Uint16Array | Uint32Array;
+  /** Concept index per row, as `student`. */
+  readonly concept: Uint8Array | Uint16Array | Uint32Array;
   /** 1 = correct, 0 = wrong, NO_OBSERVATION (2) = a step with no observed answer. */
   readonly correct: Uint8Array;
   /** Optional time key per row; sorts rows within each student. */
@@ -86,8 +85,20 @@ export function internRows(
   };
 }
 
+/** Options of `buildResponseData`. */
+export interface BuildOptions {
+  /**
+   * Whether to fill `rowOf`, the input row of each grouped row (default true). False leaves it empty (length 0), 4
+   * bytes per row less, for callers that never map grouped rows back to input rows, such as a fit.
+   */
+  readonly rowOf?: boolean;
+}
+
+/** An index column of `ResponseRows`. */
+type IndexColumn = ResponseRows['student'];
+
 /** Groups a response log into `ResponseData` (see the file comment). Linear time without an order key. */
-export function buildResponseData(rows: ResponseRows): BuiltData {
+export function buildResponseData(rows: ResponseRows, options: BuildOptions = {}): BuiltData {
   const { student, concept, correct, studentIds, conceptIds } = rows;
   const n = student.length;
   if (concept.length !== n || correct.length !== n || (rows.order && rows.order.length !== n)) {
@@ -117,39 +128,47 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
 
   // A stable counting sort of those rows by concept rank orders them by (concept, student, time): each
   // (student, concept) sequence is then contiguous, and the sequences of a concept follow in student order. A row
-  // whose student differs from the previous row placed in its concept starts a sequence: marked in `responses`
-  // (SEQUENCE_START, cleared below) and counted per concept.
+  // whose student differs from the previous row of its concept starts a sequence. A first pass counts the rows and
+  // sequences of each concept, the second places rows and sequences.
   const conceptStart = new Uint32Array(nConcepts + 1);
-  for (let i = 0; i < n; i++) conceptStart[conceptRank[concept[i]] + 1]++;
-  for (let c = 0; c < nConcepts; c++) conceptStart[c + 1] += conceptStart[c];
-  const fill = conceptStart.slice(0, nConcepts);
-  const lastStudent = new Int32Array(nConcepts).fill(-1);
   const conceptSeqs = new Uint32Array(nConcepts + 1);
+  const lastStudent = new Int32Array(nConcepts).fill(-1);
+  for (let k = 0; k < n; k++) {
+    const i = byStudent === null ? k : byStudent[k];
+    const cr = conceptRank[concept[i]];
+    conceptStart[cr + 1]++;
+    if (lastStudent[cr] !== student[i]) {
+      lastStudent[cr] = student[i];
+      conceptSeqs[cr + 1]++;
+    }
+  }
+  for (let c = 0; c < nConcepts; c++) {
+    conceptStart[c + 1] += conceptStart[c];
+    conceptSeqs[c + 1] += conceptSeqs[c];
+  }
+  const nSeq = conceptSeqs[nConcepts];
+  const fill = conceptStart.subarray(0, nConcepts);
+  const seqFill = conceptSeqs.slice(0, nConcepts);
+  lastStudent.fill(-1);
   const responses = new Uint8Array(n);
-  const rowOf = new Uint32Array(n);
+  const offsets = new Uint32Array(nSeq + 1);
+  const seqStudent = new Uint32Array(nSeq);
+  // The variants' values are grouped through rowOf, so it is made for them even when not kept.
+  const rowOf = options.rowOf !== false || rows.variants !== undefined ? new Uint32Array(n) : null;
   for (let k = 0; k < n; k++) {
     const i = byStudent === null ? k : byStudent[k];
     const cr = conceptRank[concept[i]];
     const at = fill[cr]++;
     const v = correct[i];
-    let value = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
-    if (lastStudent[cr] !== student[i]) {
-      lastStudent[cr] = student[i];
-      conceptSeqs[cr + 1]++;
-      value |= SEQUENCE_START;
+    responses[at] = v === NO_OBSERVATION ? NO_OBSERVATION : v !== 0 ? 1 : 0;
+    const s = student[i];
+    if (lastStudent[cr] !== s) {
+      lastStudent[cr] = s;
+      const q = seqFill[cr]++;
+      offsets[q] = at;
+      seqStudent[q] = studentRank[s];
     }
-    responses[at] = value;
-    rowOf[at] = i;
-  }
-  for (let c = 0; c < nConcepts; c++) conceptSeqs[c + 1] += conceptSeqs[c];
-  const nSeq = conceptSeqs[nConcepts];
-  const offsets = new Uint32Array(nSeq + 1);
-  const seqStudent = new Uint32Array(nSeq);
-  for (let at = 0, q = 0; at < n; at++) {
-    if ((responses[at] & SEQUENCE_START) === 0) continue;
-    responses[at] &= ~SEQUENCE_START;
-    offsets[q] = at;
-    seqStudent[q++] = studentRank[student[rowOf[at]]];
+    if (rowOf !== null) rowOf[at] = i;
   }
   offsets[nSeq] = n;
 
@@ -160,9 +179,9 @@ export function buildResponseData(rows: ResponseRows): BuiltData {
     conceptIds: Array.from(conceptByRank, (k) => conceptIds[k]),
     seqStudent,
     studentIds: Array.from(studentByRank, (k) => studentIds[k]),
-    rowOf,
+    rowOf: options.rowOf !== false && rowOf !== null ? rowOf : new Uint32Array(0),
   };
-  const variants = groupVariants(rows.variants, rowOf, data);
+  const variants = rowOf === null ? undefined : groupVariants(rows.variants, rowOf, data);
   return { data: variants === undefined ? data : { ...data, variants }, nonContiguous };
 }
 
@@ -194,7 +213,7 @@ function countingSort(count: number, keys: number, key: (k: number) => number, i
  * Row indices grouped by student (in order of first appearance), each student's rows sorted by the order key,
  * stably (equal keys keep input order; NaN sorts last). Linear when each student's keys are already in order.
  */
-function sortByStudentThenKey(student: Uint32Array, order: Float64Array, nStudents: number): Uint32Array {
+function sortByStudentThenKey(student: IndexColumn, order: Float64Array, nStudents: number): Uint32Array {
   const n = student.length;
   const rank = firstAppearanceRanks(student, nStudents, null);
   const rows = countingSort(n, nStudents, (i) => rank[student[i]], null);
@@ -215,7 +234,7 @@ function compareNumbers(a: number, b: number): number {
 }
 
 /** For each id, its rank by first appearance (rows visited in `visit` order, or input order). */
-function firstAppearanceRanks(ids: Uint32Array, count: number, visit: Uint32Array | null): Uint32Array {
+function firstAppearanceRanks(ids: IndexColumn, count: number, visit: Uint32Array | null): Uint32Array {
   const rank = new Uint32Array(count).fill(0xffffffff);
   let next = 0;
   for (let t = 0; t < ids.length; t++) {
@@ -233,7 +252,7 @@ function invert(rank: Uint32Array): Uint32Array {
   return out;
 }
 
-function findNonContiguous(student: Uint32Array, studentIds: readonly string[]): NonContiguousStudent | null {
+function findNonContiguous(student: IndexColumn, studentIds: readonly string[]): NonContiguousStudent | null {
   const lastRow = new Int32Array(studentIds.length).fill(-1);
   for (let i = 0; i < student.length; i++) {
     const s = student[i];

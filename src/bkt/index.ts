@@ -23,7 +23,7 @@ export { type MasteryState, type ResponseUpdate, initialState, stateFromLevel, p
 // Many answers at once: response logs as flat arrays, traced per concept.
 export { type ResponseData, conceptSequences } from './dataset.js';
 export { type SequenceSet, type TraceColumns, NO_OBSERVATION, traceMastery } from './trace.js';
-export { type ResponseRows, type NonContiguousStudent, type BuiltData, internRows, buildResponseData } from './build.js';
+export { type ResponseRows, type NonContiguousStudent, type BuiltData, type BuildOptions, internRows, buildResponseData } from './build.js';
 
 // The model variants: guess/slip, learn/forget and prior per value of a column (pyBKT's multigs, multilearn, multiprior).
 export {

@@ -146,12 +146,12 @@ async function fitWithProgress(data: ResponseData, o: FitCommandOptions, progres
 }
 
 /**
- * What the fit needs of the log: its grouped sequences and the sha256 of its bytes; neither the rows as read nor the
- * map back to them (`rowOf`), which are left to the collector.
+ * What the fit needs of the log: its grouped sequences and the sha256 of its bytes. The rows as read are left to the
+ * collector, and the map back to them (`rowOf`) is never made.
  */
 async function loadForFit(file: string, o: FitCommandOptions, progress: Progress, variants: VariantColumnNames) {
-  const { log, data, seconds } = await loadResponseData(file, columnNames(o), progress, { columns: variants, fitting: true });
-  return { sha256: log.sha256, data: { ...data, rowOf: new Uint32Array(0) }, seconds };
+  const { log, data, seconds } = await loadResponseData(file, columnNames(o), progress, { columns: variants, fitting: true }, { rowOf: false });
+  return { sha256: log.sha256, data, seconds };
 }
 
 /**
@@ -159,9 +159,14 @@ async function loadForFit(file: string, o: FitCommandOptions, progress: Progress
  * assist2015's 684k rows) are freed before the workers and the fit add theirs. V8 would otherwise keep them until
  * its next full collection, during the fit: 5 MB more peak RSS of `bkt fit` on assist2015 (bench/peers.ts). It
  * takes about 10 ms. Where the collector cannot be reached this way, the fit runs the same in more memory.
+ *
+ * The young generation keeps its size from then on: a full collection after loading would double it (the ids
+ * and tables that survived the load count as a high survival rate), and the fit, which allocates a few small
+ * objects per EM iteration, would then fill it before each scavenge: 4 MB more peak RSS on assist2015.
  */
 function collectGarbage(): void {
   try {
+    setFlagsFromString('--semi-space-growth-factor=1');
     setFlagsFromString('--expose-gc');
     (runInNewContext('gc') as () => void)();
   } catch {

@@ -78,6 +78,11 @@ describe('buildResponseData', () => {
             }
           }
           expect(describeData(data)).toEqual(expected);
+          // Without rowOf, the same grouping and nothing else changed.
+          const lean = buildResponseData(internRows(students, concepts, log.map(([, , y]) => y), order), { rowOf: false });
+          expect(lean.data.rowOf.length).toBe(0);
+          expect(lean.nonContiguous).toEqual(nonContiguous);
+          expect({ ...lean.data, rowOf: data.rowOf }).toEqual(data);
           const contiguous = students.every((s, i) => i === 0 || s === students[i - 1] || !students.slice(0, i).includes(s));
           expect(nonContiguous === null).toBe(withOrder || contiguous);
         },

@@ -242,4 +242,26 @@ describe('the fast path for plain rows', () => {
     expect(fast.rows.conceptIds[fast.rows.concept[59_999]]).toBe(`c${(59_999 * 13) % 17}`);
     expect([...fast.lineOf.subarray(0, 3)]).toEqual([2, 3, 4]);
   });
+
+  it('widens the id columns from 16 to 32 bits once ids outgrow them, mid-file, on either path', async () => {
+    const lines = ['student_id,concept_id,correct'];
+    // 70,000 students and 66,000 concepts; every 1000th row quoted, so the record path meets new ids too.
+    for (let i = 0; i < 140_000; i++) {
+      const student = `s${i >> 1}`;
+      lines.push(`${i % 1000 === 999 ? `"${student}"` : student},c${i % 66_000},${i & 1}`);
+    }
+    const path = file(`${lines.join('\n')}\n`);
+    const fast = await readLogBytes(path, DEFAULT_COLUMNS);
+    const slow = await readLogBytes(path, DEFAULT_COLUMNS, undefined, false);
+    expect(fast.rows.student).toBeInstanceOf(Uint32Array);
+    expect(fast.rows.concept).toBeInstanceOf(Uint32Array);
+    expect([...fast.rows.student]).toEqual([...slow.rows.student]);
+    expect([...fast.rows.concept]).toEqual([...slow.rows.concept]);
+    for (const i of [0, 65_535 * 2, 65_536 * 2 + 1, 139_999]) {
+      expect(fast.rows.studentIds[fast.rows.student[i]]).toBe(`s${i >> 1}`);
+      expect(fast.rows.conceptIds[fast.rows.concept[i]]).toBe(`c${i % 66_000}`);
+    }
+    const small = await readLogBytes(file('student_id,concept_id,correct\nu,a,1\n'), DEFAULT_COLUMNS);
+    expect(small.rows.student).toBeInstanceOf(Uint16Array);
+  });
 });
