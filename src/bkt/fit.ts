@@ -1,7 +1,8 @@
 /**
  * Fitting a whole data set: every concept's restarts, the choice of the best, the flags, and the fallback for
- * concepts that cannot be trusted. The unit of work is one (concept, restart) pair, so a worker pool can run
- * them in any order and on any thread and `assembleFit` still gives the same answer.
+ * concepts that cannot be trusted. The unit of work is one (concept, restart) pair, and with per-value parameters
+ * one concept's kicks after its restarts, so a worker pool can run them in any order and on any thread and
+ * `assembleFit` still gives the same answer.
  */
 import { type BktParams, DEFAULT_PARAMS, PARAM_NAMES } from './params.js';
 import { type FitOptions, makeFitOptions } from './options.js';
@@ -132,19 +133,59 @@ export function runUnit(data: ResponseData, unit: FitUnit, o: FitOptions, alpha?
 }
 
 /**
- * Kicks from a concept's best restart (the one summarizeConcept would pick), seeded by (seed, concept id) alone:
- * a better result replaces that restart's outcome in `list`. Returns the E-steps run.
+ * One concept's kicks (models with per-value parameters): a unit of work of its own, run once every restart of the
+ * concept is done, on any thread. Seeded by (seed, concept id) alone, so it gives the same result anywhere.
  */
-function kickBest(data: ResponseData, c: number, list: RestartOutcome[], o: FitOptions): { eSteps: number } {
-  const eligible = list.filter((x) => x.values && (o.fallback === 'none' || !x.degenerate));
-  if (eligible.length === 0) return { eSteps: 0 };
-  const best = eligible.reduce((a, b) => (b.logLik > a.logLik || (b.logLik === a.logLik && b.restart < a.restart) ? b : a));
-  const em = kickByValue(valueSequences(data, c), { ...best, values: best.values!, eSteps: 0 }, o, kickRandom(o, data.conceptIds[c]));
-  const degenerate = degeneracyReasons(em.params).length > 0;
-  if (em.logLik > best.logLik && (o.fallback === 'none' || !degenerate)) {
-    list[list.indexOf(best)] = { ...em, restart: best.restart, degenerate };
+export interface KickUnit {
+  readonly concept: number;
+  /** Rows per iteration, as in FitUnit: larger units are scheduled first. */
+  readonly rows: number;
+  /** The restart the kicks start from: the best eligible one, as summarizeConcept would pick it. */
+  readonly from: RestartOutcome;
+}
+
+/** What a concept's kicks found. */
+export interface KickOutcome {
+  readonly concept: number;
+  /** E-steps the kicks ran. */
+  readonly eSteps: number;
+  /** A better outcome, which replaces restart `from.restart`; null when no kick beat it. */
+  readonly better: RestartOutcome | null;
+}
+
+/** The restart outcomes of each unit's concept, in the order given. */
+function outcomesByConcept(results: ReadonlyArray<{ unit: FitUnit; outcome: RestartOutcome }>): Map<number, RestartOutcome[]> {
+  const byConcept = new Map<number, RestartOutcome[]>();
+  for (const { unit, outcome } of results) {
+    let list = byConcept.get(unit.concept);
+    if (!list) byConcept.set(unit.concept, (list = []));
+    list.push(outcome);
   }
-  return { eSteps: em.eSteps };
+  return byConcept;
+}
+
+/** The kick units of a fit once its restarts are done (none without variants or kicks), largest first. */
+export function planKicks(data: ResponseData, o: FitOptions, results: ReadonlyArray<{ unit: FitUnit; outcome: RestartOutcome }>): KickUnit[] {
+  if (o.kicks <= 0 || !hasVariants(data)) return [];
+  const units: KickUnit[] = [];
+  for (const [c, list] of outcomesByConcept(results)) {
+    if (c === POOLED) continue;
+    const eligible = list.filter((x) => x.values && (o.fallback === 'none' || !x.degenerate));
+    if (eligible.length === 0) continue;
+    const from = eligible.reduce((a, b) => (b.logLik > a.logLik || (b.logLik === a.logLik && b.restart < a.restart) ? b : a));
+    units.push({ concept: c, rows: countRows(conceptSequences(data, c)), from });
+  }
+  return units.sort((a, b) => b.rows - a.rows || a.concept - b.concept);
+}
+
+/** Runs one concept's kicks. Pure: the same unit gives the same result on any thread. */
+export function runKick(data: ResponseData, unit: KickUnit, o: FitOptions): KickOutcome {
+  const { concept, from } = unit;
+  const start = { ...from, values: from.values!, eSteps: 0 };
+  const em = kickByValue(valueSequences(data, concept), start, o, kickRandom(o, data.conceptIds[concept]));
+  const degenerate = degeneracyReasons(em.params).length > 0;
+  const better = em.logLik > from.logLik && (o.fallback === 'none' || !degenerate);
+  return { concept, eSteps: em.eSteps, better: better ? { ...em, restart: from.restart, degenerate } : null };
 }
 
 function dataSize(data: ResponseData, concept: number) {
@@ -206,22 +247,21 @@ export function summarizeConcept(
   };
 }
 
-/** Builds the data set's result from every unit's outcome (in any order). */
-export function assembleFit(data: ResponseData, o: FitOptions, results: ReadonlyArray<{ unit: FitUnit; outcome: RestartOutcome }>): DatasetFit {
-  const byConcept = new Map<number, RestartOutcome[]>();
+/** Builds the data set's result from every unit's outcome and every concept's kicks (each in any order). */
+export function assembleFit(
+  data: ResponseData,
+  o: FitOptions,
+  results: ReadonlyArray<{ unit: FitUnit; outcome: RestartOutcome }>,
+  kicks: ReadonlyArray<{ unit: KickUnit; outcome: KickOutcome }>,
+): DatasetFit {
+  const byConcept = outcomesByConcept(results);
   let rowIterations = 0;
-  for (const { unit, outcome } of results) {
-    let list = byConcept.get(unit.concept);
-    if (!list) byConcept.set(unit.concept, (list = []));
-    list.push(outcome);
-    rowIterations += unit.rows * (outcome.eSteps ?? outcome.iterations + 1);
-  }
-  if (o.kicks > 0 && hasVariants(data)) {
-    for (const [c, list] of byConcept) {
-      if (c === POOLED) continue;
-      const kicked = kickBest(data, c, list, o);
-      rowIterations += countRows(conceptSequences(data, c)) * kicked.eSteps;
-    }
+  for (const { unit, outcome } of results) rowIterations += unit.rows * (outcome.eSteps ?? outcome.iterations + 1);
+  for (const { unit, outcome } of kicks) {
+    rowIterations += unit.rows * outcome.eSteps;
+    if (outcome.better === null) continue;
+    const list = byConcept.get(unit.concept)!;
+    list[list.findIndex((x) => x.restart === unit.from.restart)] = outcome.better;
   }
   const summarize = (c: number) => summarizeConcept(data, c, byConcept.get(c)!, o);
   const pooled = byConcept.has(POOLED) ? summarize(POOLED) : null;
@@ -253,7 +293,8 @@ export function fitDataset(data: ResponseData, options: Partial<FitOptions> = {}
   const o = makeFitOptions(options);
   const alpha = new Float64Array(2 * maxSequenceLength(data));
   const results = planFit(data, o).map((unit) => ({ unit, outcome: runUnit(data, unit, o, alpha) }));
-  return assembleFit(data, o, results);
+  const kicks = planKicks(data, o, results).map((unit) => ({ unit, outcome: runKick(data, unit, o) }));
+  return assembleFit(data, o, results, kicks);
 }
 
 /** The parameters a concept should be predicted with: its own fit when used, otherwise the fallback. */

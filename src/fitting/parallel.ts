@@ -1,8 +1,9 @@
 /**
  * The core's fitting on worker threads. The unit of work is one (concept, restart) pair, handed out largest
  * first from a shared counter, so a concept holding 41% of the rows starts at once and small ones fill the gaps.
- * Each unit is pure (its restart is seeded by seed, concept id and restart index alone), so the result is the
- * same for any thread count: `fitDatasetParallel(d, {threads: 2})` equals `fitDataset(d)`.
+ * With per-value parameters a second stage follows, one unit per concept: its kicks from its best restart. Each
+ * unit is pure (seeded by seed, concept id and restart index alone), so the result is the same for any thread
+ * count: `fitDatasetParallel(d, {threads: 2})` equals `fitDataset(d)`.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -11,8 +12,9 @@ import {
   type VariantKind,
 } from '../bkt/index.js';
 import { maxSequenceLength, warmUpEStep } from '../bkt/em.js';
-import { assembleFit, type FitUnit, planFit, type RestartOutcome, runUnit } from '../bkt/fit.js';
-import type { WorkerInput, WorkerMessage } from './protocol.js';
+import { assembleFit, type FitUnit, type KickOutcome, type KickUnit, planFit, planKicks, type RestartOutcome } from '../bkt/fit.js';
+import type { WorkDone, WorkerInput, WorkerMessage } from './protocol.js';
+import { runWork, workCount } from './work.js';
 
 export interface ParallelOptions {
   /** Worker threads; 1 runs on the calling thread. Default: the machine's available parallelism. */
@@ -31,8 +33,10 @@ export interface ParallelOptions {
   niceness?: number;
   /** Aborting stops the workers and rejects with the signal's reason (units on the calling thread are not cut short). */
   signal?: AbortSignal;
-  /** Called after each finished unit. */
+  /** Called after each finished restart unit (a concept's kicks, after the last of them, are not counted). */
   onProgress?: (progress: { units: number; totalUnits: number; rows: number; totalRows: number }) => void;
+  /** Called after each concept's kicks (models with per-value parameters), which follow the last restart unit. */
+  onKicks?: (progress: { concepts: number; totalConcepts: number }) => void;
 }
 
 /** Copies a typed array into shared memory so every worker reads it without a copy of its own. */
@@ -120,18 +124,27 @@ export function defaultThreads(): number {
   return availableParallelism();
 }
 
-/** Collects finished units in order of arrival and reports progress after each. */
+/** Collects finished units and kicks in order of arrival and reports progress after each restart unit. */
 class Results {
   readonly list: { unit: FitUnit; outcome: RestartOutcome }[] = [];
+  readonly kicks: { unit: KickUnit; outcome: KickOutcome }[] = [];
   private rowsDone = 0;
   constructor(
     private readonly units: readonly FitUnit[],
     private readonly totalRows: number,
     private readonly onProgress: ParallelOptions['onProgress'],
+    private readonly onKicks: ParallelOptions['onKicks'],
   ) {}
 
-  record(unit: FitUnit, outcome: RestartOutcome): void {
-    this.list.push({ unit, outcome });
+  /** Records unit `done.index` of the stage `input` (whose units are this fit's, or none). */
+  record(input: WorkerInput, done: WorkDone): void {
+    if (done.kind === 'kick') {
+      this.kicks.push({ unit: input.kicks[done.index], outcome: done.outcome });
+      this.onKicks?.({ concepts: this.kicks.length, totalConcepts: input.kicks.length });
+      return;
+    }
+    const unit = input.units[done.index];
+    this.list.push({ unit, outcome: done.outcome });
     this.rowsDone += unit.rows;
     this.onProgress?.({ units: this.list.length, totalUnits: this.units.length, rows: this.rowsDone, totalRows: this.totalRows });
   }
@@ -143,25 +156,40 @@ function helperCount(threads: number, units: number, totalRows: number, minRowsP
   return Math.min(threads, units, Math.max(1, worthwhile)) - (callerWorks ? 1 : 0);
 }
 
-/** What every worker receives: the responses in shared memory (no copy per worker) and the shared unit counter. */
-function workerInput(data: ResponseData, units: readonly FitUnit[], o: FitOptions, niceness: number | undefined): WorkerInput {
+/** The responses in shared memory, so that workers read them without a copy each, and without what fitting does not read. */
+function sharedData(data: ResponseData): ResponseData {
   return {
-    data: {
-      ...data,
-      responses: shared(data.responses),
-      offsets: shared(data.offsets),
-      conceptSeqs: shared(data.conceptSeqs),
-      seqStudent: shared(data.seqStudent),
-      rowOf: new Uint32Array(0), // not needed for fitting
-      conceptIds: [...data.conceptIds],
-      studentIds: [],
-      ...(data.variants ? { variants: sharedVariants(data.variants) } : {}),
-    },
-    units,
-    options: o,
-    next: new Int32Array(new SharedArrayBuffer(4)),
-    niceness: niceness ?? null,
+    ...data,
+    responses: shared(data.responses),
+    offsets: shared(data.offsets),
+    conceptSeqs: shared(data.conceptSeqs),
+    seqStudent: shared(data.seqStudent),
+    rowOf: new Uint32Array(0), // not needed for fitting
+    conceptIds: [...data.conceptIds],
+    studentIds: [],
+    ...(data.variants ? { variants: sharedVariants(data.variants) } : {}),
   };
+}
+
+/** How a fit's stages are run: the pool's options, and the data shared with workers once, when a stage needs them. */
+interface StageRunner {
+  readonly data: ResponseData;
+  shared?: ResponseData;
+  readonly options: FitOptions;
+  readonly threads: number;
+  readonly minRowsPerThread: number;
+  readonly callerWorks: boolean;
+  readonly niceness: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly results: Results;
+  readonly alpha: Float64Array;
+  /** Rows summed over the restart units, once they are done: 0 while they run. */
+  restartRows: number;
+}
+
+/** What every worker receives for a stage: the shared responses, the stage's units and the shared unit counter. */
+function workerInput(data: ResponseData, units: readonly FitUnit[], kicks: readonly KickUnit[], run: StageRunner): WorkerInput {
+  return { data, units, kicks, options: run.options, next: new Int32Array(new SharedArrayBuffer(4)), niceness: run.niceness ?? null };
 }
 
 /** Hands job `job` to worker `w`; settles when the worker reports it done, or fails with the worker. */
@@ -170,7 +198,7 @@ function runOnWorker(w: Worker, job: number, input: WorkerInput, results: Result
     w.on('message', (m: WorkerMessage) => {
       if (m.job !== job) return;
       if (m.kind === 'done') resolve();
-      else results.record(input.units[m.index], m.outcome);
+      else results.record(input, m);
     });
     w.on('error', (err) => {
       healthy.delete(w);
@@ -200,7 +228,7 @@ function abortion(signal: AbortSignal | undefined): Promise<never> {
 async function runOnPool(
   input: WorkerInput, helpers: number, callerWorks: boolean, results: Results, alpha: Float64Array, signal?: AbortSignal,
 ): Promise<void> {
-  const { units, options: o } = input;
+  const count = workCount(input);
   const job = ++jobCounter;
   const pool = Array.from({ length: helpers }, takeWorker);
   const healthy = new Set(pool);
@@ -208,8 +236,8 @@ async function runOnPool(
   const aborted = abortion(signal);
   let completed = false;
   try {
-    for (let i = callerWorks ? Atomics.add(input.next, 0, 1) : units.length; i < units.length; i = Atomics.add(input.next, 0, 1)) {
-      results.record(units[i], runUnit(input.data, units[i], o, alpha));
+    for (let i = callerWorks ? Atomics.add(input.next, 0, 1) : count; i < count; i = Atomics.add(input.next, 0, 1)) {
+      results.record(input, runWork(input, i, alpha));
     }
     await Promise.race([Promise.all(finished), aborted]);
     completed = true;
@@ -219,24 +247,43 @@ async function runOnPool(
   }
 }
 
+/**
+ * Runs one stage (restart units, or kick units) on this thread alone when the fit is too small to pay for a thread,
+ * otherwise on the pool. The kicks use the pool whenever the restarts did: its workers are warm by then, and a
+ * concept's 20 kicks cost about twice one of its restarts. An abort is noticed between stages, and within one on
+ * the pool.
+ */
+async function runStage(run: StageRunner, units: readonly FitUnit[], kicks: readonly KickUnit[]): Promise<void> {
+  run.signal?.throwIfAborted();
+  const rows = [...units, ...kicks].reduce((sum, u) => sum + u.rows, run.restartRows);
+  const helpers = helperCount(run.threads, units.length + kicks.length, rows, run.minRowsPerThread, run.callerWorks);
+  if (helpers <= 0) {
+    const input = workerInput(run.data, units, kicks, run);
+    for (let i = 0; i < units.length + kicks.length; i++) run.results.record(input, runWork(input, i, run.alpha));
+    return;
+  }
+  run.shared ??= sharedData(run.data);
+  await runOnPool(workerInput(run.shared, units, kicks, run), helpers, run.callerWorks, run.results, run.alpha, run.signal);
+}
+
 export async function fitDatasetParallel(
   data: ResponseData,
   options: Partial<FitOptions> & ParallelOptions = {},
 ): Promise<DatasetFit> {
-  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, signal, niceness, ...fitOptions } = options;
+  const { threads = defaultThreads(), minRowsPerThread = 500_000, callerWorks = true, onProgress, onKicks, signal, niceness, ...fitOptions } = options;
   signal?.throwIfAborted();
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
   const o = makeFitOptions(fitOptions);
   const units = planFit(data, o);
   const totalRows = units.reduce((sum, u) => sum + u.rows, 0);
-  const results = new Results(units, totalRows, onProgress);
+  const results = new Results(units, totalRows, onProgress, onKicks);
   const alpha = new Float64Array(2 * maxSequenceLength(data));
-  const helpers = helperCount(threads, units.length, totalRows, minRowsPerThread, callerWorks);
-  if (helpers <= 0) {
-    for (const unit of units) results.record(unit, runUnit(data, unit, o, alpha));
-  } else {
-    await runOnPool(workerInput(data, units, o, niceness), helpers, callerWorks, results, alpha, signal);
-  }
+  const run: StageRunner = { data, options: o, threads, minRowsPerThread, callerWorks, niceness, signal, results, alpha, restartRows: 0 };
+  await runStage(run, units, []);
+  run.restartRows = totalRows;
   if (results.list.length !== units.length) throw new Error(`fit workers finished ${results.list.length} of ${units.length} units`);
-  return assembleFit(data, o, results.list);
+  const kicks = planKicks(data, o, results.list);
+  await runStage(run, [], kicks);
+  if (results.kicks.length !== kicks.length) throw new Error(`fit workers finished ${results.kicks.length} of ${kicks.length} kicks`);
+  return assembleFit(data, o, results.list, results.kicks);
 }

@@ -2,8 +2,8 @@
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { maxSequenceLength, warmUpEStep } from '../bkt/em.js';
-import { runUnit } from '../bkt/fit.js';
 import type { WorkerJob, WorkerMessage } from './protocol.js';
+import { runWork, workCount } from './work.js';
 
 // Compiled while the parent still reads its input: the first fit then runs on optimized code from its first row.
 warmUpEStep();
@@ -11,9 +11,9 @@ warmUpEStep();
 let currentNiceness: number | null = null;
 let alpha = new Float64Array(0);
 
-/** One fit: take units from the shared counter until none are left, posting each outcome. */
+/** One stage of a fit: take units from the shared counter until none are left, posting each outcome. */
 parentPort!.on('message', ({ job, input }: WorkerJob) => {
-  const { data, units, options, next, niceness } = input;
+  const { data, next, niceness } = input;
   if (niceness !== currentNiceness) {
     try {
       // On Linux this sets the priority of this thread alone; elsewhere it may apply to the process or fail.
@@ -26,8 +26,7 @@ parentPort!.on('message', ({ job, input }: WorkerJob) => {
   const need = 2 * maxSequenceLength(data);
   if (alpha.length < need) alpha = new Float64Array(need);
   const post = (m: WorkerMessage) => parentPort!.postMessage(m);
-  for (let i = Atomics.add(next, 0, 1); i < units.length; i = Atomics.add(next, 0, 1)) {
-    post({ kind: 'unit', job, index: i, outcome: runUnit(data, units[i], options, alpha) });
-  }
+  const count = workCount(input);
+  for (let i = Atomics.add(next, 0, 1); i < count; i = Atomics.add(next, 0, 1)) post({ ...runWork(input, i, alpha), job });
   post({ kind: 'done', job });
 });

@@ -253,13 +253,20 @@ describe('EM with per-value parameters', () => {
     expect(c.params.guess).toBeLessThanOrEqual(0.18);
   });
 
-  it('gives the same fit on worker threads as on this thread', async () => {
-    const small = simulateVariants(TRUTH, 400, 10, 3);
-    const options = { restarts: 3, fitForget: true };
+  it('gives the same fit on worker threads as on this thread, kicks included', async () => {
+    // Three concepts, so that the workers share the kick units as they share the restarts.
+    const small = simulateVariants(TRUTH, 600, 10, 3, 3);
+    const options = { restarts: 3, fitForget: true, kicks: 8 };
     const one = fitDataset(small, options);
-    const many = await fitDatasetParallel(small, { ...options, threads: 2, minRowsPerThread: 0, callerWorks: false });
-    expect(many.concepts).toEqual(one.concepts);
-    expect(many.logLik).toBe(one.logLik);
+    // The kicks change the fit, so a kick run differently on a worker would show below.
+    const unkicked = fitDataset(small, { ...options, kicks: 0 });
+    expect(one.concepts.filter((c, i) => c.logLik > unkicked.concepts[i].logLik).length).toBeGreaterThan(0);
+    for (const threads of [2, 3]) {
+      const many = await fitDatasetParallel(small, { ...options, threads, minRowsPerThread: 0, callerWorks: false });
+      expect(many.concepts).toEqual(one.concepts);
+      expect(many.logLik).toBe(one.logLik);
+      expect(many.rowIterations).toBe(one.rowIterations);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Draws a synthetic response log with per-value parameters (one concept): each row's item sets its guess and slip,
- * the item's template sets the learn and forget of the transition after it, and the student's class sets the prior.
+ * Draws a synthetic response log with per-value parameters (one concept, or several with the same truth): each
+ * row's item sets its guess and slip, the item's template sets the learn and forget of the transition after it, and
+ * the student's class sets the prior.
  */
 import { buildResponseData, type ResponseData } from '../../src/bkt/index.js';
 import type { VariantRows } from '../../src/bkt/variants.js';
@@ -13,8 +14,11 @@ export interface VariantTruth {
   readonly classes: readonly { prior: number }[];
 }
 
-/** `students` students of the classes in turn, each with `length` rows of uniformly drawn items. */
-export function simulateVariants(truth: VariantTruth, students: number, length: number, seed: number): ResponseData {
+/**
+ * `students` students of the classes in turn, each with `length` rows of uniformly drawn items; with `concepts` > 1,
+ * the students split into that many blocks, one concept each.
+ */
+export function simulateVariants(truth: VariantTruth, students: number, length: number, seed: number, concepts = 1): ResponseData {
   const rand = makeRandom(seed, 'simulate-variants', 0);
   const n = students * length;
   const student = new Uint32Array(n);
@@ -22,6 +26,7 @@ export function simulateVariants(truth: VariantTruth, students: number, length: 
   const item = new Uint32Array(n);
   const template = new Uint32Array(n);
   const klass = new Uint32Array(n);
+  const concept = new Uint32Array(n);
   let t = 0;
   for (let s = 0; s < students; s++) {
     const c = s % truth.classes.length;
@@ -33,6 +38,7 @@ export function simulateVariants(truth: VariantTruth, students: number, length: 
       correct[t] = (known ? rand() >= it.slip : rand() < it.guess) ? 1 : 0;
       known = known ? rand() >= tp.forget : rand() < tp.learn;
       student[t] = s;
+      concept[t] = Math.floor((s * concepts) / students);
       item[t] = k;
       template[t] = it.template;
       klass[t] = c;
@@ -46,9 +52,9 @@ export function simulateVariants(truth: VariantTruth, students: number, length: 
   };
   return buildResponseData({
     studentIds: names('s', students),
-    conceptIds: ['c0'],
+    conceptIds: names('c', concepts),
     student,
-    concept: new Uint32Array(n),
+    concept,
     correct,
     variants,
   }).data;
