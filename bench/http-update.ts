@@ -387,8 +387,8 @@ async function serverBench(): Promise<void> {
     const add = (k: string, f: Figures) => results.set(k, [...(results.get(k) ?? []), f]);
     /** Per run: HTTP max / direct max, and CPU µs per update of each side. */
     const ratios: number[] = [];
-    const directCpu: { app: number; db: number }[] = [];
-    const httpCpu: { client: number; server: number; db: number }[] = [];
+    const directCpu: { app: number; db: number; switches: number }[] = [];
+    const httpCpu: { client: number; server: number; db: number; switches: number }[] = [];
     const serverPid = serve.child.pid;
     const dbName = new URL(dbUrl).pathname.slice(1);
     for (let run = 1; run <= RUNS; run++) {
@@ -404,8 +404,14 @@ async function serverBench(): Promise<void> {
       const perUpdate = (ms: number, f: Figures) => (ms * 1000) / (f.rate * SECONDS);
       const d = measured.direct;
       const h = measured.http;
-      directCpu.push({ app: perUpdate(d.spent.processMs, d.f), db: perUpdate(d.spent.serverMs, d.f) });
-      httpCpu.push({ client: perUpdate(h.spent.processMs, h.f), server: perUpdate(h.spent.childMs, h.f), db: perUpdate(h.spent.serverMs, h.f) });
+      const perUpdateCount = (n: number, f: Figures) => n / (f.rate * SECONDS);
+      directCpu.push({ app: perUpdate(d.spent.processMs, d.f), db: perUpdate(d.spent.serverMs, d.f), switches: perUpdateCount(d.spent.processSwitches, d.f) });
+      httpCpu.push({
+        client: perUpdate(h.spent.processMs, h.f),
+        server: perUpdate(h.spent.childMs, h.f),
+        db: perUpdate(h.spent.serverMs, h.f),
+        switches: perUpdateCount(h.spent.childSwitches, h.f),
+      });
       ratios.push(h.f.rate / d.f.rate);
       probe.start();
       add('direct max (closed loop)', d.f);
@@ -437,6 +443,10 @@ async function serverBench(): Promise<void> {
     const cpuRatio = (withClient: boolean) =>
       median(directCpu.map((d, i) => (d.app + d.db) / (httpCpu[i].server + httpCpu[i].db + (withClient ? httpCpu[i].client : 0)))).toFixed(3);
     console.log(`  direct / http CPU per update: ${cpuRatio(false)} without the load generator, ${cpuRatio(true)} with it`);
+    const per = (xs: number[]) => median(xs).toFixed(2);
+    console.log(
+      `context switches per update: direct (this process) ${per(directCpu.map((x) => x.switches))}, bkt serve ${per(httpCpu.map((x) => x.switches))}`,
+    );
     direct.stop();
     await http.close();
   } finally {

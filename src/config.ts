@@ -40,6 +40,8 @@ export interface Config {
   readonly requestLog: 'all' | 'errors' | 'off';
   /** Log /health, /ready and /metrics requests too (with requestLog all). */
   readonly logProbes: boolean;
+  /** Bytes of log lines held before one write to stdout (flushed at least every second and at exit); 0 writes each line. */
+  readonly logBufferBytes: number;
   /** SHA-256 digest of the token /metrics asks for; undefined leaves /metrics open. */
   readonly metricsTokenDigest: Buffer | undefined;
   /** Requests per minute per bearer token (per address without one); 0 turns the limit off. */
@@ -100,6 +102,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     { name: 'BKT_SHUTDOWN_TIMEOUT_MS', default: '10000', description: 'on SIGTERM, how long requests in flight may take before their sockets are closed' },
     { name: 'BKT_REQUEST_LOG', default: 'all', description: 'one log line per request: all, errors (4xx and 5xx only) or off' },
     { name: 'BKT_LOG_PROBES', default: 'false', description: 'also log /health, /ready and /metrics requests' },
+    { name: 'BKT_LOG_BUFFER_BYTES', default: '4096', description: 'log lines held up to this size and written to stdout together (at least every second, and at exit); 0 = one write per line' },
     { name: 'BKT_METRICS_TOKEN', default: '(unset)', description: '/metrics asks for this bearer token (>= 32 chars or sha256:<hex>); unset = open' },
     { name: 'BKT_RATE_LIMIT', default: '0', description: 'requests per minute per bearer token (per address without one); 0 = off' },
   ]),
@@ -282,6 +285,7 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: integer(env, 'BKT_SHUTDOWN_TIMEOUT_MS', 100, 600_000),
     requestLog: oneOf(env, 'BKT_REQUEST_LOG', ['all', 'errors', 'off'] as const),
     logProbes: boolean(env, 'BKT_LOG_PROBES'),
+    logBufferBytes: integer(env, 'BKT_LOG_BUFFER_BYTES', 0, 1_048_576),
     metricsTokenDigest: tokens(env, 'BKT_METRICS_TOKEN')[0],
     rateLimitPerMinute: integer(env, 'BKT_RATE_LIMIT', 0, 10_000_000),
     dbRetryMaxMs: integer(env, 'BKT_DB_RETRY_MAX_MS', 250, 600_000),

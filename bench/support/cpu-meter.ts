@@ -50,11 +50,38 @@ export function threadsCpuMs(pid: number): number {
   return ms;
 }
 
+/**
+ * Context switches of every thread of process `pid` (voluntary and not, /proc/PID/task/TID/status); 0 where they
+ * cannot be read. A count, so it holds still where CPU time drifts: each one is a sleep and a wake-up, which on a
+ * virtual machine can cost more than the work between them.
+ */
+export function threadsSwitches(pid: number | 'self'): number {
+  let n = 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const m of readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n;
+}
+
 export interface CpuSpent {
   /** This process, ms. */
   readonly processMs: number;
   /** The child process given to meterCpu (for example `bkt serve`), ms; 0 without one. */
   readonly childMs: number;
+  /** Context switches of this process's threads. */
+  readonly processSwitches: number;
+  /** Context switches of the child's threads; 0 without one. */
+  readonly childSwitches: number;
   /** The database server's processes, ms. */
   readonly serverMs: number;
   /**
@@ -95,6 +122,8 @@ export function meterCpu(serverPrefix = 'postgres', options: { childPid?: number
   const { childPid, database } = options;
   const own = process.cpuUsage();
   const child = childPid === undefined ? 0 : threadsCpuMs(childPid);
+  const ownSwitches = threadsSwitches('self');
+  const childSwitches = childPid === undefined ? 0 : threadsSwitches(childPid);
   const before = serverTimes(serverPrefix, database);
   const faults = majorFaults();
   const machine = machineTimes();
@@ -107,6 +136,8 @@ export function meterCpu(serverPrefix = 'postgres', options: { childPid?: number
     return {
       processMs: (used.user + used.system) / 1000,
       childMs: childPid === undefined ? 0 : threadsCpuMs(childPid) - child,
+      processSwitches: threadsSwitches('self') - ownSwitches,
+      childSwitches: childPid === undefined ? 0 : threadsSwitches(childPid) - childSwitches,
       serverMs,
       majorFaults: majorFaults() - faults,
       machineBusy: total > 0 ? (now.busy - machine.busy) / total : 0,

@@ -14,10 +14,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Spawns `bkt serve` with these settings and waits (up to 60 s) until /ready answers. */
+/**
+ * Spawns `bkt serve` with these settings and waits (up to 60 s) until /ready answers. SERVE_NODE_ARGS adds options to
+ * its node command line, for example `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server under the bench.
+ */
 export async function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
+  const child = spawn(process.execPath, [...(process.env.SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean), MAIN, 'serve'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

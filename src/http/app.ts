@@ -17,6 +17,7 @@ import { registerJsonParser } from './json-body.js';
 import { OutageLog } from './outage.js';
 import { requestId } from './request-id.js';
 import { PROBES, registerRequestLog } from './request-log.js';
+import { stdoutDestination } from './log-destination.js';
 import { createMetrics, graphLag, instrument, type Metrics, registerGraphMetrics, type PoolFigures } from './metrics.js';
 import { masteryRoutes } from './routes.js';
 import { fitRoutes } from './fit-routes.js';
@@ -72,12 +73,14 @@ function rateKey(authorization: string | undefined, ip: string): string {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  const destination = deps.logStream === undefined ? stdoutDestination(config.logBufferBytes) : undefined;
+  const stream = deps.logStream ?? destination?.stream;
   const app = Fastify({
     logger: {
       level: config.logLevel,
       // Tokens must never reach a log line, whatever serialiser is configured later.
       redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
-      ...(deps.logStream && { stream: deps.logStream }),
+      ...(stream && { stream }),
     },
     bodyLimit: BODY_LIMIT,
     requestTimeout: config.requestTimeoutMs,
@@ -111,7 +114,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.server.headersTimeout = config.requestTimeoutMs;
   trackers.set(app, trackConnections(app));
   registerRequestLog(app, config);
-  const metrics = createMetrics(deps.poolStats);
+  const metrics = createMetrics(deps.poolStats, destination?.dropped);
+  if (destination) app.addHook('onClose', (_app, done) => {
+    destination.close();
+    done();
+  });
   const outage = new OutageLog(metrics.registry, () => app.log);
   instrument(app, metrics.registry);
   if (deps.graph) registerGraphMetrics(metrics.registry, deps.graph.projection);

@@ -15,7 +15,8 @@ export interface Metrics {
   readonly masteriesReached: Counter;
 }
 
-export function createMetrics(poolStats: () => PoolFigures): Metrics {
+/** `droppedLogLines`: lines the buffered log destination dropped (log-destination.ts), where one is used. */
+export function createMetrics(poolStats: () => PoolFigures, droppedLogLines?: () => number): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const updates = new Counter({
@@ -41,6 +42,19 @@ export function createMetrics(poolStats: () => PoolFigures): Metrics {
       this.set({ state: 'waiting' }, s.waiting);
     },
   });
+  if (droppedLogLines) {
+    let counted = 0;
+    new Counter({
+      name: 'bkt_log_lines_dropped_total',
+      help: 'Log lines dropped because stdout did not take them fast enough',
+      registers: [registry],
+      collect() {
+        const n = droppedLogLines();
+        if (n > counted) this.inc(n - counted);
+        counted = n;
+      },
+    });
+  }
   return { registry, updates, masteriesReached };
 }
 

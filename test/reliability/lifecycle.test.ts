@@ -25,6 +25,8 @@ interface Child {
   readonly url: string;
   output(): string;
   readonly exited: Promise<number | null>;
+  /** Resolves once stdout and stderr have ended too (after the exit, their last data may still be on the way). */
+  readonly closed: Promise<void>;
 }
 
 function launch(command: string, args: string[], env: Record<string, string>): Promise<Child> {
@@ -38,7 +40,8 @@ function launch(command: string, args: string[], env: Record<string, string>): P
     child.stdout!.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    return { child, url: `http://127.0.0.1:${port}`, output: () => chunks.join(''), exited };
+    const closed = new Promise<void>((r) => child.once('close', () => r()));
+    return { child, url: `http://127.0.0.1:${port}`, output: () => chunks.join(''), exited, closed };
   });
 }
 
@@ -101,9 +104,10 @@ it('starts while its database does not exist, answers /ready 503, then serves wi
     body: JSON.stringify({ student_id: newId(), concept_id: newId(), correct: true }),
   });
   expect(r.status).toBe(200);
-  const out = svc.output();
-  expect(out).not.toMatch(/\n\s+at /); // no stack trace
-  expect(out).toContain('BKT_POOLSIZE is not a setting of bkt serve (did you mean BKT_POOL_SIZE?)');
+  // Log lines reach stdout within a second (BKT_LOG_BUFFER_BYTES holds them until then).
+  await until('the unknown setting warning', async () => svc.output().includes('BKT_POOLSIZE is not a setting of bkt serve (did you mean BKT_POOL_SIZE?)'), svc);
+  expect(svc.output()).not.toMatch(/\n\s+at /); // no stack trace
+  expect(await (await fetch(`${svc.url}/metrics`)).text()).toMatch(/^bkt_log_lines_dropped_total 0$/m);
   svc.child.kill('SIGTERM');
   expect(await svc.exited).toBe(0);
 });
@@ -152,7 +156,11 @@ it('SIGTERM under 20 keep-alive clients answers every request read, resets none,
   await agent.close();
   expect(errors).toEqual([]);
   expect(code).toBe(0);
+  await svc.closed;
   expect(svc.output()).toMatch(/"msg":"closed"/);
+  // Log lines are buffered (BKT_LOG_BUFFER_BYTES): those still held at the signal are written at exit, none lost.
+  const logged = svc.output().split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('"status":200'));
+  expect(logged.length).toBeGreaterThanOrEqual(answered);
 });
 
 it('npm start passes SIGTERM on to the server', async () => {

@@ -88,8 +88,9 @@ async function finish(
 ): Promise<ScenarioResult> {
   await client.close();
   if (serve) {
-    logs.push(serve.output());
+    // After the exit, which writes the log lines still buffered.
     await serve.stop();
+    logs.push(serve.output());
   }
   const check = await checkRecord(url, client.exchanges, { ...(options.ignoreConcepts && { ignoreConcepts: options.ignoreConcepts }) });
   check.problems.push(...(options.problems ?? []));
@@ -349,6 +350,19 @@ async function waitUntilEnded(url: string, id: string, timeoutMs: number): Promi
 }
 
 /** Which part of the service marked the job interrupted, from its warn lines: its start, or the periodic sweep. */
+/**
+ * interruptedBy() on the service's output once the line is there: log lines reach stdout up to a second after they
+ * are written (BKT_LOG_BUFFER_BYTES). The deadline only marks failure.
+ */
+async function loggedInterruption(serve: ServeProcess, id: string): Promise<string> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    const by = interruptedBy(serve.output(), id);
+    if (by !== 'not logged' || performance.now() > deadline) return by;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function interruptedBy(output: string, id: string): string {
   for (const line of output.split('\n')) {
     try {
@@ -474,7 +488,7 @@ export async function crashScenario(
     '2xx after restart': client.exchanges.filter((e) => e.sentAt >= restartedAt && e.status === 200).length,
     'fit job at kill': fit.atKill ?? 'none',
     'fit job': status,
-    'fit job interrupted by': fit.id === undefined ? 'none' : interruptedBy(serve.output(), fit.id),
+    'fit job interrupted by': fit.id === undefined ? 'none' : await loggedInterruption(serve, fit.id),
     'fit stale ms': staleMs,
   };
   return finish('crash', url, client, serve, extra, logs, {

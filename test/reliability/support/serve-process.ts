@@ -68,7 +68,8 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   child.stdout!.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
   const output = () => chunks.join('');
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close', not 'exit': the lines written at exit (the log buffer's last flush) may still be on their way.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, output);
   return {
