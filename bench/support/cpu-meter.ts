@@ -31,9 +31,9 @@ function serverTimes(prefix: string, database?: string): Map<number, number> {
   return times;
 }
 
-/** CPU time of every thread of process `pid` (/proc/PID/task/TID/schedstat), ms; 0 where it cannot be read. */
-export function threadsCpuMs(pid: number): number {
-  let ms = 0;
+/** The sum of `read(file)` over the threads of process `pid`, for one file of /proc/PID/task/TID; 0 where unreadable. */
+function sumOverThreads(pid: number | 'self', file: string, read: (text: string) => number): number {
+  let sum = 0;
   let tasks: string[] = [];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
@@ -42,12 +42,17 @@ export function threadsCpuMs(pid: number): number {
   }
   for (const tid of tasks) {
     try {
-      ms += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      sum += read(readFileSync(`/proc/${pid}/task/${tid}/${file}`, 'utf8'));
     } catch {
       // gone meanwhile
     }
   }
-  return ms;
+  return sum;
+}
+
+/** CPU time of every thread of process `pid` (/proc/PID/task/TID/schedstat), ms; 0 where it cannot be read. */
+export function threadsCpuMs(pid: number): number {
+  return sumOverThreads(pid, 'schedstat', (text) => Number(text.split(' ')[0]) / 1e6);
 }
 
 /**
@@ -56,21 +61,11 @@ export function threadsCpuMs(pid: number): number {
  * virtual machine can cost more than the work between them.
  */
 export function threadsSwitches(pid: number | 'self'): number {
-  let n = 0;
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return 0;
-  }
-  for (const tid of tasks) {
-    try {
-      for (const m of readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return n;
+  return sumOverThreads(pid, 'status', (text) => {
+    let n = 0;
+    for (const m of text.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
+    return n;
+  });
 }
 
 export interface CpuSpent {

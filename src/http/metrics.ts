@@ -43,19 +43,24 @@ export function createMetrics(poolStats: () => PoolFigures, droppedLogLines?: ()
     },
   });
   if (droppedLogLines) {
-    let counted = 0;
-    new Counter({
-      name: 'bkt_log_lines_dropped_total',
-      help: 'Log lines dropped because stdout did not take them fast enough',
-      registers: [registry],
-      collect() {
-        const n = droppedLogLines();
-        if (n > counted) this.inc(n - counted);
-        counted = n;
-      },
-    });
+    countFrom(registry, 'bkt_log_lines_dropped_total', 'Log lines dropped because stdout did not take them fast enough', droppedLogLines);
   }
   return { registry, updates, masteriesReached };
+}
+
+/** A counter that follows a running total kept elsewhere (read at each scrape). */
+function countFrom(registry: Registry, name: string, help: string, total: () => number): void {
+  let counted = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const n = total();
+      if (n > counted) this.inc(n - counted);
+      counted = n;
+    },
+  });
 }
 
 /** Request latency by method, route pattern and status. */
@@ -94,17 +99,7 @@ export function registerGraphMetrics(registry: Registry, graph: GraphProjection)
       this.set(graph.metrics().oldestPendingSeconds);
     },
   });
-  let counted = 0;
-  new Counter({
-    name: 'bkt_graph_relay_failures_total',
-    help: 'Failed relay attempts (Neo4j or the outbox) since this instance started',
-    registers: [registry],
-    collect() {
-      const failures = graph.metrics().failures;
-      if (failures > counted) this.inc(failures - counted);
-      counted = failures;
-    },
-  });
+  countFrom(registry, 'bkt_graph_relay_failures_total', 'Failed relay attempts (Neo4j or the outbox) since this instance started', () => graph.metrics().failures);
   new Gauge({
     name: 'bkt_graph_relay_lease',
     help: '1 when this instance holds the relay lease (it is the one sending to Neo4j)',
