@@ -10,7 +10,8 @@
  *
  * The closed-loop maxima also give, per run, HTTP / direct and the CPU time per update of each side: this process
  * (direct: the service and driver; HTTP: the load generator), `bkt serve` (every thread) and the bench database's
- * PostgreSQL backends; `bkt serve` logs at the default level (LOG_LEVEL overrides it). The load generator is a lean keep-alive client (bench/support/http-client.ts; --client undici
+ * PostgreSQL backends, and the context switches per update of the direct process and of `bkt serve`; `bkt serve` logs
+ * at the default level (LOG_LEVEL overrides it). The load generator is a lean keep-alive client (bench/support/http-client.ts; --client undici
  * for a general one), since on a small machine its CPU competes with the server's. --max-only skips the open loops.
  *
  * Open-loop latency is measured from each request's scheduled start, so a stall is counted, not hidden. Where a
