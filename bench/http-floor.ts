@@ -6,7 +6,7 @@
  *   - node:http: reads the JSON body, parses it, answers a fixed JSON of an update answer's size;
  *   - Fastify: the same as one route with Fastify's defaults (its JSON parser, no schema, no logger);
  *   - `bkt serve` (built CLI, embedded PGlite in memory, default settings): `GET /health`, which passes every hook of
- *     the app (request id, auth, metrics, drain, request log) and touches no database.
+ *     the app (request id, auth, metrics, drain, request log, which skips probes) and touches no database.
  * Each gets an open loop at --rate requests/s for --duration seconds. Prints, per server, the median over runs of the
  * server's CPU per request, its context switches per request, and the load generator's CPU per request.
  *
