@@ -4,12 +4,12 @@
  * it drop and count lines rather than hold them without bound.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { afterAll, expect, it } from 'vitest';
-import { FLUSH_MS, MAX_BUFFERED_BYTES, stdoutDestination } from '../../src/http/log-destination.js';
+import { FLUSH_MS, MAX_BUFFERED_BYTES, stdoutDestination, type LogDestination } from '../../src/http/log-destination.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bkt-log-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,6 +21,18 @@ async function until(what: string, probe: () => boolean, deadlineMs = 30_000): P
     if (performance.now() > deadline) throw new Error(`no ${what} within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Ends the destination's stream and waits until it has closed its file: a write still on its way to a descriptor
+ * closed under it would fail later, in whatever test runs then.
+ */
+async function end(destination: LogDestination): Promise<void> {
+  const stream = destination.stream as unknown as NodeJS.EventEmitter & { end(): void };
+  await new Promise<void>((resolve) => {
+    stream.once('close', () => resolve());
+    stream.end();
+  });
 }
 
 const linesOf = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -44,7 +56,7 @@ it('holds lines below the buffer size, then writes them by the periodic flush', 
     expect(performance.now() - written).toBeGreaterThanOrEqual(FLUSH_MS * 0.5);
   } finally {
     destination.close();
-    closeSync(fd);
+    await end(destination);
   }
 });
 
@@ -57,7 +69,7 @@ it('close() writes every held line, in order', async () => {
   expect(linesOf(file)).toHaveLength(0);
   destination.close();
   await until('100 lines', () => linesOf(file).length === 100);
-  closeSync(fd);
+  await end(destination);
   expect(linesOf(file).map((l) => (JSON.parse(l) as { i: number }).i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   expect(destination.dropped()).toBe(0);
 });
