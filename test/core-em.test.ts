@@ -74,7 +74,7 @@ describe('EM on real data', () => {
 });
 
 describe('EM on simulated data', () => {
-  // Estimates scatter around the truth by the data's own precision (a prior's standard error here is 0.005-0.008), so a
+  // Estimates scatter around the truth by the data's own precision (a prior's standard error here is 0.005-0.01), so a
   // fixed tolerance would fail now and then on a seed that is merely unlucky. Each estimate must lie within 4.5 of its
   // standard errors (observed information; 16 estimates, a false alarm about once in 10,000 runs), and the fit must be
   // at least as likely as the truth, which a maximum-likelihood fit always is.
@@ -94,7 +94,9 @@ describe('EM on simulated data', () => {
         const z = (c.params[name] - truth[i][name]) / se[name];
         expect(Math.abs(z), `${c.conceptId}.${name}: truth ${truth[i][name]}, fit ${c.params[name]}, standard error ${se[name]}`)
           .toBeLessThanOrEqual(4.5);
-        expect(se[name], `${c.conceptId}.${name}: standard error`).toBeLessThan(0.01);
+        // At most 0.0097 over 1,200 concepts drawn this way. The bound catches a broken standard error: a huge one would
+        // let any estimate pass.
+        expect(se[name], `${c.conceptId}.${name}: standard error`).toBeLessThan(0.015);
       }
       expect(c.params.forget).toBe(0);
       // EM stops once an iteration gains at most tol x responses (0.1 here), a little short of the maximum.
