@@ -1,6 +1,6 @@
 /** EM fitting: monotone log-likelihood, recovery of known parameters, options, flags and determinism. */
 import { describe, expect, it } from 'vitest';
-import { type BktParams, conceptSequences, DEFAULT_PARAMS, fitDataset, makeFitOptions, PARAM_NAMES, initialState, logLikelihood, updateMastery } from '../src/bkt/index.js';
+import { type BktParams, conceptSequences, DEFAULT_PARAMS, fitDataset, makeFitOptions, initialState, logLikelihood, updateMastery } from '../src/bkt/index.js';
 import { runEm } from '../src/bkt/em.js';
 import { degeneracyReasons } from '../src/bkt/quality.js';
 import { makeRandom, restartStart } from '../src/bkt/restarts.js';
