@@ -29,7 +29,7 @@ function fullName(cmd: Command): string {
   return names.join(' ');
 }
 
-function optionRows(help: Help, cmd: Command, options: readonly Option[]): string[] {
+function optionRows(help: Help, options: readonly Option[]): string[] {
   if (options.length === 0) return [];
   return [
     '',
@@ -54,7 +54,7 @@ function commandSection(help: Help, cmd: Command, depth: number): string[] {
   const out = [`${'#'.repeat(depth)} \`${name}\``, '', cell(cmd.description() || cmd.summary()), '', '```', `${name} ${help.commandUsage(cmd).split(' ').slice(name.split(' ').length).join(' ')}`.trimEnd(), '```'];
   out.push(...argumentRows(help, help.visibleArguments(cmd)));
   // --help is on every command; listing it each time adds nothing.
-  out.push(...optionRows(help, cmd, help.visibleOptions(cmd).filter((o) => o.long !== '--help')));
+  out.push(...optionRows(help, help.visibleOptions(cmd).filter((o) => o.long !== '--help')));
   if (name === 'bkt serve') out.push('', 'Settings come from environment variables, listed in [configuration.md](configuration.md).');
   out.push('');
   for (const sub of help.visibleCommands(cmd)) {
@@ -91,7 +91,7 @@ export function renderCliDocs(): string {
     if (cmd.name() === 'help') continue;
     sections.push(...commandSection(help, cmd, 2));
   }
-  const global = optionRows(help, program, help.visibleOptions(program));
+  const global = optionRows(help, help.visibleOptions(program));
   return [
     banner('npm run docs:cli', 'the commander definitions in src/cli'),
     CLI_INTRO,

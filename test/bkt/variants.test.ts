@@ -11,7 +11,7 @@ import {
 import { runEm } from '../../src/bkt/em.js';
 import { SHORT_RUN_ITERATIONS } from '../../src/bkt/options.js';
 import {
-  broadcastParams, emptyValueCounts, eStepByValue, kickByValue, runEmByValue, type ValueModel, type ValueSequences,
+  emptyValueCounts, eStepByValue, kickByValue, runEmByValue, type ValueModel, type ValueSequences,
 } from '../../src/bkt/em-variants.js';
 import { valueSequences } from '../../src/bkt/fit-variants.js';
 import { fitDatasetParallel } from '../../src/fitting/parallel.js';

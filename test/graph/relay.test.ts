@@ -113,7 +113,7 @@ describe('OutboxRelay', () => {
   });
 
   it('proves retry with backoff: a failing writer is retried with growing jittered delays until it succeeds, nothing lost', async () => {
-    const { outbox, writer, logger, timers, relay } = setup();
+    const { outbox, writer, timers, relay } = setup();
     writer.failNext(7, Object.assign(new Error('connection refused'), { code: 'ServiceUnavailable' }));
     for (let i = 0; i < 30; i++) outbox.enqueueMastery(update(`s${i}`, `c${i % 3}`, i + 1));
     relay.start();

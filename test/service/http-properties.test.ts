@@ -583,7 +583,7 @@ async function runCase(c: Case): Promise<void> {
     return;
   }
   if (c.method === 'GET') expect(after.fingerprint, where).toBe(before.fingerprint);
-  await checkOther(op, c, url, res, before, after, where);
+  await checkOther(op, c, res, before, after, where);
 }
 
 /** Why a 4xx: the token, the media type, the changed field, a reused response_id, or a job that does not exist. */
@@ -688,7 +688,7 @@ function checkHistory(expected: Extract<Expected, { kind: 'ok' }>, items: Item[]
     });
 }
 
-async function checkOther(op: string, c: Case, url: string, res: { statusCode: number; json: () => any; headers: Record<string, unknown>; body: string }, before: Snapshot, after: Snapshot, where: string) {
+async function checkOther(op: string, c: Case, res: { statusCode: number; json: () => any; headers: Record<string, unknown>; body: string }, before: Snapshot, after: Snapshot, where: string) {
   const lower = (i: number) => String(c.path[i]).toLowerCase();
   switch (op) {
     case 'readConceptMastery': {
