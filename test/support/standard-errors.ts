@@ -3,16 +3,14 @@
  * log-likelihood at the estimate, by central differences), for recovery tests whose tolerance should follow the
  * data's own precision rather than a fixed number.
  */
-import { type BktParams, logLikelihood, type SequenceSet } from '../../src/bkt/index.js';
+import { type BktParams, logLikelihood, type ParamName, type SequenceSet } from '../../src/bkt/index.js';
 
-type Free = 'prior' | 'learn' | 'guess' | 'slip' | 'forget';
-
-export function standardErrors(seqs: SequenceSet, at: BktParams, names: readonly Free[], h = 1e-4): Record<string, number> {
+export function standardErrors(seqs: SequenceSet, at: BktParams, names: readonly ParamName[], h = 1e-4): Record<ParamName, number> {
   const n = names.length;
   const ll = (steps: readonly [number, number][]): number => {
-    const p: Record<string, number> = { ...at };
+    const p: Record<ParamName, number> = { ...at };
     for (const [i, d] of steps) p[names[i]] += d * h;
-    return logLikelihood(seqs, p as unknown as BktParams);
+    return logLikelihood(seqs, p);
   };
   const f0 = ll([]);
   const info = Array.from({ length: n }, () => new Array<number>(n).fill(0));
@@ -24,7 +22,7 @@ export function standardErrors(seqs: SequenceSet, at: BktParams, names: readonly
     }
   }
   const cov = invert(info);
-  return Object.fromEntries(names.map((name, i) => [name, Math.sqrt(cov[i][i])]));
+  return Object.fromEntries(names.map((name, i) => [name, Math.sqrt(cov[i][i])])) as Record<ParamName, number>;
 }
 
 /** Gauss-Jordan with partial pivoting; throws on a singular matrix (a parameter the data cannot identify). */
